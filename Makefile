@@ -1,0 +1,140 @@
+# spool - store-and-forward for air-gapped networks.
+#
+#   make            build spoold, spoolctl and libspool
+#   make check      install missing packages, build, run every test
+#   make demo       install missing packages, build, run the demo
+#   make bench      benchmarks against the anchor tools (minisign, zstd, tar)
+#   make fuzz       run every libFuzzer target for FUZZ_TIME seconds each
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# SANITIZE=address,undefined builds into build-san/; WERROR=1 adds -Werror;
+# V=1 shows the commands.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+FUZZ_TIME ?= 60
+
+PKGS = libsodium libzstd jansson inih
+
+ifeq ($(SANITIZE),)
+BUILD ?= build
+SANFLAGS =
+else
+BUILD ?= build-san
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+CFLAGS ?= -O2 -g
+WARN = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wformat=2 -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Ispool -I$(BUILD)/gen $(PKG_CFLAGS) \
+	     $(SANFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lm
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+LIB_SRC := $(sort $(wildcard spool/*.c))
+CTL_SRC := $(sort $(wildcard spoolctl/*.c))
+D_SRC := $(sort $(wildcard spoold/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+SCHEMAS := $(sort $(wildcard schemas/*.schema.json))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/schemas_embed.o
+CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+D_OBJ := $(D_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+
+LIBSPOOL = $(BUILD)/libspool.a
+SPOOLCTL = $(BUILD)/spoolctl
+SPOOLD = $(BUILD)/spoold
+UNIT = $(BUILD)/unit
+
+.PHONY: all deps check test demo bench fuzz install uninstall clean
+
+all: $(SPOOLCTL) $(SPOOLD) $(UNIT)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/schemas_embed.c: $(SCHEMAS) tools/embed-schemas.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)sh tools/embed-schemas.sh $(SCHEMAS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/schemas_embed.o: $(BUILD)/gen/schemas_embed.c
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBSPOOL): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SPOOLCTL): $(CTL_OBJ) $(LIBSPOOL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CTL_OBJ) $(LIBSPOOL) $(LIBS)
+
+$(SPOOLD): $(D_OBJ) $(LIBSPOOL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(D_OBJ) $(LIBSPOOL) $(LIBS)
+
+$(UNIT): $(UNIT_OBJ) $(LIBSPOOL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBSPOOL) $(LIBS)
+
+deps:
+	$(Q)sh tools/deps.sh
+
+# Runs the unit tests and every tests/t/*.sh; ends with "N passed, N failed".
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh tests/run
+
+test: all
+	$(Q)BUILD=$(BUILD) sh tests/run
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh tools/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh
+
+FUZZ_BUILD = build-fuzz
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+		SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+		$(FUZZ_BUILD)/libspool.a
+	$(Q)for src in $(FUZZ_SRC); do \
+		t=$$(basename $$src .c); \
+		clang $(WARN) -D_GNU_SOURCE -Ispool -g -O1 $(PKG_CFLAGS) \
+		    -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/$$t \
+		    $$src $(FUZZ_BUILD)/libspool.a $(LIBS) || exit 1; \
+	done
+	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh
+
+install: $(SPOOLCTL) $(SPOOLD)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(SPOOLCTL) $(SPOOLD) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/spoolctl $(DESTDIR)$(BINDIR)/spoold
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(D_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
