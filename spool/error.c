@@ -91,7 +91,7 @@ spool_fail_sys(spool_err *e, const char *fmt, ...)
 void
 spool_err_prefix(spool_err *e, const char *fmt, ...)
 {
-	char head[SPOOL_ERR_MSG_MAX], old[SPOOL_ERR_MSG_MAX];
+	char head[SPOOL_ERR_MSG_MAX], both[2 * SPOOL_ERR_MSG_MAX + 2];
 	va_list ap;
 
 	if (e == NULL)
@@ -99,8 +99,10 @@ spool_err_prefix(spool_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", head, old);
+	snprintf(both, sizeof(both), "%s: %s", head, e->msg);
+	/* a long reason is cut, never overflowed */
+	memcpy(e->msg, both, sizeof(e->msg) - 1);
+	e->msg[sizeof(e->msg) - 1] = '\0';
 }
 
 int

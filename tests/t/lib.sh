@@ -19,8 +19,10 @@ diag() { echo "# $*"; }
 # ok DESC CMD...: CMD exits 0
 ok() {
 	d=$1; shift
-	if "$@" > "$T/.out" 2> "$T/.err"; then _report 0 "$d"; else
-		_report 1 "$d"; diag "exit $?: $*"; sed 's/^/#   /' "$T/.err" | head -n 20
+	"$@" > "$T/.out" 2> "$T/.err"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then _report 0 "$d"; else
+		_report 1 "$d"; diag "exit $rc: $*"; sed 's/^/#   /' "$T/.err" | head -n 20
 	fi
 }
 # fails CODE DESC CMD...: CMD exits with CODE; stderr saved in $T/.err

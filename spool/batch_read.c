@@ -1,0 +1,534 @@
+/*
+ * batch_read.c - verifies a batch in DESIGN section 4's import order.
+ *
+ *   0. copy the .batch into a private file, hashing it on the way;
+ *   1. parse the bounded .minisig, find the trusted sender it names;
+ *   2. verify both signatures over the hash of the private copy;
+ *   3. decompress with a bounded window, exactly the signed tar size;
+ *   4. read the ustar strictly, the manifest line by line (bounded lines,
+ *      schema, header == signed facts);
+ *   5. hash every blob as it streams to the sink.
+ * Must never: parse a byte of the .batch before step 2 succeeds, or work
+ * on bytes that someone else can still change.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "batch.h"
+#include "blobset.h"
+#include "fsutil.h"
+#include "manifest.h"
+#include "trust.h"
+#include "ustar.h"
+
+enum phase { WANT_MANIFEST, IN_MANIFEST, WANT_BLOBS, IN_BLOB };
+
+struct reader {
+	const struct spool_batch_check *chk;
+	const struct spool_batch_facts *facts;
+	struct spool_manifest *manifest;
+	enum phase phase;
+	char *line;          /* current manifest line */
+	size_t nline;
+	uint64_t lineno;
+	uint64_t items;
+	struct spool_blobset want;
+	uint64_t want_bytes;
+	size_t seen;
+	struct spool_blob_entry *cur;
+	spool_hasher h;
+};
+
+static int
+add_want(void *ctx, const struct spool_payload *p, spool_err *err)
+{
+	struct reader *rd = ctx;
+	struct spool_blob_entry *e;
+	char hex[SPOOL_HASH_HEXLEN + 1];
+	int created;
+
+	e = spool_blobset_add(&rd->want, p->hash, p->size, &created);
+	if (e == NULL)
+		return spool_fail(err, SPOOL_ERR_LIMIT,
+		    "manifest names more than %u blobs", SPOOL_BLOBS_MAX);
+	if (!created && e->size != p->size) {
+		spool_hex(hex, p->hash, SPOOL_HASH_LEN);
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "manifest gives blob %s two sizes", hex);
+	}
+	if (created)
+		rd->want_bytes += p->size;
+	return SPOOL_OK;
+}
+
+static int
+do_line(struct reader *rd, spool_err *err)
+{
+	const struct spool_batch_sink *sink = rd->chk->sink;
+	json_error_t jerr;
+	json_t *v;
+	int r;
+
+	rd->lineno++;
+	if (rd->nline == 0)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "manifest line %" PRIu64 " is empty", rd->lineno);
+	v = json_loadb(rd->line, rd->nline, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "manifest line %" PRIu64 " is not JSON: %s", rd->lineno,
+		    jerr.text);
+	if (rd->lineno == 1) {
+		r = spool_manifest_check_header(rd->manifest, v, rd->facts, err);
+	} else {
+		rd->items++;
+		if (rd->items > rd->facts->items)
+			r = spool_fail(err, SPOOL_ERR_FORMAT,
+			    "manifest has more items than its header says");
+		else if ((r = spool_manifest_check_item(rd->manifest, v, err)) !=
+		    SPOOL_OK)
+			spool_err_prefix(err, "manifest line %" PRIu64,
+			    rd->lineno);
+		else if ((r = spool_manifest_payloads(v, add_want, rd, err)) ==
+		    SPOOL_OK && sink != NULL && sink->item != NULL)
+			r = sink->item(sink->ctx, v, err);
+	}
+	json_decref(v);
+	rd->nline = 0;
+	return r;
+}
+
+static int
+manifest_data(struct reader *rd, const uint8_t *p, size_t n, spool_err *err)
+{
+	while (n > 0) {
+		const uint8_t *nl = memchr(p, '\n', n);
+		size_t take = nl ? (size_t)(nl - p) : n;
+		int r;
+
+		if (rd->nline + take > SPOOL_LINE_MAX)
+			return spool_fail(err, SPOOL_ERR_LIMIT,
+			    "manifest line %" PRIu64 " is longer than %u bytes",
+			    rd->lineno + 1, SPOOL_LINE_MAX);
+		memcpy(rd->line + rd->nline, p, take);
+		rd->nline += take;
+		p += take;
+		n -= take;
+		if (nl != NULL) {
+			if ((r = do_line(rd, err)) != SPOOL_OK)
+				return r;
+			p++;
+			n--;
+		}
+	}
+	return SPOOL_OK;
+}
+
+static int
+manifest_end(struct reader *rd, spool_err *err)
+{
+	int r;
+
+	if (rd->nline > 0 && (r = do_line(rd, err)) != SPOOL_OK)
+		return r;
+	if (rd->lineno == 0)
+		return spool_fail(err, SPOOL_ERR_FORMAT, "manifest is empty");
+	if (rd->items != rd->facts->items)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "manifest has %" PRIu64 " items, its header says %" PRIu64,
+		    rd->items, rd->facts->items);
+	if (rd->want_bytes != rd->facts->bytes)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "manifest blobs total %" PRIu64 " bytes, the header says %"
+		    PRIu64, rd->want_bytes, rd->facts->bytes);
+	return SPOOL_OK;
+}
+
+static int
+on_member(void *ctx, const char *name, uint64_t size, spool_err *err)
+{
+	struct reader *rd = ctx;
+	const struct spool_batch_sink *sink = rd->chk->sink;
+	uint8_t hash[SPOOL_HASH_LEN];
+
+	if (rd->phase == WANT_MANIFEST) {
+		if (strcmp(name, "manifest.jsonl") != 0)
+			return spool_fail(err, SPOOL_ERR_FORMAT,
+			    "first member is '%s', not manifest.jsonl", name);
+		if (size > SPOOL_MANIFEST_MAX)
+			return spool_fail(err, SPOOL_ERR_LIMIT,
+			    "manifest is %" PRIu64 " bytes, over the %u limit",
+			    size, SPOOL_MANIFEST_MAX);
+		rd->phase = IN_MANIFEST;
+		return SPOOL_OK;
+	}
+	if (strncmp(name, "blobs/", 6) != 0 ||
+	    spool_unhex(hash, SPOOL_HASH_LEN, name + 6) != 0)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "unexpected member '%s'", name);
+	rd->cur = spool_blobset_find(&rd->want, hash);
+	if (rd->cur == NULL)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "member '%s' is not named in the manifest", name);
+	if (rd->cur->flags != 0)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "duplicate member '%s'", name);
+	if (rd->cur->size != size)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "member '%s' is %" PRIu64 " bytes, the manifest says %" PRIu64,
+		    name, size, rd->cur->size);
+	rd->cur->flags = 1;
+	rd->seen++;
+	rd->phase = IN_BLOB;
+	spool_hasher_init(&rd->h, SPOOL_HASH_LEN);
+	if (sink != NULL && sink->blob_begin != NULL)
+		return sink->blob_begin(sink->ctx, hash, size, err);
+	return SPOOL_OK;
+}
+
+static int
+on_data(void *ctx, const uint8_t *p, size_t n, spool_err *err)
+{
+	struct reader *rd = ctx;
+	const struct spool_batch_sink *sink = rd->chk->sink;
+
+	if (rd->phase == IN_MANIFEST)
+		return manifest_data(rd, p, n, err);
+	spool_hasher_update(&rd->h, p, n);
+	if (sink != NULL && sink->blob_data != NULL)
+		return sink->blob_data(sink->ctx, p, n, err);
+	return SPOOL_OK;
+}
+
+static int
+on_end(void *ctx, spool_err *err)
+{
+	struct reader *rd = ctx;
+	const struct spool_batch_sink *sink = rd->chk->sink;
+	uint8_t got[SPOOL_HASH_LEN];
+	char hex[SPOOL_HASH_HEXLEN + 1];
+
+	if (rd->phase == IN_MANIFEST) {
+		rd->phase = WANT_BLOBS;
+		return manifest_end(rd, err);
+	}
+	rd->phase = WANT_BLOBS;
+	spool_hasher_final(&rd->h, got);
+	if (memcmp(got, rd->cur->hash, SPOOL_HASH_LEN) != 0) {
+		spool_hex(hex, rd->cur->hash, SPOOL_HASH_LEN);
+		return spool_fail(err, SPOOL_ERR_HASH,
+		    "blob %s: content does not match its name", hex);
+	}
+	if (sink != NULL && sink->blob_end != NULL)
+		return sink->blob_end(sink->ctx, rd->cur->hash, err);
+	return SPOOL_OK;
+}
+
+/* Step 0: private copy, hashed on the way.  The copy is what we verify
+ * and parse; the medium can change under us, the copy cannot. */
+static int
+private_copy(const char *path, const char *tmpdir, uint64_t max,
+    struct spool_tmpfile *copy, uint8_t digest[SPOOL_PREHASH_LEN],
+    spool_err *err)
+{
+	const size_t bufsz = 1 << 18;
+	spool_hasher h;
+	struct stat st;
+	uint64_t total = 0;
+	uint8_t *buf = NULL;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return spool_fail(err, SPOOL_ERR_FORMAT,
+			    "'%s' is a symbolic link", path);
+		return spool_fail_sys(err, "cannot open '%s'", path);
+	}
+	if (fstat(fd, &st) != 0) {
+		r = spool_fail_sys(err, "cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = spool_fail(err, SPOOL_ERR_FORMAT, "'%s' is not a regular file",
+		    path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		r = spool_fail(err, SPOOL_ERR_LIMIT,
+		    "batch file is %" PRIu64 " bytes, over the %" PRIu64
+		    " limit", (uint64_t)st.st_size, max);
+		goto out;
+	}
+	if ((buf = malloc(bufsz)) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = spool_tmpfile_open(copy, tmpdir, "import", 0600, err)) !=
+	    SPOOL_OK)
+		goto out;
+	spool_hasher_init(&h, SPOOL_PREHASH_LEN);
+	for (;;) {
+		n = read(fd, buf, bufsz);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = spool_fail_sys(err, "cannot read '%s'", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (total > max) {
+			r = spool_fail(err, SPOOL_ERR_LIMIT,
+			    "batch file grew over the %" PRIu64 " limit", max);
+			goto out;
+		}
+		spool_hasher_update(&h, buf, (size_t)n);
+		if ((r = spool_write_all(copy->fd, buf, (size_t)n, err)) !=
+		    SPOOL_OK)
+			goto out;
+	}
+	spool_hasher_final(&h, digest);
+	r = SPOOL_OK;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* Steps 1 and 2. */
+static int
+check_signature(const char *batch_path, const char *sig_path,
+    const struct spool_batch_check *chk, const uint8_t digest[64],
+    struct spool_batch_facts *f, spool_err *err)
+{
+	struct spool_trusted *all = NULL;
+	struct spool_minisig sig;
+	struct spool_pubkey pk;
+	char want[128], kid[SPOOL_KEYID_STRLEN + 1], pid[SPOOL_KEYID_STRLEN + 1];
+	size_t n = 0, i = 0;
+	int r;
+
+	if ((r = spool_minisig_read(sig_path, &sig, err)) != SPOOL_OK)
+		return r;
+	if ((r = spool_facts_parse(sig.trusted, f, err)) != SPOOL_OK)
+		return r;
+	if (strcmp(f->to, chk->self) != 0)
+		return spool_fail(err, SPOOL_ERR_UNTRUSTED,
+		    "batch is addressed to '%s', this node is '%s'", f->to,
+		    chk->self);
+	r = spool_trust_get(chk->root, f->from, &pk, err);
+	if (r == SPOOL_ERR_NOTFOUND)
+		return spool_fail(err, SPOOL_ERR_UNTRUSTED,
+		    "sender '%s' is not a trusted peer", f->from);
+	if (r != SPOOL_OK)
+		return r;
+	if (memcmp(pk.id, sig.keyid, SPOOL_KEYID_LEN) != 0) {
+		spool_keyid_str(sig.keyid, kid);
+		spool_keyid_str(pk.id, pid);
+		if (spool_trust_list(chk->root, &all, &n, NULL) == SPOOL_OK)
+			for (i = 0; i < n; i++)
+				if (memcmp(all[i].key.id, sig.keyid, 8) == 0)
+					break;
+		if (all != NULL && i < n)
+			r = spool_fail(err, SPOOL_ERR_UNTRUSTED,
+			    "signed by key %s of peer '%s', not by sender '%s' "
+			    "(key %s)", kid, all[i].name, f->from, pid);
+		else
+			r = spool_fail(err, SPOOL_ERR_UNTRUSTED,
+			    "signed by untrusted key %s, not by sender '%s' "
+			    "(key %s)", kid, f->from, pid);
+		free(all);
+		return r;
+	}
+	if (chk->strict_name) {
+		spool_batch_name(want, sizeof(want), f->from, f->to, f->seq);
+		if (strcmp(spool_basename(batch_path), want) != 0)
+			return spool_fail(err, SPOOL_ERR_FORMAT,
+			    "file name '%s' does not match the signed name '%s'",
+			    spool_basename(batch_path), want);
+	}
+	return spool_minisig_verify(&sig, &pk, digest, err);
+}
+
+static int
+zstd_fail(size_t e, spool_err *err)
+{
+	if (ZSTD_getErrorCode(e) == ZSTD_error_frameParameter_windowTooLarge)
+		return spool_fail(err, SPOOL_ERR_LIMIT,
+		    "zstd frame needs a window over %u MiB",
+		    (1u << SPOOL_WINDOW_LOG_MAX) >> 20);
+	return spool_fail(err, SPOOL_ERR_FORMAT, "zstd: %s",
+	    ZSTD_getErrorName(e));
+}
+
+/* Steps 3 to 5, from the private copy. */
+static int
+unpack_stream(int fd, struct reader *rd, uint64_t tar, spool_err *err)
+{
+	static const struct spool_ustar_cb cbtab = { NULL, on_member, on_data,
+		on_end };
+	struct spool_ustar_cb cb = cbtab;
+	struct spool_ustar_reader *ur = NULL;
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+	size_t insz = ZSTD_DStreamInSize(), outsz = ZSTD_DStreamOutSize();
+	uint8_t *in = malloc(insz), *out = malloc(outsz);
+	uint64_t total = 0, compressed = 0;
+	size_t ret = 1;
+	ssize_t n;
+	int r;
+
+	cb.ctx = rd;
+	if (d == NULL || in == NULL || out == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, SPOOL_WINDOW_LOG_MAX);
+	if ((r = spool_ustar_reader_new(&ur, &cb, err)) != SPOOL_OK)
+		goto out;
+	while ((n = read(fd, in, insz)) != 0) {
+		ZSTD_inBuffer ib = { in, 0, 0 };
+		ZSTD_outBuffer ob;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = spool_fail_sys(err, "read");
+			goto out;
+		}
+		ib.size = (size_t)n;
+		compressed += (uint64_t)n;
+		do {
+			ob.dst = out;
+			ob.size = outsz;
+			ob.pos = 0;
+			ret = ZSTD_decompressStream(d, &ob, &ib);
+			if (ZSTD_isError(ret)) {
+				r = zstd_fail(ret, err);
+				goto out;
+			}
+			total += ob.pos;
+			if (total > tar) {
+				r = spool_fail(err, SPOOL_ERR_FORMAT,
+				    "decompressed stream is longer than the "
+				    "signed tar size %" PRIu64, tar);
+				goto out;
+			}
+			if ((r = spool_ustar_reader_feed(ur, out, ob.pos, err)) !=
+			    SPOOL_OK)
+				goto out;
+		} while (ib.pos < ib.size || ob.pos == ob.size);
+	}
+	if (compressed == 0) {
+		r = spool_fail(err, SPOOL_ERR_FORMAT, "batch file is empty");
+		goto out;
+	}
+	if (ret != 0) {
+		r = spool_fail(err, SPOOL_ERR_FORMAT, "zstd stream is truncated");
+		goto out;
+	}
+	if (total != tar) {
+		r = spool_fail(err, SPOOL_ERR_FORMAT,
+		    "decompressed stream is %" PRIu64 " bytes, the signed tar "
+		    "size is %" PRIu64, total, tar);
+		goto out;
+	}
+	if ((r = spool_ustar_reader_finish(ur, err)) != SPOOL_OK)
+		goto out;
+	if (rd->phase == WANT_MANIFEST)
+		r = spool_fail(err, SPOOL_ERR_FORMAT, "batch has no manifest");
+	else if (rd->seen != rd->want.n)
+		r = spool_fail(err, SPOOL_ERR_FORMAT,
+		    "%zu blobs named in the manifest are missing",
+		    rd->want.n - rd->seen);
+	else
+		r = SPOOL_OK;
+out:
+	spool_ustar_reader_free(ur);
+	ZSTD_freeDCtx(d);
+	free(in);
+	free(out);
+	return r;
+}
+
+int
+spool_batch_read(const char *batch_path, const char *sig_path,
+    const struct spool_batch_check *chk, struct spool_batch_facts *facts,
+    spool_err *err)
+{
+	uint8_t digest[SPOOL_PREHASH_LEN];
+	char sigbuf[PATH_MAX];
+	struct spool_batch_facts f;
+	struct spool_tmpfile copy = { -1, "" };
+	struct reader rd;
+	uint64_t max_file;
+	int fd = -1, r;
+
+	memset(&rd, 0, sizeof(rd));
+	if (sig_path == NULL) {
+		if (snprintf(sigbuf, sizeof(sigbuf), "%s.minisig", batch_path) >=
+		    (int)sizeof(sigbuf))
+			return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+		sig_path = sigbuf;
+	}
+	max_file = ZSTD_compressBound(chk->max_tar) + (1u << 20);
+	if ((r = private_copy(batch_path, chk->tmpdir, max_file, &copy, digest,
+	    err)) != SPOOL_OK)
+		goto out;
+	if ((r = check_signature(batch_path, sig_path, chk, digest, &f, err)) !=
+	    SPOOL_OK)
+		goto out;
+	if (f.tar > chk->max_tar) {
+		r = spool_fail(err, SPOOL_ERR_LIMIT,
+		    "signed tar size %" PRIu64 " exceeds batch.max_bytes %" PRIu64,
+		    f.tar, chk->max_tar);
+		goto out;
+	}
+	/* Only now, with the copy's hash signed by the sender, parse it. */
+	fd = open(copy.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = spool_fail_sys(err, "cannot reopen '%s'", copy.path);
+		goto out;
+	}
+	rd.chk = chk;
+	rd.facts = &f;
+	spool_blobset_init(&rd.want, SPOOL_BLOBS_MAX);
+	if ((rd.line = malloc(SPOOL_LINE_MAX)) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = spool_manifest_new(&rd.manifest, err)) != SPOOL_OK)
+		goto out;
+	if ((r = unpack_stream(fd, &rd, f.tar, err)) != SPOOL_OK)
+		goto out;
+	if (chk->keep_copy != NULL) {
+		if (fsync(copy.fd) != 0) {
+			r = spool_fail_sys(err, "cannot fsync '%s'", copy.path);
+			goto out;
+		}
+		snprintf(chk->keep_copy, PATH_MAX, "%s", copy.path);
+		close(copy.fd);
+		copy.fd = -1;
+		copy.path[0] = '\0';
+	}
+	if (facts != NULL)
+		*facts = f;
+	r = SPOOL_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	spool_tmpfile_discard(&copy);
+	spool_manifest_free(rd.manifest);
+	spool_blobset_release(&rd.want);
+	free(rd.line);
+	return r;
+}

@@ -1,0 +1,386 @@
+/*
+ * fsutil.c - atomic files, no-replace renames, directory fsync.
+ *
+ * Must never: replace an existing file by rename, leave a partial file
+ * under a final name, or follow a symlink it did not expect.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "hash.h"
+
+int
+spool_dirname(char *out, size_t outsz, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int w;
+
+	if (slash == NULL)
+		w = snprintf(out, outsz, ".");
+	else if (slash == path)
+		w = snprintf(out, outsz, "/");
+	else
+		w = snprintf(out, outsz, "%.*s", (int)(slash - path), path);
+	return w < 0 || (size_t)w >= outsz ? -1 : 0;
+}
+
+const char *
+spool_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+int
+spool_write_all(int fd, const void *p, size_t n, spool_err *err)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return spool_fail_sys(err, "write");
+		c += w;
+		n -= (size_t)w;
+	}
+	return SPOOL_OK;
+}
+
+int
+spool_read_full(int fd, void *p, size_t n, size_t *got, spool_err *err)
+{
+	char *c = p;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = read(fd, c + done, n - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return spool_fail_sys(err, "read");
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	*got = done;
+	return SPOOL_OK;
+}
+
+int
+spool_fsync_dir(const char *dir, spool_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return spool_fail_sys(err, "cannot open directory '%s'", dir);
+	if (fsync(fd) != 0 && errno != EINVAL) {
+		int r = spool_fail_sys(err, "cannot fsync directory '%s'", dir);
+
+		close(fd);
+		return r;
+	}
+	close(fd);
+	return SPOOL_OK;
+}
+
+int
+spool_rename_noreplace(const char *from, const char *to, spool_err *err)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return SPOOL_OK;
+	if (errno == EEXIST)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists",
+		    to);
+	if (errno != EINVAL && errno != ENOSYS)
+		return spool_fail_sys(err, "cannot rename '%s' to '%s'", from,
+		    to);
+	/* Filesystems without RENAME_NOREPLACE (vfat on some kernels):
+	 * link+unlink where links work, else check then rename. */
+	if (link(from, to) == 0) {
+		unlink(from);
+		return SPOOL_OK;
+	}
+	if (errno == EEXIST)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists",
+		    to);
+	if (access(to, F_OK) == 0)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists",
+		    to);
+	if (rename(from, to) != 0)
+		return spool_fail_sys(err, "cannot rename '%s' to '%s'", from,
+		    to);
+	return SPOOL_OK;
+}
+
+int
+spool_tmpfile_open(struct spool_tmpfile *t, const char *dir,
+    const char *prefix, mode_t mode, spool_err *err)
+{
+	uint8_t rnd[6];
+	char hex[13];
+	int tries, w;
+
+	t->fd = -1;
+	t->path[0] = '\0';
+	for (tries = 0; tries < 16; tries++) {
+		randombytes_buf(rnd, sizeof(rnd));
+		spool_hex(hex, rnd, sizeof(rnd));
+		w = snprintf(t->path, sizeof(t->path), "%s/.%s.%s.tmp", dir,
+		    prefix, hex);
+		if (w < 0 || (size_t)w >= sizeof(t->path))
+			return spool_fail(err, SPOOL_ERR_USAGE,
+			    "path too long in '%s'", dir);
+		t->fd = open(t->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, mode);
+		if (t->fd >= 0)
+			return SPOOL_OK;
+		if (errno != EEXIST)
+			break;
+	}
+	w = spool_fail_sys(err, "cannot create a file in '%s'", dir);
+	t->path[0] = '\0';
+	return w;
+}
+
+void
+spool_tmpfile_discard(struct spool_tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->path[0] != '\0')
+		unlink(t->path);
+	t->path[0] = '\0';
+}
+
+int
+spool_tmpfile_commit(struct spool_tmpfile *t, const char *final,
+    spool_err *err)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if (fsync(t->fd) != 0) {
+		r = spool_fail_sys(err, "cannot fsync '%s'", t->path);
+		goto fail;
+	}
+	if (close(t->fd) != 0) {
+		t->fd = -1;
+		r = spool_fail_sys(err, "cannot write '%s'", t->path);
+		goto fail;
+	}
+	t->fd = -1;
+	if ((r = spool_rename_noreplace(t->path, final, err)) != SPOOL_OK)
+		goto fail;
+	t->path[0] = '\0';
+	if (spool_dirname(dir, sizeof(dir), final) != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	return spool_fsync_dir(dir, err);
+fail:
+	spool_tmpfile_discard(t);
+	return r;
+}
+
+int
+spool_write_file_atomic(const char *path, const void *p, size_t n,
+    mode_t mode, spool_err *err)
+{
+	struct spool_tmpfile t;
+	char dir[PATH_MAX];
+	int r;
+
+	if (spool_dirname(dir, sizeof(dir), path) != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	if ((r = spool_tmpfile_open(&t, dir, spool_basename(path), mode,
+	    err)) != SPOOL_OK)
+		return r;
+	if ((r = spool_write_all(t.fd, p, n, err)) != SPOOL_OK) {
+		spool_tmpfile_discard(&t);
+		return r;
+	}
+	return spool_tmpfile_commit(&t, path, err);
+}
+
+int
+spool_read_file(const char *path, size_t max, char **out, size_t *len,
+    spool_err *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return spool_fail(err, SPOOL_ERR_NOTFOUND,
+			    "cannot open '%s': No such file or directory",
+			    path);
+		return spool_fail_sys(err, "cannot open '%s'", path);
+	}
+	if (fstat(fd, &st) != 0) {
+		r = spool_fail_sys(err, "cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = spool_fail(err, SPOOL_ERR_FORMAT, "'%s' is not a regular file",
+		    path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		r = spool_fail(err, SPOOL_ERR_LIMIT,
+		    "'%s' is larger than %zu bytes", path, max);
+		goto out;
+	}
+	if ((buf = malloc(max + 1)) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* read one byte more than allowed to notice growth since fstat */
+	if ((r = spool_read_full(fd, buf, max + 1, &got, err)) != SPOOL_OK)
+		goto out;
+	if (got > max) {
+		r = spool_fail(err, SPOOL_ERR_LIMIT,
+		    "'%s' is larger than %zu bytes", path, max);
+		goto out;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+	r = SPOOL_OK;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+int
+spool_mkdirs(const char *path, mode_t mode, spool_err *err)
+{
+	char buf[PATH_MAX];
+	size_t i, n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return spool_fail(err, SPOOL_ERR_USAGE, "bad directory path");
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return spool_fail_sys(err, "cannot create directory '%s'",
+			    buf);
+		if (i < n)
+			buf[i] = '/';
+	}
+	return SPOOL_OK;
+}
+
+int
+spool_copy_file(const char *from, const char *to, spool_err *err)
+{
+	struct spool_tmpfile t;
+	char dir[PATH_MAX], buf[1 << 16];
+	ssize_t n;
+	int in, r;
+
+	if (spool_dirname(dir, sizeof(dir), to) != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return spool_fail_sys(err, "cannot open '%s'", from);
+	if ((r = spool_tmpfile_open(&t, dir, spool_basename(to), 0644,
+	    err)) != SPOOL_OK) {
+		close(in);
+		return r;
+	}
+	for (;;) {
+		n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = spool_fail_sys(err, "cannot read '%s'", from);
+			break;
+		}
+		if (n == 0) {
+			r = SPOOL_OK;
+			break;
+		}
+		if ((r = spool_write_all(t.fd, buf, (size_t)n, err)) != SPOOL_OK)
+			break;
+	}
+	close(in);
+	if (r != SPOOL_OK) {
+		spool_tmpfile_discard(&t);
+		return r;
+	}
+	return spool_tmpfile_commit(&t, to, err);
+}
+
+int
+spool_link_or_copy(const char *from, const char *to, spool_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (link(from, to) == 0) {
+		if (spool_dirname(dir, sizeof(dir), to) != 0)
+			return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+		return spool_fsync_dir(dir, err);
+	}
+	if (errno == EEXIST)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists",
+		    to);
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+		return spool_fail_sys(err, "cannot link '%s' to '%s'", from, to);
+	return spool_copy_file(from, to, err);
+}
+
+int
+spool_rmtree(const char *path, spool_err *err)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int r = SPOOL_OK;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? SPOOL_OK :
+		    spool_fail_sys(err, "cannot stat '%s'", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) != 0)
+			return spool_fail_sys(err, "cannot remove '%s'", path);
+		return SPOOL_OK;
+	}
+	if ((d = opendir(path)) == NULL)
+		return spool_fail_sys(err, "cannot open '%s'", path);
+	while (r == SPOOL_OK && (de = readdir(d)) != NULL) {
+		char sub[PATH_MAX];
+		int w;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		w = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (w < 0 || (size_t)w >= sizeof(sub))
+			r = spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+		else
+			r = spool_rmtree(sub, err);
+	}
+	closedir(d);
+	if (r == SPOOL_OK && rmdir(path) != 0)
+		r = spool_fail_sys(err, "cannot remove '%s'", path);
+	return r;
+}

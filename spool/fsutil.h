@@ -1,0 +1,60 @@
+/*
+ * fsutil.h - the spool discipline on disk.
+ *
+ * A file that others may read appears atomically: it is created under a
+ * dot-name in the same directory with O_CREAT|O_EXCL, written, fsync'd,
+ * renamed into place without replacing anything (renameat2
+ * RENAME_NOREPLACE), and the directory is fsync'd.
+ */
+#ifndef SPOOL_FSUTIL_H
+#define SPOOL_FSUTIL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct spool_tmpfile {
+	int fd;
+	char path[PATH_MAX];
+};
+
+/* Create dir/.PREFIX.XXXXXXXX (mode) exclusively; t->fd open for write. */
+int spool_tmpfile_open(struct spool_tmpfile *t, const char *dir,
+    const char *prefix, mode_t mode, spool_err *err);
+/* fsync, close, rename to final without replacing, fsync final's dir.
+ * On failure the temp file is removed. */
+int spool_tmpfile_commit(struct spool_tmpfile *t, const char *final,
+    spool_err *err);
+/* Close and unlink; safe to call twice or after commit. */
+void spool_tmpfile_discard(struct spool_tmpfile *t);
+
+/* Write the whole buffer to a new file at path, atomically (above). */
+int spool_write_file_atomic(const char *path, const void *p, size_t n,
+    mode_t mode, spool_err *err);
+/* Read a whole regular file of at most max bytes (NUL-terminated). */
+int spool_read_file(const char *path, size_t max, char **out, size_t *len,
+    spool_err *err);
+
+int spool_write_all(int fd, const void *p, size_t n, spool_err *err);
+/* Read up to n bytes, retrying short reads; *got < n only at EOF. */
+int spool_read_full(int fd, void *p, size_t n, size_t *got, spool_err *err);
+
+int spool_fsync_dir(const char *dir, spool_err *err);
+int spool_rename_noreplace(const char *from, const char *to, spool_err *err);
+/* mkdir -p with mode for the directories it creates. */
+int spool_mkdirs(const char *path, mode_t mode, spool_err *err);
+/* Copy from -> to (new file, atomic); used when a link crosses devices. */
+int spool_copy_file(const char *from, const char *to, spool_err *err);
+/* Hard-link from -> to, or copy when they are on different filesystems. */
+int spool_link_or_copy(const char *from, const char *to, spool_err *err);
+/* Remove a directory tree (no symlinks followed). */
+int spool_rmtree(const char *path, spool_err *err);
+
+/* dirname/basename into caller buffers; -1 if they do not fit. */
+int spool_dirname(char *out, size_t outsz, const char *path);
+const char *spool_basename(const char *path);
+
+#endif

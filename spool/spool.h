@@ -1,0 +1,19 @@
+/*
+ * spool.h - the public interface of libspool, for spoold, spoolctl and
+ * anything else that drives spool.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include "batch.h"
+#include "config.h"
+#include "error.h"
+#include "fsutil.h"
+#include "hash.h"
+#include "key.h"
+#include "minisig.h"
+#include "node.h"
+#include "trust.h"
+#include "util.h"
+
+#endif

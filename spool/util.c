@@ -1,0 +1,143 @@
+/*
+ * util.c - ids, times and names.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hash.h"
+#include "util.h"
+
+void
+spool_uuid7(char out[SPOOL_UUID_LEN + 1])
+{
+	struct timespec ts;
+	uint8_t b[16];
+	uint64_t ms;
+	char hex[33];
+	int i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	randombytes_buf(b, sizeof(b));
+	for (i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	b[6] = (uint8_t)(0x70 | (b[6] & 0x0f));
+	b[8] = (uint8_t)(0x80 | (b[8] & 0x3f));
+	spool_hex(hex, b, 16);
+	snprintf(out, SPOOL_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
+	    hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+int
+spool_uuid_ok(const char *s)
+{
+	int i;
+
+	for (i = 0; i < SPOOL_UUID_LEN; i++) {
+		char c = s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return 0;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return s[SPOOL_UUID_LEN] == '\0';
+}
+
+void
+spool_time_format(char out[SPOOL_TIME_LEN + 1], time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, SPOOL_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+spool_time_parse(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *p;
+
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL)
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p[0] != 'Z' || p[1] != '\0')
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+static int
+utf8_ok(const unsigned char *s)
+{
+	while (*s) {
+		unsigned c = *s, n, i, cp;
+
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		s += n + 1;
+	}
+	return 1;
+}
+
+int
+spool_item_name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '/' || c < 0x20 || c == 0x7f)
+			return 0;
+	}
+	return utf8_ok((const unsigned char *)s);
+}
+
+int
+spool_name_variant(char *out, size_t outsz, const char *name, unsigned n)
+{
+	const char *dot = strrchr(name, '.');
+	int w;
+
+	if (n <= 1)
+		w = snprintf(out, outsz, "%s", name);
+	else if (dot == NULL || dot == name)
+		w = snprintf(out, outsz, "%s (%u)", name, n);
+	else
+		w = snprintf(out, outsz, "%.*s (%u)%s", (int)(dot - name),
+		    name, n, dot);
+	return w < 0 || (size_t)w >= outsz || (size_t)w > 255 ? -1 : 0;
+}

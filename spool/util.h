@@ -1,0 +1,32 @@
+/*
+ * util.h - small shared helpers: UUIDv7 ids, RFC 3339 times, names.
+ */
+#ifndef SPOOL_UTIL_H
+#define SPOOL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SPOOL_UUID_LEN 36
+#define SPOOL_TIME_LEN 20 /* "2026-11-23T11:00:00Z" */
+
+/* A new UUIDv7 (RFC 9562): 48-bit ms timestamp, random rest. */
+void spool_uuid7(char out[SPOOL_UUID_LEN + 1]);
+int spool_uuid_ok(const char *s);
+
+/* UTC "YYYY-MM-DDTHH:MM:SSZ". */
+void spool_time_format(char out[SPOOL_TIME_LEN + 1], time_t t);
+/* Parses what spool_time_format writes (fractions allowed); -1 if bad. */
+int spool_time_parse(const char *s, time_t *out);
+
+/* An item name: one path component of 1..255 bytes, not "." or "..",
+ * no '/', NUL or control characters, valid UTF-8. */
+int spool_item_name_ok(const char *s);
+
+/* "name" -> "name (N).ext" style alternatives for N >= 2; out gets the
+ * candidate for n (n == 1 gives name itself).  -1 if it doesn't fit. */
+int spool_name_variant(char *out, size_t outsz, const char *name,
+    unsigned n);
+
+#endif

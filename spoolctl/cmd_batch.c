@@ -1,0 +1,202 @@
+/*
+ * cmd_batch.c - pack, verify, inspect, unpack.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spoolctl.h"
+
+static json_t *
+facts_json(const struct spool_batch_facts *f)
+{
+	char name[128];
+
+	spool_batch_name(name, sizeof(name), f->from, f->to, f->seq);
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}",
+	    "name", name, "from", f->from, "to", f->to, "seq",
+	    (json_int_t)f->seq, "id", f->id, "items", (json_int_t)f->items,
+	    "bytes", (json_int_t)f->bytes, "tar", (json_int_t)f->tar,
+	    "created", f->created);
+}
+
+int
+cmd_pack(struct ctl *c)
+{
+	static const char usage[] = "pack [-o OUT.batch] [--to PEER] FILE...";
+	struct spool_batch_facts f;
+	const char *out = NULL, *to = c->node->cfg->peer;
+	char written[PATH_MAX];
+	char **files;
+	spool_err err;
+	int i, n = 0, r;
+
+	if ((files = calloc((size_t)c->argc + 1, sizeof(*files))) == NULL)
+		return EXIT_ERROR;
+	for (i = 0; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "-o") == 0 && i + 1 < c->argc)
+			out = c->argv[++i];
+		else if (strcmp(c->argv[i], "--to") == 0 && i + 1 < c->argc)
+			to = c->argv[++i];
+		else if (c->argv[i][0] == '-' && c->argv[i][1] != '\0') {
+			free(files);
+			return ctl_usage(c, usage);
+		} else
+			files[n++] = c->argv[i];
+	}
+	if (n == 0 || to == NULL) {
+		free(files);
+		if (to == NULL && n > 0)
+			return ctl_fail(c, SPOOL_ERR_USAGE,
+			    "no peer: give --to PEER or set [node] peer");
+		return ctl_usage(c, usage);
+	}
+	r = spool_node_pack(c->node, to, files, (size_t)n, out, written, &f,
+	    &err);
+	free(files);
+	if (r != SPOOL_OK)
+		return ctl_fail(c, r, err.msg);
+	if (c->json) {
+		json_t *j = facts_json(&f);
+
+		json_object_set_new(j, "path", json_string(written));
+		return ctl_print_json(j);
+	}
+	printf("%s: seq %" PRIu64 " to %s, %" PRIu64 " items, %" PRIu64
+	    " bytes\n", written, f.seq, f.to, f.items, f.bytes);
+	return EXIT_OK;
+}
+
+int
+cmd_verify(struct ctl *c)
+{
+	struct spool_batch_check chk;
+	struct spool_batch_facts f;
+	char tmpdir[PATH_MAX];
+	spool_err err;
+
+	if (c->argc != 1)
+		return ctl_usage(c, "verify BATCH");
+	spool_node_batch_check(c->node, &chk, tmpdir);
+	if (spool_batch_read(c->argv[0], NULL, &chk, &f, &err) != SPOOL_OK) {
+		spool_err_prefix(&err, "'%s'", c->argv[0]);
+		return ctl_fail(c, err.code, err.msg);
+	}
+	if (c->json) {
+		json_t *j = facts_json(&f);
+
+		json_object_set_new(j, "verified", json_true());
+		return ctl_print_json(j);
+	}
+	printf("%s: ok, from %s seq %" PRIu64 ", %" PRIu64 " items, %" PRIu64
+	    " bytes\n", c->argv[0], f.from, f.seq, f.items, f.bytes);
+	return EXIT_OK;
+}
+
+static int
+keep_item(void *ctx, const json_t *item, spool_err *err)
+{
+	if (json_array_append(ctx, (json_t *)item) != 0)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	return SPOOL_OK;
+}
+
+static void
+print_item(const json_t *it)
+{
+	const char *kind = json_string_value(json_object_get(it, "kind"));
+	const json_t *f;
+	size_t i;
+
+	if (strcmp(kind, "request") == 0) {
+		printf("request %s  %s  %s  user=%s\n",
+		    json_string_value(json_object_get(it, "id")),
+		    json_string_value(json_object_get(it, "type")),
+		    json_string_value(json_object_get(it, "name")),
+		    json_string_value(json_object_get(it, "user")));
+	} else if (strcmp(kind, "part") == 0) {
+		printf("part    of %s  %s  %" JSON_INTEGER_FORMAT "/%"
+		    JSON_INTEGER_FORMAT "\n",
+		    json_string_value(json_object_get(it, "request")),
+		    json_string_value(json_object_get(it, "name")),
+		    json_integer_value(json_object_get(it, "index")) + 1,
+		    json_integer_value(json_object_get(it, "count")));
+		return;
+	} else {
+		printf("result  %s  for %s  %s\n",
+		    json_string_value(json_object_get(it, "id")),
+		    json_string_value(json_object_get(it, "request")),
+		    json_string_value(json_object_get(it, "status")));
+	}
+	json_array_foreach(json_object_get(it, "files"), i, f)
+		printf("        %12" JSON_INTEGER_FORMAT "  %.16s  %s\n",
+		    json_integer_value(json_object_get(f, "size")),
+		    json_string_value(json_object_get(f, "blob")),
+		    json_string_value(json_object_get(f, "name")));
+}
+
+int
+cmd_inspect(struct ctl *c)
+{
+	struct spool_batch_sink sink = { NULL, keep_item, NULL, NULL, NULL };
+	struct spool_batch_check chk;
+	struct spool_batch_facts f;
+	char tmpdir[PATH_MAX];
+	json_t *items = json_array(), *it;
+	spool_err err;
+	size_t i;
+
+	if (c->argc != 1) {
+		json_decref(items);
+		return ctl_usage(c, "inspect BATCH");
+	}
+	sink.ctx = items;
+	spool_node_batch_check(c->node, &chk, tmpdir);
+	chk.sink = &sink;
+	if (spool_batch_read(c->argv[0], NULL, &chk, &f, &err) != SPOOL_OK) {
+		json_decref(items);
+		spool_err_prefix(&err, "'%s'", c->argv[0]);
+		return ctl_fail(c, err.code, err.msg);
+	}
+	if (c->json)
+		return ctl_print_json(json_pack("{s:o, s:o}", "batch",
+		    facts_json(&f), "items", items));
+	printf("batch   %s-%s-%010" PRIu64 ".batch (verified)\n", f.from, f.to,
+	    f.seq);
+	printf("id      %s\nfrom    %s\nto      %s\nseq     %" PRIu64
+	    "\ncreated %s\nitems   %" PRIu64 "\nbytes   %" PRIu64 "\ntar     %"
+	    PRIu64 "\n\n", f.id, f.from, f.to, f.seq, f.created, f.items,
+	    f.bytes, f.tar);
+	json_array_foreach(items, i, it)
+		print_item(it);
+	json_decref(items);
+	return EXIT_OK;
+}
+
+int
+cmd_unpack(struct ctl *c)
+{
+	struct spool_batch_check chk;
+	struct spool_batch_facts f;
+	char tmpdir[PATH_MAX];
+	spool_err err;
+
+	if (c->argc != 2)
+		return ctl_usage(c, "unpack BATCH DIR");
+	spool_node_batch_check(c->node, &chk, tmpdir);
+	if (spool_batch_unpack(c->argv[0], NULL, &chk, c->argv[1], &f, &err) !=
+	    SPOOL_OK) {
+		spool_err_prefix(&err, "'%s'", c->argv[0]);
+		return ctl_fail(c, err.code, err.msg);
+	}
+	if (c->json) {
+		json_t *j = facts_json(&f);
+
+		json_object_set_new(j, "dir", json_string(c->argv[1]));
+		return ctl_print_json(j);
+	}
+	printf("%s: unpacked %" PRIu64 " items into %s\n", c->argv[0], f.items,
+	    c->argv[1]);
+	return EXIT_OK;
+}

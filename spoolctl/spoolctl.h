@@ -1,0 +1,41 @@
+/*
+ * spoolctl.h - shared state of the spoolctl commands.
+ */
+#ifndef SPOOLCTL_H
+#define SPOOLCTL_H
+
+#include <jansson.h>
+
+#include "spool.h"
+
+/* Exit statuses (DESIGN section 8). */
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3 };
+
+struct ctl {
+	const char *cmd;      /* command name for messages */
+	const char *config;   /* resolved configuration path */
+	const char *root_opt; /* --root as given */
+	int json;
+	int argc;             /* command's own arguments */
+	char **argv;
+	struct spool_node *node; /* loaded when the command needs it */
+};
+
+/* "spoolctl: <cmd>: <msg>" on stderr; returns the exit status for code. */
+int ctl_fail(const struct ctl *c, int code, const char *msg);
+int ctl_usage(const struct ctl *c, const char *usage);
+/* Load the node (config) unless already loaded; prints on failure. */
+int ctl_node(struct ctl *c);
+/* Print a JSON document on stdout. */
+int ctl_print_json(json_t *doc);
+
+int cmd_init(struct ctl *c);
+int cmd_key(struct ctl *c);
+int cmd_trust(struct ctl *c);
+int cmd_pack(struct ctl *c);
+int cmd_verify(struct ctl *c);
+int cmd_inspect(struct ctl *c);
+int cmd_unpack(struct ctl *c);
+int cmd_config(struct ctl *c);
+
+#endif

@@ -1,0 +1,85 @@
+#!/bin/sh
+# make bench: spool against the tools an operator would otherwise chain,
+# side by side on the same generated input, as ratios (ANCHORS.md).
+#   pack            vs  tar -cf - | zstd -3 -T1  then  minisign -S
+#   verify+unpack   vs  minisign -V  then  zstd -dc | tar -x
+# and peak RSS of pack, verify and unpack at two input sizes.
+# Targets: both ratios <= 0.8, peak RSS <= 64 MiB and flat with size.
+#   BENCH_SIZES="128 1536" (MiB)   BENCH_DIR=/var/tmp
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+B=${BUILD:-build}
+case "$B" in /*) ;; *) B="$top/$B" ;; esac
+DATA=${SPOOL_TESTDATA:-$top/../shared/testdata}
+SIZES=${BENCH_SIZES:-128 1536}
+W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/spool-bench-XXXXXX")
+trap 'rm -rf "$W"' EXIT
+ctl="$B/spoolctl"
+TIME=/usr/bin/time
+
+# run CMD...: prints "seconds maxrss_kib" of the command (and children)
+measure() {
+	$TIME -f '%e %M' -o "$W/.t" "$@" > /dev/null 2> "$W/.err" ||
+		{ echo "bench: failed: $*" >&2; cat "$W/.err" >&2; exit 1; }
+	cat "$W/.t"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+"$ctl" init --root "$W/low" --name low --peer high > /dev/null
+"$ctl" init --root "$W/high" --name high --peer low > /dev/null
+"$ctl" --root "$W/low" key show > "$W/low.pub"
+"$ctl" --root "$W/high" key show > "$W/high.pub"
+"$ctl" --root "$W/low" trust add high "$W/high.pub" > /dev/null
+"$ctl" --root "$W/high" trust add low "$W/low.pub" > /dev/null
+sed -i 's/^\[batch\]$/[batch]\nmax_bytes = 3G/' "$W/high/spoold.conf"
+grep -q '^max_bytes = 3G' "$W/high/spoold.conf" ||
+	printf '[batch]\nmax_bytes = 3G\n' >> "$W/high/spoold.conf"
+minisign -G -W -p "$W/a.pub" -s "$W/a.key" > /dev/null
+
+echo "spool bench: $(nproc) cores, input = GIS rasters/vectors + random, in 8 files"
+for size in $SIZES; do
+	in="$W/in-$size"
+	mkdir -p "$in"
+	# half real test data (repeated), half random: realistic compressibility
+	per=$((size * 1024 * 1024 / 8))
+	i=0
+	while [ $i -lt 8 ]; do
+		if [ $((i % 2)) -eq 0 ]; then
+			head -c "$per" /dev/urandom > "$in/f$i.bin"
+		else
+			while :; do cat "$DATA"/raster/*.tif "$DATA"/vector/*; done 2>/dev/null |
+				head -c "$per" > "$in/f$i.bin"
+		fi
+		i=$((i + 1))
+	done
+	sync
+	cd "$in"
+	# anchors
+	rm -f "$W/a.tar.zst" "$W/a.tar.zst.minisig"
+	set -- $(measure sh -c "tar -cf - f*.bin | zstd -3 -T1 -q -o '$W/a.tar.zst' && minisign -S -s '$W/a.key' -m '$W/a.tar.zst'")
+	a_pack=$1
+	mkdir -p "$W/ax"
+	set -- $(measure sh -c "minisign -Vm '$W/a.tar.zst' -p '$W/a.pub' -q && zstd -dc '$W/a.tar.zst' | tar -xf - -C '$W/ax'")
+	a_open=$1
+	rm -rf "$W/ax"
+	# spool
+	rm -f "$W"/low-high-*.batch*
+	set -- $(measure "$ctl" --root "$W/low" pack --to high -o "$W/s.batch" f0.bin f1.bin f2.bin f3.bin f4.bin f5.bin f6.bin f7.bin)
+	s_pack=$1 r_pack=$2
+	set -- $(measure "$ctl" --root "$W/high" verify "$W/s.batch")
+	s_verify=$1 r_verify=$2
+	set -- $(measure "$ctl" --root "$W/high" unpack "$W/s.batch" "$W/sx")
+	s_unpack=$1 r_unpack=$2
+	cmp -s "$in/f3.bin" "$W/sx/f3.bin" || { echo "bench: unpacked file differs" >&2; exit 1; }
+	rm -rf "$W/sx" "$W/s.batch" "$W/s.batch.minisig" "$W/low/archive/sent"/*
+	cd "$W"
+	rm -rf "$in"
+	s_open=$(awk -v a="$s_verify" -v b="$s_unpack" 'BEGIN { print a + b }')
+	echo
+	echo "input $size MiB:"
+	echo "  pack           spool $s_pack s   anchor (tar|zstd -3 -T1, minisign -S) $a_pack s   ratio $(ratio "$s_pack" "$a_pack")   (target <= 0.8)"
+	echo "  verify+unpack  spool $s_open s   anchor (minisign -V, zstd -dc|tar -x) $a_open s   ratio $(ratio "$s_open" "$a_open")   (target <= 0.8)"
+	echo "    (verify $s_verify s + unpack $s_unpack s: unpack verifies again, so this counts verification twice)"
+	echo "  peak RSS       pack $(mib "$r_pack") MiB, verify $(mib "$r_verify") MiB, unpack $(mib "$r_unpack") MiB   (target <= 64 MiB, flat)"
+done
