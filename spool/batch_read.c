@@ -25,6 +25,7 @@
 #include "blobset.h"
 #include "fsutil.h"
 #include "manifest.h"
+#include "phash.h"
 #include "trust.h"
 #include "ustar.h"
 
@@ -43,7 +44,8 @@ struct reader {
 	uint64_t want_bytes;
 	size_t seen;
 	struct spool_blob_entry *cur;
-	spool_hasher h;
+	struct spool_phash *h; /* blob hash, beside the sink's writing */
+	uintptr_t inflight;    /* where the chunk being hashed lives */
 };
 
 static int
@@ -187,7 +189,7 @@ on_member(void *ctx, const char *name, uint64_t size, spool_err *err)
 	rd->cur->flags = 1;
 	rd->seen++;
 	rd->phase = IN_BLOB;
-	spool_hasher_init(&rd->h, SPOOL_HASH_LEN);
+	spool_phash_init(rd->h, SPOOL_HASH_LEN);
 	if (sink != NULL && sink->blob_begin != NULL)
 		return sink->blob_begin(sink->ctx, hash, size, err);
 	return SPOOL_OK;
@@ -201,7 +203,10 @@ on_data(void *ctx, const uint8_t *p, size_t n, spool_err *err)
 
 	if (rd->phase == IN_MANIFEST)
 		return manifest_data(rd, p, n, err);
-	spool_hasher_update(&rd->h, p, n);
+	/* hashed on the other core while the sink writes and the next
+	 * chunk decompresses; unpack_stream waits before reusing p */
+	spool_phash_submit(rd->h, p, n);
+	rd->inflight = (uintptr_t)p;
 	if (sink != NULL && sink->blob_data != NULL)
 		return sink->blob_data(sink->ctx, p, n, err);
 	return SPOOL_OK;
@@ -220,7 +225,8 @@ on_end(void *ctx, spool_err *err)
 		return manifest_end(rd, err);
 	}
 	rd->phase = WANT_BLOBS;
-	spool_hasher_final(&rd->h, got);
+	spool_phash_final(rd->h, got);
+	rd->inflight = 0;
 	if (memcmp(got, rd->cur->hash, SPOOL_HASH_LEN) != 0) {
 		spool_hex(hex, rd->cur->hash, SPOOL_HASH_LEN);
 		return spool_fail(err, SPOOL_ERR_HASH,
@@ -235,11 +241,10 @@ on_end(void *ctx, spool_err *err)
  * and parse; the medium can change under us, the copy cannot. */
 static int
 private_copy(const char *path, const char *tmpdir, uint64_t max,
-    struct spool_tmpfile *copy, uint8_t digest[SPOOL_PREHASH_LEN],
-    spool_err *err)
+    struct spool_phash *h, struct spool_tmpfile *copy,
+    uint8_t digest[SPOOL_PREHASH_LEN], spool_err *err)
 {
 	const size_t bufsz = 1 << 18;
-	spool_hasher h;
 	struct stat st;
 	uint64_t total = 0;
 	uint8_t *buf = NULL;
@@ -275,7 +280,7 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 	if ((r = spool_tmpfile_open(copy, tmpdir, "import", 0600, err)) !=
 	    SPOOL_OK)
 		goto out;
-	spool_hasher_init(&h, SPOOL_PREHASH_LEN);
+	spool_phash_init(h, SPOOL_PREHASH_LEN);
 	for (;;) {
 		n = read(fd, buf, bufsz);
 		if (n < 0 && errno == EINTR)
@@ -292,12 +297,13 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 			    "batch file grew over the %" PRIu64 " limit", max);
 			goto out;
 		}
-		spool_hasher_update(&h, buf, (size_t)n);
-		if ((r = spool_write_all(copy->fd, buf, (size_t)n, err)) !=
-		    SPOOL_OK)
+		spool_phash_submit(h, buf, (size_t)n);
+		r = spool_write_all(copy->fd, buf, (size_t)n, err);
+		spool_phash_wait(h);
+		if (r != SPOOL_OK)
 			goto out;
 	}
-	spool_hasher_final(&h, digest);
+	spool_phash_final(h, digest);
 	r = SPOOL_OK;
 out:
 	free(buf);
@@ -361,14 +367,32 @@ check_signature(const char *batch_path, const char *sig_path,
 }
 
 static int
-zstd_fail(size_t e, spool_err *err)
+zstd_fail(size_t e, int at_frame_end, spool_err *err)
 {
+	if (at_frame_end)
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "trailing data after the last zstd frame");
 	if (ZSTD_getErrorCode(e) == ZSTD_error_frameParameter_windowTooLarge)
 		return spool_fail(err, SPOOL_ERR_LIMIT,
 		    "zstd frame needs a window over %u MiB",
 		    (1u << SPOOL_WINDOW_LOG_MAX) >> 20);
 	return spool_fail(err, SPOOL_ERR_FORMAT, "zstd: %s",
 	    ZSTD_getErrorName(e));
+}
+
+static int
+missing_blob(const struct reader *rd, spool_err *err)
+{
+	char hex[SPOOL_HASH_HEXLEN + 1];
+	size_t i;
+
+	for (i = 0; i < rd->want.cap; i++)
+		if (rd->want.slots[i].used && rd->want.slots[i].flags == 0)
+			break;
+	spool_hex(hex, rd->want.slots[i].hash, SPOOL_HASH_LEN);
+	return spool_fail(err, SPOOL_ERR_FORMAT,
+	    "blob %s named in the manifest is missing (%zu missing)", hex,
+	    rd->want.n - rd->seen);
 }
 
 /* Steps 3 to 5, from the private copy. */
@@ -381,14 +405,15 @@ unpack_stream(int fd, struct reader *rd, uint64_t tar, spool_err *err)
 	struct spool_ustar_reader *ur = NULL;
 	ZSTD_DCtx *d = ZSTD_createDCtx();
 	size_t insz = ZSTD_DStreamInSize(), outsz = ZSTD_DStreamOutSize();
-	uint8_t *in = malloc(insz), *out = malloc(outsz);
+	/* two output buffers: one is hashed while the other fills */
+	uint8_t *in = malloc(insz), *obuf = malloc(2 * outsz), *out = obuf;
 	uint64_t total = 0, compressed = 0;
 	size_t ret = 1;
 	ssize_t n;
 	int r;
 
 	cb.ctx = rd;
-	if (d == NULL || in == NULL || out == NULL) {
+	if (d == NULL || in == NULL || obuf == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -408,12 +433,21 @@ unpack_stream(int fd, struct reader *rd, uint64_t tar, spool_err *err)
 		ib.size = (size_t)n;
 		compressed += (uint64_t)n;
 		do {
+			out = out == obuf ? obuf + outsz : obuf;
+			if (rd->inflight >= (uintptr_t)out &&
+			    rd->inflight < (uintptr_t)(out + outsz)) {
+				spool_phash_wait(rd->h);
+				rd->inflight = 0;
+			}
 			ob.dst = out;
 			ob.size = outsz;
 			ob.pos = 0;
+			size_t prev = ret;
+
 			ret = ZSTD_decompressStream(d, &ob, &ib);
 			if (ZSTD_isError(ret)) {
-				r = zstd_fail(ret, err);
+				/* prev == 0: a frame had just ended cleanly */
+				r = zstd_fail(ret, prev == 0 && total > 0, err);
 				goto out;
 			}
 			total += ob.pos;
@@ -447,16 +481,15 @@ unpack_stream(int fd, struct reader *rd, uint64_t tar, spool_err *err)
 	if (rd->phase == WANT_MANIFEST)
 		r = spool_fail(err, SPOOL_ERR_FORMAT, "batch has no manifest");
 	else if (rd->seen != rd->want.n)
-		r = spool_fail(err, SPOOL_ERR_FORMAT,
-		    "%zu blobs named in the manifest are missing",
-		    rd->want.n - rd->seen);
+		r = missing_blob(rd, err);
 	else
 		r = SPOOL_OK;
 out:
+	spool_phash_wait(rd->h); /* never free a buffer being hashed */
 	spool_ustar_reader_free(ur);
 	ZSTD_freeDCtx(d);
 	free(in);
-	free(out);
+	free(obuf);
 	return r;
 }
 
@@ -481,8 +514,10 @@ spool_batch_read(const char *batch_path, const char *sig_path,
 		sig_path = sigbuf;
 	}
 	max_file = ZSTD_compressBound(chk->max_tar) + (1u << 20);
-	if ((r = private_copy(batch_path, chk->tmpdir, max_file, &copy, digest,
-	    err)) != SPOOL_OK)
+	if ((r = spool_phash_new(&rd.h, err)) != SPOOL_OK)
+		goto out;
+	if ((r = private_copy(batch_path, chk->tmpdir, max_file, rd.h, &copy,
+	    digest, err)) != SPOOL_OK)
 		goto out;
 	if ((r = check_signature(batch_path, sig_path, chk, digest, &f, err)) !=
 	    SPOOL_OK)
@@ -528,6 +563,7 @@ out:
 		close(fd);
 	spool_tmpfile_discard(&copy);
 	spool_manifest_free(rd.manifest);
+	spool_phash_free(rd.h);
 	spool_blobset_release(&rd.want);
 	free(rd.line);
 	return r;

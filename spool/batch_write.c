@@ -19,6 +19,7 @@
 #include "blobset.h"
 #include "fsutil.h"
 #include "manifest.h"
+#include "phash.h"
 #include "ustar.h"
 #include "util.h"
 
@@ -44,7 +45,8 @@ struct spool_batch_writer {
 	/* output state */
 	ZSTD_CCtx *cctx;
 	struct spool_tmpfile out;
-	spool_hasher prehash;
+	struct spool_phash *outhash; /* signature prehash of the output */
+	struct spool_phash *inhash;  /* payload hashes, beside compression */
 	uint64_t tar;
 	uint8_t *zbuf;
 	size_t zcap;
@@ -92,6 +94,8 @@ spool_batch_writer_free(struct spool_batch_writer *w)
 	if (w == NULL)
 		return;
 	spool_tmpfile_discard(&w->out);
+	spool_phash_free(w->inhash);
+	spool_phash_free(w->outhash);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->zbuf);
 	for (i = 0; i < w->nsrc; i++)
@@ -245,9 +249,10 @@ emit(struct spool_batch_writer *w, const void *p, size_t n,
 			return spool_fail(err, SPOOL_ERR_COMPRESS, "zstd: %s",
 			    ZSTD_getErrorName(left));
 		if (out.pos > 0) {
-			spool_hasher_update(&w->prehash, w->zbuf, out.pos);
-			if ((r = spool_write_all(w->out.fd, w->zbuf, out.pos,
-			    err)) != SPOOL_OK)
+			spool_phash_submit(w->outhash, w->zbuf, out.pos);
+			r = spool_write_all(w->out.fd, w->zbuf, out.pos, err);
+			spool_phash_wait(w->outhash);
+			if (r != SPOOL_OK)
 				return r;
 		}
 	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
@@ -280,7 +285,6 @@ emit_blob(struct spool_batch_writer *w, const struct blob_src *b,
 {
 	char name[6 + SPOOL_HASH_HEXLEN + 1], hex[SPOOL_HASH_HEXLEN + 1];
 	uint8_t got[SPOOL_HASH_LEN];
-	spool_hasher h;
 	uint64_t left = b->size, off = b->offset;
 	int fd, r;
 
@@ -291,7 +295,7 @@ emit_blob(struct spool_batch_writer *w, const struct blob_src *b,
 		return spool_fail_sys(err, "cannot open '%s'", b->path);
 	if ((r = emit_member(w, name, b->size, err)) != SPOOL_OK)
 		goto out;
-	spool_hasher_init(&h, SPOOL_HASH_LEN);
+	spool_phash_init(w->inhash, SPOOL_HASH_LEN);
 	while (left > 0) {
 		size_t want = left < bufsz ? (size_t)left : bufsz;
 		ssize_t n = pread(fd, buf, want, (off_t)off);
@@ -307,14 +311,16 @@ emit_blob(struct spool_batch_writer *w, const struct blob_src *b,
 			    "'%s' shrank while being packed", b->path);
 			goto out;
 		}
-		spool_hasher_update(&h, buf, (size_t)n);
-		if ((r = emit(w, buf, (size_t)n, ZSTD_e_continue, err)) !=
-		    SPOOL_OK)
+		/* hash on the other core while this one compresses */
+		spool_phash_submit(w->inhash, buf, (size_t)n);
+		r = emit(w, buf, (size_t)n, ZSTD_e_continue, err);
+		spool_phash_wait(w->inhash);
+		if (r != SPOOL_OK)
 			goto out;
 		left -= (uint64_t)n;
 		off += (uint64_t)n;
 	}
-	spool_hasher_final(&h, got);
+	spool_phash_final(w->inhash, got);
 	if (memcmp(got, b->hash, SPOOL_HASH_LEN) != 0) {
 		r = spool_fail(err, SPOOL_ERR_HASH,
 		    "'%s' changed while being packed", b->path);
@@ -400,6 +406,10 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 	w->zcap = ZSTD_CStreamOutSize();
 	w->zbuf = malloc(w->zcap);
 	buf = malloc(bufsz);
+	if ((w->inhash == NULL && (r = spool_phash_new(&w->inhash, err)) !=
+	    SPOOL_OK) || (w->outhash == NULL &&
+	    (r = spool_phash_new(&w->outhash, err)) != SPOOL_OK))
+		goto out;
 	if (hline == NULL || w->cctx == NULL || w->zbuf == NULL || buf == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;
@@ -410,7 +420,7 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 	if ((r = spool_tmpfile_open(&w->out, dir, spool_basename(batch_path),
 	    0644, err)) != SPOOL_OK)
 		goto out;
-	spool_hasher_init(&w->prehash, SPOOL_PREHASH_LEN);
+	spool_phash_init(w->outhash, SPOOL_PREHASH_LEN);
 	w->tar = 0;
 	if ((r = emit_member(w, "manifest.jsonl", hlen + 1 + w->nlines,
 	    err)) != SPOOL_OK ||
@@ -425,7 +435,7 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 			goto out;
 	if ((r = emit(w, zero, sizeof(zero), ZSTD_e_end, err)) != SPOOL_OK)
 		goto out;
-	spool_hasher_final(&w->prehash, digest);
+	spool_phash_final(w->outhash, digest);
 	w->facts.tar = w->tar;
 	if (spool_facts_format(&w->facts, trusted, sizeof(trusted)) != 0) {
 		r = spool_fail(err, SPOOL_ERR_INTERNAL, "facts too long");

@@ -229,6 +229,9 @@ spool_read_file(const char *path, size_t max, char **out, size_t *len,
 			return spool_fail(err, SPOOL_ERR_NOTFOUND,
 			    "cannot open '%s': No such file or directory",
 			    path);
+		if (errno == ELOOP)
+			return spool_fail(err, SPOOL_ERR_FORMAT,
+			    "'%s' is a symbolic link", path);
 		return spool_fail_sys(err, "cannot open '%s'", path);
 	}
 	if (fstat(fd, &st) != 0) {

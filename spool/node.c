@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,50 +273,122 @@ owner_name(uid_t uid, char *out, size_t outsz)
 		snprintf(out, outsz, "uid%u", (unsigned)uid);
 }
 
-/* Hash one file to pack and describe it as a transfer request. */
+/* Threads for hashing: one per CPU, at most 4. */
 static int
-pack_file(struct spool_batch_writer *w, const char *path, time_t now,
-    spool_err *err)
+online_cpus(void)
 {
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 4 ? 4 : (int)n;
+}
+
+/* One input of an offline pack, hashed before anything is written. */
+struct pack_input {
+	const char *path;
 	uint8_t hash[SPOOL_HASH_LEN];
+	uint64_t size;
+	uid_t uid;
+	int r;
+	spool_err err;
+};
+
+static void
+hash_input(struct pack_input *in)
+{
+	struct stat st;
+	int fd;
+
+	if (!spool_item_name_ok(spool_basename(in->path))) {
+		in->r = spool_fail(&in->err, SPOOL_ERR_USAGE,
+		    "cannot pack '%s': its name is not a valid file name "
+		    "(UTF-8, no control characters)", in->path);
+		return;
+	}
+	fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		in->r = spool_fail_sys(&in->err, "cannot open '%s'", in->path);
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		in->r = spool_fail(&in->err, SPOOL_ERR_USAGE,
+		    "cannot pack '%s': not a regular file", in->path);
+	} else {
+		in->uid = st.st_uid;
+		in->r = spool_hash_fd(fd, in->hash, &in->size, &in->err);
+	}
+	close(fd);
+}
+
+struct hash_pool {
+	struct pack_input *v;
+	size_t n, next;
+	pthread_mutex_t mu;
+};
+
+static void *
+hash_worker(void *arg)
+{
+	struct hash_pool *pool = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&pool->mu);
+		i = pool->next++;
+		pthread_mutex_unlock(&pool->mu);
+		if (i >= pool->n)
+			return NULL;
+		hash_input(&pool->v[i]);
+	}
+}
+
+/* Hash every input on all CPUs (BLAKE2b is the slow part of packing). */
+static int
+hash_inputs(struct pack_input *v, size_t n, spool_err *err)
+{
+	struct hash_pool pool = { v, n, 0, PTHREAD_MUTEX_INITIALIZER };
+	pthread_t th[4];
+	size_t i, nth = 0, want = (size_t)online_cpus() - 1;
+
+	while (nth < want && nth + 1 < n &&
+	    pthread_create(&th[nth], NULL, hash_worker, &pool) == 0)
+		nth++;
+	hash_worker(&pool);
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < n; i++)
+		if (v[i].r != SPOOL_OK) {
+			if (err != NULL)
+				*err = v[i].err;
+			return v[i].r;
+		}
+	return SPOOL_OK;
+}
+
+/* Describe one hashed input as a transfer request. */
+static int
+pack_item(struct spool_batch_writer *w, const struct pack_input *in,
+    time_t now, spool_err *err)
+{
 	char hex[SPOOL_HASH_HEXLEN + 1], id[SPOOL_UUID_LEN + 1];
 	char created[SPOOL_TIME_LEN + 1], user[80];
-	const char *name = spool_basename(path);
-	struct stat st;
-	uint64_t size;
+	const char *name = spool_basename(in->path);
 	json_t *item;
-	int fd, r;
+	int r;
 
-	if (!spool_item_name_ok(name))
-		return spool_fail(err, SPOOL_ERR_USAGE,
-		    "cannot pack '%s': its name is not a valid file name "
-		    "(UTF-8, no control characters)", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return spool_fail_sys(err, "cannot open '%s'", path);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return spool_fail(err, SPOOL_ERR_USAGE,
-		    "cannot pack '%s': not a regular file", path);
-	}
-	r = spool_hash_fd(fd, hash, &size, err);
-	close(fd);
-	if (r != SPOOL_OK)
-		return r;
-	spool_hex(hex, hash, SPOOL_HASH_LEN);
+	spool_hex(hex, in->hash, SPOOL_HASH_LEN);
 	spool_uuid7(id);
 	spool_time_format(created, now);
-	owner_name(st.st_uid, user, sizeof(user));
+	owner_name(in->uid, user, sizeof(user));
 	item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[{s:s, s:I, "
 	    "s:s}]}", "kind", "request", "id", id, "type", "transfer", "name",
 	    name, "user", user, "priority", 0, "created", created, "files",
-	    "name", name, "size", (json_int_t)size, "blob", hex);
+	    "name", name, "size", (json_int_t)in->size, "blob", hex);
 	if (item == NULL)
 		return spool_fail(err, SPOOL_ERR_USAGE,
-		    "cannot describe '%s' (name not valid UTF-8?)", path);
+		    "cannot describe '%s'", in->path);
 	if ((r = spool_batch_add_item(w, item, err)) != SPOOL_OK)
 		return r;
-	return spool_batch_add_blob(w, hash, size, path, 0, err);
+	return spool_batch_add_blob(w, in->hash, in->size, in->path, 0, err);
 }
 
 static int
@@ -346,6 +419,7 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 	struct spool_batch_spec spec;
 	struct spool_seckey sk;
 	struct spool_pubkey pk;
+	struct pack_input *in = NULL;
 	char name[128];
 	time_t now = time(NULL);
 	size_t i;
@@ -365,8 +439,16 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 	spec.created = now;
 	if ((r = spool_batch_writer_new(&w, &spec, err)) != SPOOL_OK)
 		goto out;
+	if ((in = calloc(nfiles ? nfiles : 1, sizeof(*in))) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	for (i = 0; i < nfiles; i++)
-		if ((r = pack_file(w, files[i], now, err)) != SPOOL_OK)
+		in[i].path = files[i];
+	if ((r = hash_inputs(in, nfiles, err)) != SPOOL_OK)
+		goto out;
+	for (i = 0; i < nfiles; i++)
+		if ((r = pack_item(w, &in[i], now, err)) != SPOOL_OK)
 			goto out;
 	/* Everything is readable: only now take the seq, durably. */
 	if ((r = spool_node_next_seq(n, peer, &spec.seq, err)) != SPOOL_OK ||
@@ -378,6 +460,7 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 		goto out;
 	r = archive_sent(n, written, name, err);
 out:
+	free(in);
 	spool_seckey_wipe(&sk);
 	spool_batch_writer_free(w);
 	return r;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # A node's life before any daemon: init, key show, trust, config check.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 22
 
 ok "init creates a node" "$SPOOLCTL" init --root "$T/low" --name low --peer high
 for d in keys/trusted in/requests in/files in/raster in/vector out import \

@@ -1,0 +1,116 @@
+/*
+ * phash.c - one worker thread, one chunk in flight at a time.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "hash.h"
+#include "phash.h"
+
+/* Below this a thread hand-off costs more than it saves. */
+#define INLINE_MAX (32u << 10)
+
+struct spool_phash {
+	spool_hasher h;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const void *buf;
+	size_t n;
+	int busy;    /* a chunk is submitted and not yet hashed */
+	int quit;
+	int threaded;
+};
+
+static void *
+worker(void *arg)
+{
+	struct spool_phash *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->busy && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		spool_hasher_update(&p->h, p->buf, p->n);
+		pthread_mutex_lock(&p->mu);
+		p->busy = 0;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int
+spool_phash_new(struct spool_phash **out, spool_err *err)
+{
+	struct spool_phash *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->threaded = pthread_create(&p->thread, NULL, worker, p) == 0;
+	*out = p;
+	return SPOOL_OK;
+}
+
+void
+spool_phash_init(struct spool_phash *p, size_t outlen)
+{
+	spool_phash_wait(p);
+	spool_hasher_init(&p->h, outlen);
+}
+
+void
+spool_phash_submit(struct spool_phash *p, const void *buf, size_t n)
+{
+	spool_phash_wait(p);
+	if (!p->threaded || n <= INLINE_MAX) {
+		spool_hasher_update(&p->h, buf, n);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->buf = buf;
+	p->n = n;
+	p->busy = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+spool_phash_wait(struct spool_phash *p)
+{
+	if (!p->threaded)
+		return;
+	pthread_mutex_lock(&p->mu);
+	while (p->busy)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+spool_phash_final(struct spool_phash *p, uint8_t *out)
+{
+	spool_phash_wait(p);
+	spool_hasher_final(&p->h, out);
+}
+
+void
+spool_phash_free(struct spool_phash *p)
+{
+	if (p == NULL)
+		return;
+	if (p->threaded) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
