@@ -251,22 +251,8 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 	ssize_t n;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			return spool_fail(err, SPOOL_ERR_FORMAT,
-			    "'%s' is a symbolic link", path);
-		return spool_fail_sys(err, "cannot open '%s'", path);
-	}
-	if (fstat(fd, &st) != 0) {
-		r = spool_fail_sys(err, "cannot stat '%s'", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = spool_fail(err, SPOOL_ERR_FORMAT, "'%s' is not a regular file",
-		    path);
-		goto out;
-	}
+	if ((r = spool_open_regular(path, &fd, &st, err)) != SPOOL_OK)
+		return r;
 	if ((uint64_t)st.st_size > max) {
 		r = spool_fail(err, SPOOL_ERR_LIMIT,
 		    "batch file is %" PRIu64 " bytes, over the %" PRIu64

@@ -215,12 +215,10 @@ spool_write_file_atomic(const char *path, const void *p, size_t n,
 }
 
 int
-spool_read_file(const char *path, size_t max, char **out, size_t *len,
+spool_open_regular(const char *path, int *fdp, struct stat *stp,
     spool_err *err)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t got;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -234,15 +232,32 @@ spool_read_file(const char *path, size_t max, char **out, size_t *len,
 			    "'%s' is a symbolic link", path);
 		return spool_fail_sys(err, "cannot open '%s'", path);
 	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, &st) != 0)
 		r = spool_fail_sys(err, "cannot stat '%s'", path);
-		goto out;
+	else if (!S_ISREG(st.st_mode))
+		r = spool_fail(err, SPOOL_ERR_FORMAT,
+		    "'%s' is not a regular file", path);
+	else {
+		if (stp != NULL)
+			*stp = st;
+		*fdp = fd;
+		return SPOOL_OK;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		r = spool_fail(err, SPOOL_ERR_FORMAT, "'%s' is not a regular file",
-		    path);
-		goto out;
-	}
+	close(fd);
+	return r;
+}
+
+int
+spool_read_file(const char *path, size_t max, char **out, size_t *len,
+    spool_err *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got;
+	int fd, r;
+
+	if ((r = spool_open_regular(path, &fd, &st, err)) != SPOOL_OK)
+		return r;
 	if ((uint64_t)st.st_size > max) {
 		r = spool_fail(err, SPOOL_ERR_LIMIT,
 		    "'%s' is larger than %zu bytes", path, max);

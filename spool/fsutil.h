@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -36,6 +37,12 @@ int spool_write_file_atomic(const char *path, const void *p, size_t n,
     mode_t mode, spool_err *err);
 /* Read a whole regular file of at most max bytes (NUL-terminated). */
 int spool_read_file(const char *path, size_t max, char **out, size_t *len,
+    spool_err *err);
+
+/* Open a regular file for reading without following a symlink or
+ * blocking on a FIFO.  A symlink or non-regular file is SPOOL_ERR_FORMAT,
+ * a missing one SPOOL_ERR_NOTFOUND.  st is filled (may be NULL). */
+int spool_open_regular(const char *path, int *fd, struct stat *st,
     spool_err *err);
 
 int spool_write_all(int fd, const void *p, size_t n, spool_err *err);

@@ -15,6 +15,7 @@
 
 #include "fsutil.h"
 #include "key.h"
+#include "util.h"
 
 #define SK_BIN_LEN (2 + 2 + 2 + 32 + 8 + 8 + 8 + 64 + 32)
 
@@ -76,34 +77,6 @@ spool_pubkey_format(const struct spool_pubkey *pub, char *out, size_t outsz)
 	return w < 0 || (size_t)w >= outsz ? -1 : 0;
 }
 
-/* Split the next LF- (or CRLF-) terminated line off *p. */
-static int
-next_line(const char **p, const char *end, const char **line, size_t *n)
-{
-	const char *nl;
-
-	if (*p >= end)
-		return -1;
-	nl = memchr(*p, '\n', (size_t)(end - *p));
-	*line = *p;
-	*n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
-	if (*n > 0 && (*line)[*n - 1] == '\r')
-		(*n)--;
-	*p = nl ? nl + 1 : end;
-	return 0;
-}
-
-static int
-b64_decode(uint8_t *out, size_t want, const char *s, size_t n)
-{
-	size_t got;
-
-	if (sodium_base642bin(out, want, s, n, NULL, &got, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return got == want ? 0 : -1;
-}
-
 int
 spool_pubkey_parse(const char *text, size_t len, struct spool_pubkey *out,
     spool_err *err)
@@ -112,12 +85,12 @@ spool_pubkey_parse(const char *text, size_t len, struct spool_pubkey *out,
 	uint8_t bin[2 + 8 + 32];
 	size_t n;
 
-	if (next_line(&p, end, &line, &n) != 0 ||
+	if (spool_next_line(&p, end, &line, &n) != 0 ||
 	    n < 19 || memcmp(line, "untrusted comment: ", 19) != 0)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "not a minisign public key (no 'untrusted comment:' line)");
-	if (next_line(&p, end, &line, &n) != 0 ||
-	    b64_decode(bin, sizeof(bin), line, n) != 0)
+	if (spool_next_line(&p, end, &line, &n) != 0 ||
+	    spool_b64_exact(bin, sizeof(bin), line, n) != 0)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "not a minisign public key (bad key line)");
 	if (bin[0] != 'E' || bin[1] != 'd')
@@ -184,11 +157,11 @@ spool_seckey_read(const char *path, struct spool_seckey *out, spool_err *err)
 	end = text + len;
 	r = spool_fail(err, SPOOL_ERR_FORMAT,
 	    "'%s' is not a minisign secret key", path);
-	if (next_line(&p, end, &line, &n) != 0 || n < 19 ||
+	if (spool_next_line(&p, end, &line, &n) != 0 || n < 19 ||
 	    memcmp(line, "untrusted comment: ", 19) != 0)
 		goto out;
-	if (next_line(&p, end, &line, &n) != 0 ||
-	    b64_decode(bin, sizeof(bin), line, n) != 0)
+	if (spool_next_line(&p, end, &line, &n) != 0 ||
+	    spool_b64_exact(bin, sizeof(bin), line, n) != 0)
 		goto out;
 	if (bin[0] != 'E' || bin[1] != 'd' || bin[4] != 'B' || bin[5] != '2')
 		goto out;

@@ -15,33 +15,6 @@
 #include "fsutil.h"
 #include "minisig.h"
 
-static int
-get_line(const char **p, const char *end, const char **line, size_t *n)
-{
-	const char *nl;
-
-	if (*p >= end)
-		return -1;
-	nl = memchr(*p, '\n', (size_t)(end - *p));
-	*line = *p;
-	*n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
-	if (*n > 0 && (*line)[*n - 1] == '\r')
-		(*n)--;
-	*p = nl ? nl + 1 : end;
-	return 0;
-}
-
-static int
-b64_exact(uint8_t *out, size_t want, const char *s, size_t n)
-{
-	size_t got;
-
-	if (sodium_base642bin(out, want, s, n, NULL, &got, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return got == want ? 0 : -1;
-}
-
 int
 spool_minisig_parse(const char *text, size_t len, struct spool_minisig *out,
     spool_err *err)
@@ -54,13 +27,13 @@ spool_minisig_parse(const char *text, size_t len, struct spool_minisig *out,
 	if (len > SPOOL_MINISIG_MAX)
 		return spool_fail(err, SPOOL_ERR_LIMIT,
 		    "signature file larger than %d bytes", SPOOL_MINISIG_MAX);
-	if (get_line(&p, end, &line, &n) != 0 || n < sizeof(uc) - 1 ||
+	if (spool_next_line(&p, end, &line, &n) != 0 || n < sizeof(uc) - 1 ||
 	    memcmp(line, uc, sizeof(uc) - 1) != 0)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "not a minisign signature (line 1 is not an untrusted "
 		    "comment)");
-	if (get_line(&p, end, &line, &n) != 0 ||
-	    b64_exact(bin, sizeof(bin), line, n) != 0)
+	if (spool_next_line(&p, end, &line, &n) != 0 ||
+	    spool_b64_exact(bin, sizeof(bin), line, n) != 0)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "not a minisign signature (bad signature line)");
 	if (bin[0] == 'E' && bin[1] == 'd')
@@ -70,7 +43,7 @@ spool_minisig_parse(const char *text, size_t len, struct spool_minisig *out,
 	if (bin[0] != 'E' || bin[1] != 'D')
 		return spool_fail(err, SPOOL_ERR_SIGNATURE,
 		    "unknown signature algorithm");
-	if (get_line(&p, end, &line, &n) != 0 || n < sizeof(tc) - 1 ||
+	if (spool_next_line(&p, end, &line, &n) != 0 || n < sizeof(tc) - 1 ||
 	    memcmp(line, tc, sizeof(tc) - 1) != 0)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "not a minisign signature (no trusted comment)");
@@ -84,8 +57,8 @@ spool_minisig_parse(const char *text, size_t len, struct spool_minisig *out,
 			    "control character in trusted comment");
 	memcpy(out->trusted, line, n);
 	out->trusted[n] = '\0';
-	if (get_line(&p, end, &line, &n) != 0 ||
-	    b64_exact(out->global_sig, 64, line, n) != 0)
+	if (spool_next_line(&p, end, &line, &n) != 0 ||
+	    spool_b64_exact(out->global_sig, 64, line, n) != 0)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "not a minisign signature (bad global signature line)");
 	for (; p < end; p++)

@@ -304,18 +304,15 @@ hash_input(struct pack_input *in)
 		    "(UTF-8, no control characters)", in->path);
 		return;
 	}
-	fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		in->r = spool_fail_sys(&in->err, "cannot open '%s'", in->path);
+	if ((in->r = spool_open_regular(in->path, &fd, &st, &in->err)) !=
+	    SPOOL_OK) {
+		/* an operator's argument, not a hostile input: exit 1 */
+		spool_err_prefix(&in->err, "cannot pack");
+		in->r = SPOOL_ERR_SYS;
 		return;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		in->r = spool_fail(&in->err, SPOOL_ERR_USAGE,
-		    "cannot pack '%s': not a regular file", in->path);
-	} else {
-		in->uid = st.st_uid;
-		in->r = spool_hash_fd(fd, in->hash, &in->size, &in->err);
-	}
+	in->uid = st.st_uid;
+	in->r = spool_hash_fd(fd, in->hash, &in->size, &in->err);
 	close(fd);
 }
 

@@ -141,3 +141,30 @@ spool_name_variant(char *out, size_t outsz, const char *name, unsigned n)
 		    name, n, dot);
 	return w < 0 || (size_t)w >= outsz || (size_t)w > 255 ? -1 : 0;
 }
+
+int
+spool_next_line(const char **p, const char *end, const char **line, size_t *n)
+{
+	const char *nl;
+
+	if (*p >= end)
+		return -1;
+	nl = memchr(*p, '\n', (size_t)(end - *p));
+	*line = *p;
+	*n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
+	if (*n > 0 && (*line)[*n - 1] == '\r')
+		(*n)--;
+	*p = nl ? nl + 1 : end;
+	return 0;
+}
+
+int
+spool_b64_exact(uint8_t *out, size_t want, const char *s, size_t n)
+{
+	size_t got;
+
+	if (sodium_base642bin(out, want, s, n, NULL, &got, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	return got == want ? 0 : -1;
+}

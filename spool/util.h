@@ -29,4 +29,11 @@ int spool_item_name_ok(const char *s);
 int spool_name_variant(char *out, size_t outsz, const char *name,
     unsigned n);
 
+/* Split the next LF- (or CRLF-) terminated line off *p (the line is
+ * *line, *n bytes, without its terminator); -1 at end. */
+int spool_next_line(const char **p, const char *end, const char **line,
+    size_t *n);
+/* Standard base64 of exactly want bytes; -1 otherwise. */
+int spool_b64_exact(uint8_t *out, size_t want, const char *s, size_t n);
+
 #endif
