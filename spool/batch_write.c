@@ -32,6 +32,7 @@ struct blob_src {
 
 struct spool_batch_writer {
 	struct spool_batch_facts facts;
+	time_t created;       /* also the members' mtime */
 	int level;
 	json_t *acks;
 	struct spool_manifest *manifest;
@@ -72,8 +73,8 @@ spool_batch_writer_new(struct spool_batch_writer **out,
 		memcpy(w->facts.id, spec->id, SPOOL_UUID_LEN + 1);
 	else
 		spool_uuid7(w->facts.id);
-	spool_time_format(w->facts.created,
-	    spec->created ? spec->created : time(NULL));
+	w->created = spec->created ? spec->created : time(NULL);
+	spool_time_format(w->facts.created, w->created);
 	w->level = spec->zstd_level > 0 ? spec->zstd_level : 3;
 	w->acks = spec->acks ? json_incref(spec->acks) : json_array();
 	spool_blobset_init(&w->blobs, SPOOL_BLOBS_MAX);
@@ -266,7 +267,8 @@ emit_member(struct spool_batch_writer *w, const char *name, uint64_t size,
 	uint8_t hdr[SPOOL_USTAR_BLOCK];
 	int r;
 
-	if ((r = spool_ustar_header(hdr, name, size, 0, err)) != SPOOL_OK)
+	if ((r = spool_ustar_header(hdr, name, size,
+	    w->created > 0 ? (uint64_t)w->created : 0, err)) != SPOOL_OK)
 		return r;
 	return emit(w, hdr, sizeof(hdr), ZSTD_e_continue, err);
 }

@@ -19,7 +19,8 @@ run "$ctl" init --root "$D/low" --name low --peer high
 run "$ctl" init --root "$D/high" --name high --peer low
 
 step "2. Exchange public keys (in real life: printed or carried once, checked by phone)"
-run "$ctl" --root "$D/low" key show | tee "$D/low.pub"
+run "$ctl" --root "$D/low" key show
+"$ctl" --root "$D/low" key show > "$D/low.pub"
 "$ctl" --root "$D/high" key show > "$D/high.pub"
 run "$ctl" --root "$D/low" trust add high "$D/high.pub"
 run "$ctl" --root "$D/high" trust add low "$D/low.pub"
