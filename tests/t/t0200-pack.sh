@@ -2,7 +2,7 @@
 # pack -> verify -> inspect -> unpack, and agreement with minisign, zstd,
 # tar and b2sum: the tools a security officer already trusts.
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 32
 pair low high
 mkdir "$T/files"
 cp "$DATA/raster/byte.tif" "$DATA/vector/trio.geojson" "$T/files/"
@@ -59,3 +59,28 @@ ok "unpack uses an empty directory" "$SPOOLCTL" --root "$T/high" unpack "$B" emp
 ok "pack again takes the next seq" "$SPOOLCTL" --root "$T/low" pack --to high -o two.batch files/empty
 like "$(sed -n 3p two.batch.minisig)" " seq=2 " "seq 2"
 fails 2 "pack with no files is a usage error" "$SPOOLCTL" --root "$T/low" pack --to high
+
+# A batch made by hand with GNU tar + zstd, signed by minisign -S with a
+# key from minisign -G -W and trusted with trust add, passes verify: the
+# format is the tools', not spool's.
+cd "$T" && mkdir hand && cd hand || exit 1
+minisign -G -W -p hand.pub -s hand.key > /dev/null
+ok "trust add takes the minisign key" "$SPOOLCTL" --root "$T/high" trust add hand hand.pub
+printf 'made by hand\n' > payload
+H=$(b2sum -l 256 payload | cut -d' ' -f1)
+mkdir blobs && cp payload "blobs/$H"
+ID=01936f3e-1c2a-7abc-8def-0123456789ab
+C=2026-11-23T10:00:00Z
+for fmt in ustar gnu; do
+	seq=1; [ $fmt = gnu ] && seq=2
+	printf '{"spool":"batch","version":1,"id":"%s","from":"hand","to":"high","seq":%s,"created":"%s","items":1,"bytes":13,"acks":[]}\n' "$ID" "$seq" "$C" > manifest.jsonl
+	printf '{"kind":"request","id":"%s","type":"transfer","name":"by-hand.txt","user":"op","priority":0,"created":"%s","files":[{"name":"by-hand.txt","size":13,"blob":"%s"}]}\n' "$ID" "$C" "$H" >> manifest.jsonl
+	tar --format=$fmt -cf x.tar manifest.jsonl "blobs/$H"
+	B=hand-high-000000000$seq.batch
+	zstd -q x.tar -o $B
+	minisign -S -s hand.key -m $B -t "spool-batch v1 from=hand to=high seq=$seq id=$ID items=1 bytes=13 tar=$(stat -c %s x.tar) created=$C" > /dev/null
+	rm x.tar
+	ok "a hand-made batch ($fmt tar, zstd, minisign -S) passes verify" "$SPOOLCTL" --root "$T/high" verify $B
+	ok "and unpacks" "$SPOOLCTL" --root "$T/high" unpack $B out-$fmt
+done
+is "$(cat out-gnu/by-hand.txt)" "made by hand" "with the payload intact"
