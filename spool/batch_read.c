@@ -247,7 +247,8 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 	const size_t bufsz = 1 << 18;
 	struct stat st;
 	uint64_t total = 0;
-	uint8_t *buf = NULL;
+	uint8_t *buf = NULL, *cur;
+	int half = 0;
 	ssize_t n;
 	int fd, r;
 
@@ -259,7 +260,8 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 		    " limit", (uint64_t)st.st_size, max);
 		goto out;
 	}
-	if ((buf = malloc(bufsz)) == NULL) {
+	/* two halves: one is hashed while the next is read and copied */
+	if ((buf = malloc(2 * bufsz)) == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -268,7 +270,8 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 		goto out;
 	spool_phash_init(h, SPOOL_PREHASH_LEN);
 	for (;;) {
-		n = read(fd, buf, bufsz);
+		cur = buf + (size_t)half * bufsz;
+		n = read(fd, cur, bufsz);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -283,15 +286,16 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 			    "batch file grew over the %" PRIu64 " limit", max);
 			goto out;
 		}
-		spool_phash_submit(h, buf, (size_t)n);
-		r = spool_write_all(copy->fd, buf, (size_t)n, err);
-		spool_phash_wait(h);
-		if (r != SPOOL_OK)
+		spool_phash_submit(h, cur, (size_t)n); /* waits for the other */
+		if ((r = spool_write_all(copy->fd, cur, (size_t)n, err)) !=
+		    SPOOL_OK)
 			goto out;
+		half ^= 1;
 	}
 	spool_phash_final(h, digest);
 	r = SPOOL_OK;
 out:
+	spool_phash_wait(h); /* never free a buffer being hashed */
 	free(buf);
 	close(fd);
 	return r;

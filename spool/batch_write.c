@@ -49,8 +49,9 @@ struct spool_batch_writer {
 	struct spool_phash *outhash; /* signature prehash of the output */
 	struct spool_phash *inhash;  /* payload hashes, beside compression */
 	uint64_t tar;
-	uint8_t *zbuf;
-	size_t zcap;
+	uint8_t *zbuf;        /* two halves of zcap: one is hashed while */
+	size_t zcap;          /* the other fills */
+	int zcur;
 };
 
 int
@@ -243,18 +244,21 @@ emit(struct spool_batch_writer *w, const void *p, size_t n,
 
 	w->tar += n;
 	do {
-		ZSTD_outBuffer out = { w->zbuf, w->zcap, 0 };
+		uint8_t *zb = w->zbuf + (size_t)w->zcur * w->zcap;
+		ZSTD_outBuffer out = { zb, w->zcap, 0 };
 
 		left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
 		if (ZSTD_isError(left))
 			return spool_fail(err, SPOOL_ERR_COMPRESS, "zstd: %s",
 			    ZSTD_getErrorName(left));
 		if (out.pos > 0) {
-			spool_phash_submit(w->outhash, w->zbuf, out.pos);
-			r = spool_write_all(w->out.fd, w->zbuf, out.pos, err);
-			spool_phash_wait(w->outhash);
-			if (r != SPOOL_OK)
+			/* submit waits for the previous half to be hashed, so
+			 * the half we fill next is free */
+			spool_phash_submit(w->outhash, zb, out.pos);
+			if ((r = spool_write_all(w->out.fd, zb, out.pos, err)) !=
+			    SPOOL_OK)
 				return r;
+			w->zcur ^= 1;
 		}
 	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
 	return SPOOL_OK;
@@ -281,10 +285,13 @@ emit_padding(struct spool_batch_writer *w, uint64_t size, spool_err *err)
 	return emit(w, zero, spool_ustar_padding(size), ZSTD_e_continue, err);
 }
 
+/* buf holds two halves of bufsz: one is hashed while the next is read
+ * and compressed. */
 static int
 emit_blob(struct spool_batch_writer *w, const struct blob_src *b,
     uint8_t *buf, size_t bufsz, spool_err *err)
 {
+	int half = 0;
 	char name[6 + SPOOL_HASH_HEXLEN + 1], hex[SPOOL_HASH_HEXLEN + 1];
 	uint8_t got[SPOOL_HASH_LEN];
 	uint64_t left = b->size, off = b->offset;
@@ -300,7 +307,8 @@ emit_blob(struct spool_batch_writer *w, const struct blob_src *b,
 	spool_phash_init(w->inhash, SPOOL_HASH_LEN);
 	while (left > 0) {
 		size_t want = left < bufsz ? (size_t)left : bufsz;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
+		uint8_t *cur = buf + (size_t)half * bufsz;
+		ssize_t n = pread(fd, cur, want, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -313,12 +321,13 @@ emit_blob(struct spool_batch_writer *w, const struct blob_src *b,
 			    "'%s' shrank while being packed", b->path);
 			goto out;
 		}
-		/* hash on the other core while this one compresses */
-		spool_phash_submit(w->inhash, buf, (size_t)n);
-		r = emit(w, buf, (size_t)n, ZSTD_e_continue, err);
-		spool_phash_wait(w->inhash);
-		if (r != SPOOL_OK)
+		/* hash on the other core while this one compresses; submit
+		 * first waits for the other half, which we read into next */
+		spool_phash_submit(w->inhash, cur, (size_t)n);
+		if ((r = emit(w, cur, (size_t)n, ZSTD_e_continue, err)) !=
+		    SPOOL_OK)
 			goto out;
+		half ^= 1;
 		left -= (uint64_t)n;
 		off += (uint64_t)n;
 	}
@@ -406,8 +415,8 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 	hline = json_dumps(hdr, JSON_COMPACT | JSON_ENSURE_ASCII);
 	w->cctx = ZSTD_createCCtx();
 	w->zcap = ZSTD_CStreamOutSize();
-	w->zbuf = malloc(w->zcap);
-	buf = malloc(bufsz);
+	w->zbuf = malloc(2 * w->zcap);
+	buf = malloc(2 * bufsz);
 	if ((w->inhash == NULL && (r = spool_phash_new(&w->inhash, err)) !=
 	    SPOOL_OK) || (w->outhash == NULL &&
 	    (r = spool_phash_new(&w->outhash, err)) != SPOOL_OK))
@@ -460,6 +469,8 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 		*facts = w->facts;
 	r = SPOOL_OK;
 out:
+	if (w->inhash != NULL)
+		spool_phash_wait(w->inhash); /* it may still read buf */
 	spool_tmpfile_discard(&w->out);
 	free(buf);
 	free(hline);
