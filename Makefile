@@ -117,11 +117,11 @@ FUZZ_BUILD = build-fuzz
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
-		SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+		SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DSPOOL_FUZZING" \
 		$(FUZZ_BUILD)/libspool.a
 	$(Q)for src in $(FUZZ_SRC); do \
 		t=$$(basename $$src .c); \
-		clang $(WARN) -D_GNU_SOURCE -Ispool -g -O1 $(PKG_CFLAGS) \
+		clang $(WARN) -D_GNU_SOURCE -DSPOOL_FUZZING -Ispool -g -O1 $(PKG_CFLAGS) \
 		    -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/$$t \
 		    $$src $(FUZZ_BUILD)/libspool.a $(LIBS) || exit 1; \
 	done

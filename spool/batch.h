@@ -93,6 +93,12 @@ int spool_batch_read(const char *batch_path, const char *sig_path,
     const struct spool_batch_check *chk, struct spool_batch_facts *facts,
     spool_err *err);
 
+#ifdef SPOOL_FUZZING
+/* Fuzz builds only: steps 3 to 5 on fd as if f had been signed. */
+int spool_batch_parse_unsigned(int fd, const struct spool_batch_check *chk,
+    const struct spool_batch_facts *f, spool_err *err);
+#endif
+
 /* Verify, then write every payload into dir (created, or existing and
  * empty) under its item name; a name used twice gets "name (2).ext".  On
  * any failure dir is left as it was found. */

@@ -483,6 +483,45 @@ out:
 	return r;
 }
 
+/* Steps 3 to 5 on fd, whose bytes carry the signed facts f. */
+static int
+parse_signed(int fd, const struct spool_batch_check *chk,
+    const struct spool_batch_facts *f, struct spool_phash *h, spool_err *err)
+{
+	struct reader rd;
+	int r;
+
+	memset(&rd, 0, sizeof(rd));
+	rd.chk = chk;
+	rd.facts = f;
+	rd.h = h;
+	spool_blobset_init(&rd.want, SPOOL_BLOBS_MAX);
+	if ((rd.line = malloc(SPOOL_LINE_MAX)) == NULL)
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	else if ((r = spool_manifest_new(&rd.manifest, err)) == SPOOL_OK)
+		r = unpack_stream(fd, &rd, f->tar, err);
+	spool_manifest_free(rd.manifest);
+	spool_blobset_release(&rd.want);
+	free(rd.line);
+	return r;
+}
+
+#ifdef SPOOL_FUZZING
+int
+spool_batch_parse_unsigned(int fd, const struct spool_batch_check *chk,
+    const struct spool_batch_facts *f, spool_err *err)
+{
+	struct spool_phash *h;
+	int r;
+
+	if ((r = spool_phash_new(&h, err)) != SPOOL_OK)
+		return r;
+	r = parse_signed(fd, chk, f, h, err);
+	spool_phash_free(h);
+	return r;
+}
+#endif
+
 int
 spool_batch_read(const char *batch_path, const char *sig_path,
     const struct spool_batch_check *chk, struct spool_batch_facts *facts,
@@ -492,11 +531,10 @@ spool_batch_read(const char *batch_path, const char *sig_path,
 	char sigbuf[PATH_MAX];
 	struct spool_batch_facts f;
 	struct spool_tmpfile copy = { -1, "" };
-	struct reader rd;
+	struct spool_phash *h = NULL;
 	uint64_t max_file;
 	int fd = -1, r;
 
-	memset(&rd, 0, sizeof(rd));
 	if (sig_path == NULL) {
 		if (snprintf(sigbuf, sizeof(sigbuf), "%s.minisig", batch_path) >=
 		    (int)sizeof(sigbuf))
@@ -504,9 +542,9 @@ spool_batch_read(const char *batch_path, const char *sig_path,
 		sig_path = sigbuf;
 	}
 	max_file = ZSTD_compressBound(chk->max_tar) + (1u << 20);
-	if ((r = spool_phash_new(&rd.h, err)) != SPOOL_OK)
+	if ((r = spool_phash_new(&h, err)) != SPOOL_OK)
 		goto out;
-	if ((r = private_copy(batch_path, chk->tmpdir, max_file, rd.h, &copy,
+	if ((r = private_copy(batch_path, chk->tmpdir, max_file, h, &copy,
 	    digest, err)) != SPOOL_OK)
 		goto out;
 	if ((r = check_signature(batch_path, sig_path, chk, digest, &f, err)) !=
@@ -524,16 +562,7 @@ spool_batch_read(const char *batch_path, const char *sig_path,
 		r = spool_fail_sys(err, "cannot reopen '%s'", copy.path);
 		goto out;
 	}
-	rd.chk = chk;
-	rd.facts = &f;
-	spool_blobset_init(&rd.want, SPOOL_BLOBS_MAX);
-	if ((rd.line = malloc(SPOOL_LINE_MAX)) == NULL) {
-		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = spool_manifest_new(&rd.manifest, err)) != SPOOL_OK)
-		goto out;
-	if ((r = unpack_stream(fd, &rd, f.tar, err)) != SPOOL_OK)
+	if ((r = parse_signed(fd, chk, &f, h, err)) != SPOOL_OK)
 		goto out;
 	if (chk->keep_copy != NULL) {
 		if (fsync(copy.fd) != 0) {
@@ -552,9 +581,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	spool_tmpfile_discard(&copy);
-	spool_manifest_free(rd.manifest);
-	spool_phash_free(rd.h);
-	spool_blobset_release(&rd.want);
-	free(rd.line);
+	spool_phash_free(h);
 	return r;
 }

@@ -786,15 +786,20 @@ mismatch(const struct node *s, const json_t *v)
 {
 	const struct prop *p;
 	const json_t *x;
+	size_t i;
 	int hops;
 
+	if (!json_is_object(v))
+		return NULL;
+	/* indexed: props may be NULL when nprops is 0 */
 	for (hops = 0; s != NULL && hops < DEPTH_MAX; s = s->ref, hops++)
-		for (p = s->props; json_is_object(v) && p < s->props +
-		    s->nprops; p++)
+		for (i = 0; i < s->nprops; i++) {
+			p = &s->props[i];
 			if (p->schema->constv != NULL &&
 			    (x = json_object_get(v, p->name)) != NULL &&
 			    !equal(x, p->schema->constv))
 				return p;
+		}
 	return NULL;
 }
 
