@@ -49,21 +49,25 @@ LIB_SRC := $(sort $(wildcard spool/*.c))
 CTL_SRC := $(sort $(wildcard spoolctl/*.c))
 D_SRC := $(sort $(wildcard spoold/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+TORTURE_SRC := tests/torture/torture.c tests/unit/harness.c
 SCHEMAS := $(sort $(wildcard schemas/*.schema.json))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/schemas_embed.o
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 D_OBJ := $(D_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+TORTURE_OBJ := $(TORTURE_SRC:%.c=$(BUILD)/obj/%.o)
 
 LIBSPOOL = $(BUILD)/libspool.a
 SPOOLCTL = $(BUILD)/spoolctl
 SPOOLD = $(BUILD)/spoold
 UNIT = $(BUILD)/unit
+# replaces malloc, so not with sanitizers (they own it)
+TORTURE = $(if $(SANITIZE),,$(BUILD)/torture)
 
 .PHONY: all deps check test demo bench fuzz install uninstall clean
 
-all: $(SPOOLCTL) $(SPOOLD) $(UNIT)
+all: $(SPOOLCTL) $(SPOOLD) $(UNIT) $(TORTURE)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -93,6 +97,10 @@ $(SPOOLD): $(D_OBJ) $(LIBSPOOL)
 $(UNIT): $(UNIT_OBJ) $(LIBSPOOL)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBSPOOL) $(LIBS)
+
+$(BUILD)/torture: $(TORTURE_OBJ) $(LIBSPOOL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(TORTURE_OBJ) $(LIBSPOOL) $(LIBS)
 
 deps:
 	$(Q)sh tools/deps.sh
@@ -137,4 +145,5 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(D_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(D_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+	$(TORTURE_OBJ:.o=.d)

@@ -17,6 +17,8 @@
 #include "key.h"
 #include "minisig.h"
 
+struct spool_manifest;
+
 #define SPOOL_MANIFEST_MAX (32u << 20) /* manifest.jsonl member */
 #define SPOOL_LINE_MAX (1u << 20)      /* one manifest line */
 #define SPOOL_WINDOW_LOG_MAX 24        /* zstd window: 16 MiB */
@@ -84,6 +86,9 @@ struct spool_batch_check {
 	const struct spool_batch_sink *sink; /* NULL: verify only */
 	char *keep_copy;       /* non-NULL (PATH_MAX): keep the verified copy
 	                          there instead of deleting it */
+	struct spool_manifest *manifest; /* compiled schemas to use (a
+	                          long-lived process compiles them once at
+	                          start); NULL: compile them for this call */
 };
 
 /* Verify (and, through the sink, deliver) a batch in DESIGN's import

@@ -57,6 +57,8 @@ add_want(void *ctx, const struct spool_payload *p, spool_err *err)
 	int created;
 
 	e = spool_blobset_add(&rd->want, p->hash, p->size, &created);
+	if (e == NULL && rd->want.n < rd->want.max)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	if (e == NULL)
 		return spool_fail(err, SPOOL_ERR_LIMIT,
 		    "manifest names more than %u blobs", SPOOL_BLOBS_MAX);
@@ -82,7 +84,11 @@ do_line(struct reader *rd, spool_err *err)
 	if (rd->nline == 0)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "manifest line %" PRIu64 " is empty", rd->lineno);
+	spool_json_oom_clear();
 	v = json_loadb(rd->line, rd->nline, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL && (spool_json_oom() ||
+	    json_error_code(&jerr) == json_error_out_of_memory))
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	if (v == NULL)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "manifest line %" PRIu64 " is not JSON: %s", rd->lineno,
@@ -362,6 +368,8 @@ zstd_fail(size_t e, int at_frame_end, spool_err *err)
 	if (at_frame_end)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "trailing data after the last zstd frame");
+	if (ZSTD_getErrorCode(e) == ZSTD_error_memory_allocation)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "zstd: out of memory");
 	if (ZSTD_getErrorCode(e) == ZSTD_error_frameParameter_windowTooLarge)
 		return spool_fail(err, SPOOL_ERR_LIMIT,
 		    "zstd frame needs a window over %u MiB",
@@ -496,11 +504,14 @@ parse_signed(int fd, const struct spool_batch_check *chk,
 	rd.facts = f;
 	rd.h = h;
 	spool_blobset_init(&rd.want, SPOOL_BLOBS_MAX);
+	rd.manifest = chk->manifest;
 	if ((rd.line = malloc(SPOOL_LINE_MAX)) == NULL)
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-	else if ((r = spool_manifest_new(&rd.manifest, err)) == SPOOL_OK)
+	else if (rd.manifest != NULL ||
+	    (r = spool_manifest_new(&rd.manifest, err)) == SPOOL_OK)
 		r = unpack_stream(fd, &rd, f->tar, err);
-	spool_manifest_free(rd.manifest);
+	if (rd.manifest != chk->manifest)
+		spool_manifest_free(rd.manifest);
 	spool_blobset_release(&rd.want);
 	free(rd.line);
 	return r;

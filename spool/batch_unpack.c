@@ -183,8 +183,10 @@ place(struct unpacker *u, size_t i, const char *dir, spool_err *err)
 	if (k == 10000)
 		return spool_fail(err, SPOOL_ERR_EXISTS, "no free name for '%s'",
 		    u->v[i].name);
-	if ((u->v[i].made = strdup(dst)) == NULL)
+	if ((u->v[i].made = strdup(dst)) == NULL) {
+		unlink(dst); /* not recorded: undo it here */
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	}
 	return SPOOL_OK;
 }
 

@@ -141,7 +141,9 @@ want_payload(void *ctx, const struct spool_payload *p, spool_err *err)
 
 	e = spool_blobset_add(&w->want, p->hash, p->size, &created);
 	if (e == NULL)
-		return spool_fail(err, SPOOL_ERR_LIMIT, "too many blobs");
+		return w->want.n < w->want.max ?
+		    spool_fail(err, SPOOL_ERR_NOMEM, "out of memory") :
+		    spool_fail(err, SPOOL_ERR_LIMIT, "too many blobs");
 	if (!created && e->size != p->size)
 		return spool_fail(err, SPOOL_ERR_USAGE,
 		    "one blob named with two sizes");
@@ -209,7 +211,9 @@ spool_batch_add_blob(struct spool_batch_writer *w,
 
 	e = spool_blobset_add(&w->blobs, hash, size, &created);
 	if (e == NULL)
-		return spool_fail(err, SPOOL_ERR_LIMIT, "too many blobs");
+		return w->blobs.n < w->blobs.max ?
+		    spool_fail(err, SPOOL_ERR_NOMEM, "out of memory") :
+		    spool_fail(err, SPOOL_ERR_LIMIT, "too many blobs");
 	if (!created)
 		return e->size == size ? SPOOL_OK :
 		    spool_fail(err, SPOOL_ERR_USAGE,

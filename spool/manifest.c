@@ -4,12 +4,44 @@
  * Must never: let an item name that is not a single safe path component
  * through, or accept a header that disagrees with the signed facts.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "manifest.h"
 #include "schema.h"
 #include "util.h"
+
+static _Thread_local int json_oom;
+static pthread_once_t json_once = PTHREAD_ONCE_INIT;
+
+static void *
+json_alloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		json_oom = 1;
+	return p;
+}
+
+static void
+json_install(void)
+{
+	json_set_alloc_funcs(json_alloc, free);
+}
+
+void
+spool_json_oom_clear(void)
+{
+	json_oom = 0;
+}
+
+int
+spool_json_oom(void)
+{
+	return json_oom;
+}
 
 struct spool_manifest {
 	struct spool_schema *header;
@@ -19,10 +51,11 @@ struct spool_manifest {
 int
 spool_manifest_new(struct spool_manifest **out, spool_err *err)
 {
-	struct spool_manifest *m = calloc(1, sizeof(*m));
+	struct spool_manifest *m;
 	int r;
 
-	if (m == NULL)
+	pthread_once(&json_once, json_install);
+	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	if ((r = spool_schema_load(&m->header, "batch-header", err)) != SPOOL_OK ||
 	    (r = spool_schema_load(&m->item, "batch-item", err)) != SPOOL_OK) {

@@ -19,6 +19,13 @@
 struct spool_manifest;
 
 int spool_manifest_new(struct spool_manifest **out, spool_err *err);
+
+/* jansson reports running out of memory as a syntax error.  Call before
+ * parsing; afterwards, non-zero means an allocation failed on this
+ * thread, so the text may be fine.  (spool_manifest_new installs the
+ * allocator that records it.) */
+void spool_json_oom_clear(void);
+int spool_json_oom(void);
 void spool_manifest_free(struct spool_manifest *m);
 
 /* The header object for facts f (acks borrowed; NULL = []). */

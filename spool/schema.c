@@ -551,8 +551,9 @@ spool_schema_compile(struct spool_schema **out, const char *text,
 	c.s->doc = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 	    &jerr);
 	if (c.s->doc == NULL) {
-		r = spool_fail(err, SPOOL_ERR_FORMAT, "schema: line %d: %s",
-		    jerr.line, jerr.text);
+		r = json_error_code(&jerr) == json_error_out_of_memory ?
+		    nomem(&c) : spool_fail(err, SPOOL_ERR_FORMAT,
+		    "schema: line %d: %s", jerr.line, jerr.text);
 		goto out;
 	}
 	if ((defs = json_object_get(c.s->doc, "$defs")) != NULL) {
@@ -589,8 +590,15 @@ spool_schema_load(struct spool_schema **out, const char *name,
 	if (e->name == NULL)
 		return spool_fail(err, SPOOL_ERR_NOTFOUND,
 		    "no embedded schema '%s'", name);
-	if ((r = spool_schema_compile(out, e->text, err)) != SPOOL_OK)
+	if ((r = spool_schema_compile(out, e->text, err)) != SPOOL_OK) {
 		spool_err_prefix(err, "schema '%s'", name);
+		/* the embedded schemas are part of the build: failing to
+		 * load one is never the input's fault */
+		if (r != SPOOL_ERR_NOMEM && err != NULL)
+			err->code = SPOOL_ERR_INTERNAL;
+		if (r != SPOOL_ERR_NOMEM)
+			r = SPOOL_ERR_INTERNAL;
+	}
 	return r;
 }
 
@@ -623,6 +631,7 @@ struct vctx {
 	int fail_segs; /* depth of the failure, for the oneOf ranking */
 	int nest;      /* anyOf/oneOf being checked */
 	int fatal;     /* a bound was hit: no branch or "not" may hide it */
+	int nomem;     /* regexec ran out of memory: not the document's fault */
 	char kept[NEST_MAX][SPOOL_ERR_MSG_MAX]; /* their best reasons */
 };
 
@@ -699,9 +708,17 @@ check_scalar(struct vctx *c, const struct node *s, const json_t *v)
 	    cps > (size_t)s->lim[MAX_LEN])
 		return bad(c, "must be at most %" JSON_INTEGER_FORMAT
 		    " characters", s->lim[MAX_LEN]);
-	if (str != NULL && s->pattern != NULL && (memchr(str, 0, n) != NULL ||
-	    regexec(&s->re, str, 0, NULL, 0) != 0))
-		return bad(c, "does not match pattern %s", s->pattern);
+	if (str != NULL && s->pattern != NULL) {
+		int m = memchr(str, 0, n) != NULL ? REG_NOMATCH :
+		    regexec(&s->re, str, 0, NULL, 0);
+
+		if (m != 0 && m != REG_NOMATCH) {
+			c->nomem = c->fatal = 1;
+			return bad(c, "out of memory matching a pattern");
+		}
+		if (m != 0)
+			return bad(c, "does not match pattern %s", s->pattern);
+	}
 	if (!json_is_number(v))
 		return 0;
 	if ((b = s->minimum) != NULL && num_cmp(v, b) >= 0)
@@ -920,6 +937,7 @@ spool_schema_validate(const struct spool_schema *s, const json_t *doc,
 		    "schema validate: no schema or no document");
 	memset(&c, 0, sizeof(c));
 	if (check_depth(&c, doc, 1) != 0 || check(&c, s->root, doc, 0) != 0)
-		return spool_fail(err, SPOOL_ERR_FORMAT, "%s", c.msg);
+		return spool_fail(err, c.nomem ? SPOOL_ERR_NOMEM :
+		    SPOOL_ERR_FORMAT, "%s", c.msg);
 	return SPOOL_OK;
 }

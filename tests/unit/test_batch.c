@@ -93,8 +93,9 @@ TEST(batch_roundtrip_through_sink)
 	struct spool_seckey sk;
 	struct seen seen = { 0, 0, 0 };
 	struct spool_batch_sink sink = { &seen, s_item, s_begin, s_data, NULL };
-	struct spool_batch_check chk = { "low", "low", "tmp", 1 << 30, 1,
-		&sink, NULL };
+	struct spool_batch_check chk = { .self = "low", .root = "low",
+		.tmpdir = "tmp", .max_tar = 1 << 30, .strict_name = 1,
+		.sink = &sink };
 	uint8_t h1[32], h2[32];
 	char x1[65], x2[65];
 	uint64_t n1, n2;
