@@ -15,9 +15,12 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "manifest.h"
 #include "spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct spool_manifest *schemas; /* compiled once, as a daemon does */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,6 +34,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 16 || size > (1u << 20))
 		return 0;
+	if (schemas == NULL && spool_manifest_new(&schemas, &err) != SPOOL_OK)
+		abort();
 	memset(&f, 0, sizeof(f));
 	strcpy(f.from, "low");
 	strcpy(f.to, "high");
@@ -52,6 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&chk, 0, sizeof(chk));
 		chk.self = "high";
 		chk.max_tar = 1u << 30;
+		chk.manifest = schemas;
 		spool_batch_parse_unsigned(fd, &chk, &f, &err);
 	}
 	close(fd);
