@@ -204,7 +204,8 @@ spool_node_next_seq(const struct spool_node *n, const char *peer,
 		errno = 0;
 		cur = strtoull(text, &end, 10);
 		if (errno != 0 || end == text || (*end != '\n' && *end != '\0')) {
-			r = spool_fail(err, SPOOL_ERR_FORMAT,
+			/* a broken node, not a bad input: exit 1, not 3 */
+			r = spool_fail(err, SPOOL_ERR_STORE,
 			    "sequence counter '%s' is corrupt", path);
 			goto out;
 		}

@@ -55,8 +55,10 @@ cmd_pack(struct ctl *c)
 	r = spool_node_pack(c->node, to, files, (size_t)n, out, written, &f,
 	    &err);
 	free(files);
+	/* pack verifies nothing: its failures are errors (1) or usage (2) */
 	if (r != SPOOL_OK)
-		return ctl_fail(c, r, err.msg);
+		return ctl_fail(c, spool_err_is_verify(r) ? SPOOL_ERR_SYS : r,
+		    err.msg);
 	if (c->json) {
 		json_t *j = facts_json(&f);
 
