@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "blobset.h"
 #include "fsutil.h"
 #include "manifest.h"
 #include "util.h"
@@ -31,6 +32,7 @@ struct unpacker {
 	int fd;
 	struct out_name *v;
 	size_t n, cap;
+	struct spool_blobset linked; /* blobs already linked into DIR */
 };
 
 static int
@@ -150,13 +152,14 @@ static int
 place(struct unpacker *u, size_t i, const char *dir, spool_err *err)
 {
 	char src[PATH_MAX + 80], name[300], dst[PATH_MAX];
-	size_t j;
-	int first = 1, r;
+	int first, r;
 	unsigned k;
 
-	for (j = 0; j < i; j++)
-		if (memcmp(u->v[j].hash, u->v[i].hash, SPOOL_HASH_LEN) == 0)
-			first = 0;
+	/* the first name of a blob takes the staged file itself (a link),
+	 * later names get copies */
+	first = spool_blobset_find(&u->linked, u->v[i].hash) == NULL;
+	if (first && spool_blobset_add(&u->linked, u->v[i].hash, 0, &r) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	blob_path(src, sizeof(src), u, u->v[i].hash);
 	for (k = 1; k < 10000; k++) {
 		if (spool_name_variant(name, sizeof(name), u->v[i].name, k) != 0 ||
@@ -205,6 +208,7 @@ spool_batch_unpack(const char *batch_path, const char *sig_path,
 
 	memset(&u, 0, sizeof(u));
 	u.fd = -1;
+	spool_blobset_init(&u.linked, SPOOL_BLOBS_MAX);
 	sink.ctx = &u;
 	c.sink = &sink;
 	if ((r = check_dir(dir, &create, err)) != SPOOL_OK)
@@ -243,6 +247,7 @@ out:
 		free(u.v[i].name);
 	}
 	free(u.v);
+	spool_blobset_release(&u.linked);
 	if (r != SPOOL_OK && created)
 		rmdir(dir);
 	if (u.staging[0] != '\0')
