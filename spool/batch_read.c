@@ -332,8 +332,13 @@ check_signature(const char *batch_path, const char *sig_path,
 	if (r == SPOOL_ERR_NOTFOUND)
 		return spool_fail(err, SPOOL_ERR_UNTRUSTED,
 		    "sender '%s' is not a trusted peer", f->from);
-	if (r != SPOOL_OK)
-		return r;
+	if (r != SPOOL_OK) {
+		/* our own key file is broken: not the batch's fault */
+		spool_err_prefix(err, "trusted key of '%s'", f->from);
+		if (err != NULL)
+			err->code = SPOOL_ERR_CONFIG;
+		return SPOOL_ERR_CONFIG;
+	}
 	if (memcmp(pk.id, sig.keyid, SPOOL_KEYID_LEN) != 0) {
 		spool_keyid_str(sig.keyid, kid);
 		spool_keyid_str(pk.id, pid);
@@ -365,7 +370,7 @@ check_signature(const char *batch_path, const char *sig_path,
 static int
 zstd_fail(size_t e, int at_frame_end, spool_err *err)
 {
-	if (at_frame_end)
+	if (at_frame_end && ZSTD_getErrorCode(e) == ZSTD_error_prefix_unknown)
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "trailing data after the last zstd frame");
 	if (ZSTD_getErrorCode(e) == ZSTD_error_memory_allocation)

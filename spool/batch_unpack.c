@@ -165,15 +165,21 @@ place(struct unpacker *u, size_t i, const char *dir, spool_err *err)
 		if (spool_name_variant(name, sizeof(name), u->v[i].name, k) != 0 ||
 		    snprintf(dst, sizeof(dst), "%s/%s", dir, name) >=
 		    (int)sizeof(dst))
-			return spool_fail(err, SPOOL_ERR_USAGE,
-			    "no usable name for '%s'", u->v[i].name);
+			return spool_fail(err, SPOOL_ERR_EXISTS,
+			    "no usable name for '%s' in '%s' (too long with a "
+			    "suffix)", u->v[i].name, dir);
 		if (first) {
 			if (link(src, dst) == 0)
 				break;
-			if (errno != EEXIST)
+			if (errno == EEXIST)
+				continue;
+			/* DIR on another filesystem (a mounted stick), or
+			 * one without links (FAT): copy instead */
+			if (errno != EXDEV && errno != EPERM &&
+			    errno != EMLINK && errno != ENOTSUP)
 				return spool_fail_sys(err, "cannot create '%s'",
 				    dst);
-			continue;
+			first = 0;
 		}
 		if (access(dst, F_OK) == 0 || errno != ENOENT)
 			continue;
@@ -202,15 +208,30 @@ spool_batch_unpack(const char *batch_path, const char *sig_path,
 		on_blob_data, on_blob_end };
 	struct spool_batch_check c = *chk;
 	struct unpacker u;
-	char parent[PATH_MAX];
+	char parent[PATH_MAX], dirbuf[PATH_MAX];
 	int create = 0, created = 0, r;
-	size_t i;
+	size_t i, len;
 
 	memset(&u, 0, sizeof(u));
 	u.fd = -1;
 	spool_blobset_init(&u.linked, SPOOL_BLOBS_MAX);
 	sink.ctx = &u;
 	c.sink = &sink;
+	/* "out/" is "out": the staging directory must land beside DIR */
+	len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	if (len == 0 || len >= sizeof(dirbuf))
+		return spool_fail(err, SPOOL_ERR_USAGE, "bad directory '%s'",
+		    dir);
+	memcpy(dirbuf, dir, len);
+	dirbuf[len] = '\0';
+	dir = dirbuf;
+	if (strcmp(spool_basename(dir), ".") == 0 ||
+	    strcmp(spool_basename(dir), "..") == 0 ||
+	    strcmp(dir, "/") == 0)
+		return spool_fail(err, SPOOL_ERR_USAGE,
+		    "unpack needs a new or empty directory, not '%s'", dir);
 	if ((r = check_dir(dir, &create, err)) != SPOOL_OK)
 		return r;
 	if (spool_dirname(parent, sizeof(parent), dir) != 0 ||

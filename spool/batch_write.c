@@ -430,6 +430,12 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 		goto out;
 	}
 	hlen = strlen(hline);
+	/* never write what a reader refuses (e.g. a header with many acks) */
+	if (hlen >= SPOOL_LINE_MAX || hlen + 1 + w->nlines > SPOOL_MANIFEST_MAX) {
+		r = spool_fail(err, SPOOL_ERR_LIMIT,
+		    "manifest header of %zu bytes does not fit", hlen);
+		goto out;
+	}
 	if ((r = set_level(w, err)) != SPOOL_OK)
 		goto out;
 	if ((r = spool_tmpfile_open(&w->out, dir, spool_basename(batch_path),

@@ -1,7 +1,10 @@
 /*
- * blobset.c - hash set of content hashes.  The hashes are BLAKE2b output,
- * so their first bytes are already a good, collision-hard index.
+ * blobset.c - hash set of content hashes.  The reader fills it from a
+ * manifest before any blob is verified, so the hashes are only claims: a
+ * peer could pick them to collide in a plain index.  Slots are chosen by
+ * SipHash (crypto_shorthash) under a random key of each set.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +15,7 @@ spool_blobset_init(struct spool_blobset *s, size_t max)
 {
 	memset(s, 0, sizeof(*s));
 	s->max = max;
+	randombytes_buf(s->key, sizeof(s->key));
 }
 
 void
@@ -23,11 +27,13 @@ spool_blobset_release(struct spool_blobset *s)
 }
 
 static size_t
-slot_of(const uint8_t *hash, size_t cap)
+slot_of(const struct spool_blobset *s, const uint8_t *hash, size_t cap)
 {
+	uint8_t h[crypto_shorthash_BYTES];
 	uint64_t v;
 
-	memcpy(&v, hash, sizeof(v));
+	crypto_shorthash(h, hash, SPOOL_HASH_LEN, s->key);
+	memcpy(&v, h, sizeof(v));
 	return (size_t)v & (cap - 1);
 }
 
@@ -39,7 +45,7 @@ spool_blobset_find(const struct spool_blobset *s,
 
 	if (s->cap == 0)
 		return NULL;
-	for (i = slot_of(hash, s->cap);; i = (i + 1) & (s->cap - 1)) {
+	for (i = slot_of(s, hash, s->cap);; i = (i + 1) & (s->cap - 1)) {
 		struct spool_blob_entry *e = &s->slots[i];
 
 		if (!e->used)
@@ -62,7 +68,7 @@ grow(struct spool_blobset *s)
 
 		if (!s->slots[i].used)
 			continue;
-		for (j = slot_of(s->slots[i].hash, ncap); nv[j].used;
+		for (j = slot_of(s, s->slots[i].hash, ncap); nv[j].used;
 		    j = (j + 1) & (ncap - 1))
 			;
 		nv[j] = s->slots[i];
@@ -87,7 +93,7 @@ spool_blobset_add(struct spool_blobset *s, const uint8_t hash[SPOOL_HASH_LEN],
 		return NULL;
 	if ((s->n + 1) * 4 > s->cap * 3 && grow(s) != 0)
 		return NULL;
-	for (i = slot_of(hash, s->cap); s->slots[i].used;
+	for (i = slot_of(s, hash, s->cap); s->slots[i].used;
 	    i = (i + 1) & (s->cap - 1))
 		;
 	e = &s->slots[i];

@@ -23,6 +23,7 @@ struct spool_blobset {
 	size_t cap;   /* power of two */
 	size_t n;
 	size_t max;   /* refuse inserts beyond this */
+	uint8_t key[crypto_shorthash_KEYBYTES]; /* per set, random */
 };
 
 void spool_blobset_init(struct spool_blobset *s, size_t max);

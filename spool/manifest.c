@@ -135,6 +135,16 @@ spool_manifest_check_header(const struct spool_manifest *m, const json_t *hdr,
 	return SPOOL_OK;
 }
 
+/* NULL (absent) or free of control characters: safe to print. */
+static int
+text_ok(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 static int
 check_files(const json_t *files, spool_err *err)
 {
@@ -166,8 +176,15 @@ spool_manifest_check_item(const struct spool_manifest *m, const json_t *item,
 	if (name != NULL && !spool_item_name_ok(name))
 		return spool_fail(err, SPOOL_ERR_FORMAT,
 		    "item name is not a single safe path component");
+	if (!text_ok(json_string_value(json_object_get(item, "user"))))
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "item user contains control characters");
 	if (strcmp(kind, "part") != 0)
 		return check_files(json_object_get(item, "files"), err);
+	if (json_integer_value(json_object_get(item, "index")) >=
+	    json_integer_value(json_object_get(item, "count")))
+		return spool_fail(err, SPOOL_ERR_FORMAT,
+		    "part index is not below its count");
 	return SPOOL_OK;
 }
 
