@@ -209,6 +209,11 @@ spool_batch_add_blob(struct spool_batch_writer *w,
 	struct spool_blob_entry *e;
 	int created;
 
+	/* refused now, not after a seq was taken for this batch */
+	if (size > SPOOL_USTAR_SIZE_MAX)
+		return spool_fail(err, SPOOL_ERR_USAGE,
+		    "'%s' is larger than a ustar member can be (8 GiB - 1)",
+		    path);
 	e = spool_blobset_add(&w->blobs, hash, size, &created);
 	if (e == NULL)
 		return w->blobs.n < w->blobs.max ?

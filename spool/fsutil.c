@@ -326,6 +326,25 @@ spool_copy_file(const char *from, const char *to, spool_err *err)
 		close(in);
 		return r;
 	}
+	/* in the kernel when it can (no user-space copy), else by hand */
+	for (;;) {
+		ssize_t c = copy_file_range(in, NULL, t.fd, NULL, 1 << 30, 0);
+
+		if (c > 0)
+			continue;
+		if (c == 0) {
+			r = SPOOL_OK;
+			goto done;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+		    errno != EOPNOTSUPP) {
+			r = spool_fail_sys(err, "cannot copy '%s'", from);
+			goto done;
+		}
+		break;
+	}
 	for (;;) {
 		n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
@@ -341,30 +360,13 @@ spool_copy_file(const char *from, const char *to, spool_err *err)
 		if ((r = spool_write_all(t.fd, buf, (size_t)n, err)) != SPOOL_OK)
 			break;
 	}
+done:
 	close(in);
 	if (r != SPOOL_OK) {
 		spool_tmpfile_discard(&t);
 		return r;
 	}
 	return spool_tmpfile_commit(&t, to, err);
-}
-
-int
-spool_link_or_copy(const char *from, const char *to, spool_err *err)
-{
-	char dir[PATH_MAX];
-
-	if (link(from, to) == 0) {
-		if (spool_dirname(dir, sizeof(dir), to) != 0)
-			return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-		return spool_fsync_dir(dir, err);
-	}
-	if (errno == EEXIST)
-		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists",
-		    to);
-	if (errno != EXDEV && errno != EPERM && errno != EMLINK)
-		return spool_fail_sys(err, "cannot link '%s' to '%s'", from, to);
-	return spool_copy_file(from, to, err);
 }
 
 int

@@ -55,8 +55,6 @@ int spool_rename_noreplace(const char *from, const char *to, spool_err *err);
 int spool_mkdirs(const char *path, mode_t mode, spool_err *err);
 /* Copy from -> to (new file, atomic); used when a link crosses devices. */
 int spool_copy_file(const char *from, const char *to, spool_err *err);
-/* Hard-link from -> to, or copy when they are on different filesystems. */
-int spool_link_or_copy(const char *from, const char *to, spool_err *err);
 /* Remove a directory tree (no symlinks followed). */
 int spool_rmtree(const char *path, spool_err *err);
 

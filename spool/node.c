@@ -403,9 +403,28 @@ archive_sent(const struct spool_node *n, const char *written,
 	strcat(dst, name);
 	snprintf(dsig, sizeof(dsig), "%s.minisig", dst);
 	snprintf(src, sizeof(src), "%s.minisig", written);
-	if ((r = spool_link_or_copy(written, dst, err)) != SPOOL_OK)
+	/* a copy, not a link: the operator's file may be edited or deleted;
+	 * the archive is what resend and audit rely on */
+	if ((r = spool_copy_file(written, dst, err)) != SPOOL_OK)
 		return r;
-	return spool_link_or_copy(src, dsig, err);
+	return spool_copy_file(src, dsig, err);
+}
+
+/* The output can be created: its name is free, its directory writable. */
+static int
+can_write(const char *out_path, spool_err *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (spool_dirname(dir, sizeof(dir), out_path ? out_path : "x") != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	if (out_path != NULL && lstat(out_path, &st) == 0)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists",
+		    out_path);
+	if (access(dir, W_OK | X_OK) != 0)
+		return spool_fail_sys(err, "cannot write in '%s'", dir);
+	return SPOOL_OK;
 }
 
 int
@@ -448,6 +467,10 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 	for (i = 0; i < nfiles; i++)
 		if ((r = pack_item(w, &in[i], now, err)) != SPOOL_OK)
 			goto out;
+	/* What would fail after the seq is taken is checked first: a spent
+	 * seq is a gap at the receiver forever. */
+	if ((r = can_write(out_path, err)) != SPOOL_OK)
+		goto out;
 	/* Everything is readable: only now take the seq, durably. */
 	if ((r = spool_node_next_seq(n, peer, &spec.seq, err)) != SPOOL_OK ||
 	    (r = spool_batch_set_seq(w, spec.seq, err)) != SPOOL_OK)

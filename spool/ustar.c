@@ -29,7 +29,7 @@ enum {
 };
 
 /* 11 octal digits and a NUL in a 12-byte field: 8 GiB - 1. */
-#define OCTAL11_MAX ((UINT64_C(1) << 33) - 1)
+#define OCTAL11_MAX SPOOL_USTAR_SIZE_MAX
 /* A name as quoted in messages: every byte may become "\xNN". */
 #define QUOTED_MAX (4 * (SPOOL_USTAR_NAME_MAX + 1) + 1)
 

@@ -19,6 +19,8 @@
 
 #define SPOOL_USTAR_BLOCK 512
 #define SPOOL_USTAR_NAME_MAX 255 /* prefix (155) + '/' + name (100) - 1 */
+/* The largest member size: 11 octal digits (8 GiB - 1). */
+#define SPOOL_USTAR_SIZE_MAX ((UINT64_C(1) << 33) - 1)
 
 /* Fill out with the header of a regular file (mode 0644, uid/gid 0,
  * mtime as given).  Names longer than 100 bytes use the prefix field.

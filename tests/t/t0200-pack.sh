@@ -2,7 +2,7 @@
 # pack -> verify -> inspect -> unpack, and agreement with minisign, zstd,
 # tar and b2sum: the tools a security officer already trusts.
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 38
 pair low high
 mkdir "$T/files"
 cp "$DATA/raster/byte.tif" "$DATA/vector/trio.geojson" "$T/files/"
@@ -84,3 +84,16 @@ for fmt in ustar gnu; do
 	ok "and unpacks" "$SPOOLCTL" --root "$T/high" unpack $B out-$fmt
 done
 is "$(cat out-gnu/by-hand.txt)" "made by hand" "with the payload intact"
+
+# Fixes from review: each has a test that fails without it.
+cd "$T" || exit 1
+ok "unpack into 'dir/' (trailing slash) works" "$SPOOLCTL" --root "$T/high" unpack low-high-0000000001.batch slashed/
+is "$(ls -A slashed | grep -c unpack)" 0 "and the staging directory was beside it, not inside"
+fails 1 "pack -o onto an existing file fails before taking a seq" "$SPOOLCTL" --root "$T/low" pack --to high -o two.batch files/empty
+"$SPOOLCTL" --root "$T/low" pack --to high -o three.batch files/empty > /dev/null
+like "$(sed -n 3p three.batch.minisig)" " seq=3 " "so the next pack gets the next seq: no gap"
+is "$(stat -c %h three.batch)" 1 "the archived copy is not a hard link to the operator's file"
+cp "$T/high/keys/trusted/low.pub" "$T/low.pub.saved"
+echo garbage > "$T/high/keys/trusted/low.pub"
+fails 1 "a broken trusted key is a local error (exit 1), not a bad batch" "$SPOOLCTL" --root "$T/high" verify low-high-0000000001.batch
+cp "$T/low.pub.saved" "$T/high/keys/trusted/low.pub"
