@@ -3,8 +3,12 @@
  *
  * Blobs stream into a private staging directory beside DIR while the
  * batch is verified; only when every check passed do they appear in DIR
- * under their item names.  Must never: write into DIR before the whole
- * batch verified, replace a file, or follow a symlink in DIR.
+ * under their item names.  Everything is done relative to directory
+ * descriptors opened once (openat, linkat, unlinkat), so nobody who can
+ * write DIR's parent can redirect a write or swap a staged blob after its
+ * hash was checked by renaming a directory under us.
+ * Must never: write into DIR before the whole batch verified, replace a
+ * file, or follow a symlink.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,12 +28,12 @@
 struct out_name {
 	char *name;
 	uint8_t hash[SPOOL_HASH_LEN];
-	char *made; /* path created in DIR */
+	char *made; /* name created in DIR */
 };
 
 struct unpacker {
-	char staging[PATH_MAX];
-	int fd;
+	int stagefd;  /* the staging directory */
+	int fd;       /* blob being written */
 	struct out_name *v;
 	size_t n, cap;
 	struct spool_blobset linked; /* blobs already linked into DIR */
@@ -68,29 +72,19 @@ on_item(void *ctx, const json_t *item, spool_err *err)
 	return spool_manifest_payloads(item, collect, ctx, err);
 }
 
-static void
-blob_path(char *out, size_t outsz, const struct unpacker *u,
-    const uint8_t hash[SPOOL_HASH_LEN])
-{
-	char hex[SPOOL_HASH_HEXLEN + 1];
-
-	spool_hex(hex, hash, SPOOL_HASH_LEN);
-	snprintf(out, outsz, "%s/%s", u->staging, hex);
-}
-
 static int
 on_blob_begin(void *ctx, const uint8_t hash[SPOOL_HASH_LEN], uint64_t size,
     spool_err *err)
 {
 	struct unpacker *u = ctx;
-	char path[PATH_MAX + 80];
+	char hex[SPOOL_HASH_HEXLEN + 1];
 
 	(void)size;
-	blob_path(path, sizeof(path), u, hash);
-	u->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
+	spool_hex(hex, hash, SPOOL_HASH_LEN);
+	u->fd = openat(u->stagefd, hex, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (u->fd < 0)
-		return spool_fail_sys(err, "cannot create '%s'", path);
+		return spool_fail_sys(err, "cannot create a staged blob");
 	return SPOOL_OK;
 }
 
@@ -117,41 +111,153 @@ on_blob_end(void *ctx, const uint8_t hash[SPOOL_HASH_LEN], spool_err *err)
 	return r;
 }
 
-/* DIR must be absent (*create = 1) or an empty directory. */
+/* True when the directory behind fd has no entries. */
 static int
-check_dir(const char *dir, int *create, spool_err *err)
+fd_dir_empty(int fd)
 {
 	struct dirent *de;
-	struct stat st;
+	int dup_fd = dup(fd), empty = 1;
 	DIR *d;
 
-	if (lstat(dir, &st) != 0) {
-		if (errno != ENOENT)
-			return spool_fail_sys(err, "cannot stat '%s'", dir);
-		*create = 1;
-		return SPOOL_OK;
+	if (dup_fd < 0 || (d = fdopendir(dup_fd)) == NULL) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return 0;
 	}
-	if (!S_ISDIR(st.st_mode))
-		return spool_fail(err, SPOOL_ERR_EXISTS,
-		    "'%s' exists and is not a directory", dir);
-	if ((d = opendir(dir)) == NULL)
-		return spool_fail_sys(err, "cannot open '%s'", dir);
+	rewinddir(d); /* a dup shares the offset of earlier listings */
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			break;
+			empty = 0;
 	closedir(d);
-	if (de != NULL)
+	return empty;
+}
+
+/* Open DIR (base, in parentfd) if it exists: it must be an empty
+ * directory and not a symlink.  *dirfd stays -1 when it does not exist. */
+static int
+open_dir(int parentfd, const char *base, const char *dir, int *dirfd,
+    spool_err *err)
+{
+	*dirfd = openat(parentfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (*dirfd < 0) {
+		if (errno == ENOENT)
+			return SPOOL_OK;
+		if (errno == ENOTDIR || errno == ELOOP)
+			return spool_fail(err, SPOOL_ERR_EXISTS,
+			    "'%s' exists and is not a directory", dir);
+		return spool_fail_sys(err, "cannot open '%s'", dir);
+	}
+	if (!fd_dir_empty(*dirfd)) {
+		close(*dirfd);
+		*dirfd = -1;
 		return spool_fail(err, SPOOL_ERR_EXISTS,
 		    "directory '%s' is not empty", dir);
-	*create = 0;
+	}
 	return SPOOL_OK;
+}
+
+/* A fresh staging directory in parentfd, owned by us and empty. */
+static int
+make_staging(int parentfd, const char *base, char *name, size_t namesz,
+    int *stagefd, spool_err *err)
+{
+	uint8_t rnd[6];
+	char hex[13];
+	struct stat st;
+	int tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		randombytes_buf(rnd, sizeof(rnd));
+		spool_hex(hex, rnd, sizeof(rnd));
+		if (snprintf(name, namesz, ".%.200s.unpack.%s", base, hex) >=
+		    (int)namesz)
+			return spool_fail(err, SPOOL_ERR_USAGE, "name too long");
+		if (mkdirat(parentfd, name, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return spool_fail_sys(err, "cannot create a staging "
+			    "directory");
+	}
+	*stagefd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (*stagefd < 0)
+		return spool_fail_sys(err, "cannot open the staging directory");
+	/* someone may have swapped in a directory of theirs meanwhile */
+	if (fstat(*stagefd, &st) != 0 || st.st_uid != geteuid() ||
+	    !fd_dir_empty(*stagefd)) {
+		close(*stagefd);
+		*stagefd = -1;
+		return spool_fail(err, SPOOL_ERR_EXISTS,
+		    "the staging directory was tampered with");
+	}
+	return SPOOL_OK;
+}
+
+/* Remove the staged blobs (all regular files we made) and the directory. */
+static void
+remove_staging(int parentfd, const char *name, int stagefd)
+{
+	struct dirent *de;
+	int dup_fd = dup(stagefd);
+	DIR *d;
+
+	if (dup_fd >= 0 && (d = fdopendir(dup_fd)) != NULL) {
+		rewinddir(d); /* a dup shares the offset of earlier listings */
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				unlinkat(stagefd, de->d_name, 0);
+		closedir(d);
+	} else if (dup_fd >= 0)
+		close(dup_fd);
+	unlinkat(parentfd, name, AT_REMOVEDIR);
+}
+
+/* Copy the staged blob hex to a new file name in dirfd (no replace). */
+static int
+copy_staged(struct unpacker *u, const char *hex, int dirfd, const char *name,
+    spool_err *err)
+{
+	char tmp[32], buf[1 << 16];
+	uint8_t rnd[6];
+	ssize_t n;
+	int in, out, r = SPOOL_OK;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	memcpy(tmp, ".unpack.", 8);
+	spool_hex(tmp + 8, rnd, sizeof(rnd));
+	if ((in = openat(u->stagefd, hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return spool_fail_sys(err, "cannot open a staged blob");
+	out = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (out < 0) {
+		close(in);
+		return spool_fail_sys(err, "cannot create '%s'", name);
+	}
+	while (r == SPOOL_OK && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		r = n < 0 ? spool_fail_sys(err, "cannot read a staged blob") :
+		    spool_write_all(out, buf, (size_t)n, err);
+	}
+	close(in);
+	if (close(out) != 0 && r == SPOOL_OK)
+		r = spool_fail_sys(err, "cannot write '%s'", name);
+	if (r == SPOOL_OK && renameat2(dirfd, tmp, dirfd, name,
+	    RENAME_NOREPLACE) != 0)
+		r = errno == EEXIST ? SPOOL_ERR_EXISTS :
+		    spool_fail_sys(err, "cannot create '%s'", name);
+	if (r != SPOOL_OK)
+		unlinkat(dirfd, tmp, 0);
+	return r;
 }
 
 /* Place one payload at the first free variant of its name. */
 static int
-place(struct unpacker *u, size_t i, const char *dir, spool_err *err)
+place(struct unpacker *u, size_t i, int dirfd, const char *dir,
+    spool_err *err)
 {
-	char src[PATH_MAX + 80], name[300], dst[PATH_MAX];
+	char hex[SPOOL_HASH_HEXLEN + 1], name[300];
 	int first, r;
 	unsigned k;
 
@@ -160,16 +266,14 @@ place(struct unpacker *u, size_t i, const char *dir, spool_err *err)
 	first = spool_blobset_find(&u->linked, u->v[i].hash) == NULL;
 	if (first && spool_blobset_add(&u->linked, u->v[i].hash, 0, &r) == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-	blob_path(src, sizeof(src), u, u->v[i].hash);
+	spool_hex(hex, u->v[i].hash, SPOOL_HASH_LEN);
 	for (k = 1; k < 10000; k++) {
-		if (spool_name_variant(name, sizeof(name), u->v[i].name, k) != 0 ||
-		    snprintf(dst, sizeof(dst), "%s/%s", dir, name) >=
-		    (int)sizeof(dst))
+		if (spool_name_variant(name, sizeof(name), u->v[i].name, k) != 0)
 			return spool_fail(err, SPOOL_ERR_EXISTS,
 			    "no usable name for '%s' in '%s' (too long with a "
 			    "suffix)", u->v[i].name, dir);
 		if (first) {
-			if (link(src, dst) == 0)
+			if (linkat(u->stagefd, hex, dirfd, name, 0) == 0)
 				break;
 			if (errno == EEXIST)
 				continue;
@@ -177,13 +281,11 @@ place(struct unpacker *u, size_t i, const char *dir, spool_err *err)
 			 * one without links (FAT): copy instead */
 			if (errno != EXDEV && errno != EPERM &&
 			    errno != EMLINK && errno != ENOTSUP)
-				return spool_fail_sys(err, "cannot create '%s'",
-				    dst);
+				return spool_fail_sys(err, "cannot create "
+				    "'%s/%s'", dir, name);
 			first = 0;
 		}
-		if (access(dst, F_OK) == 0 || errno != ENOENT)
-			continue;
-		r = spool_copy_file(src, dst, err);
+		r = copy_staged(u, hex, dirfd, name, err);
 		if (r == SPOOL_OK)
 			break;
 		if (r != SPOOL_ERR_EXISTS)
@@ -192,8 +294,8 @@ place(struct unpacker *u, size_t i, const char *dir, spool_err *err)
 	if (k == 10000)
 		return spool_fail(err, SPOOL_ERR_EXISTS, "no free name for '%s'",
 		    u->v[i].name);
-	if ((u->v[i].made = strdup(dst)) == NULL) {
-		unlink(dst); /* not recorded: undo it here */
+	if ((u->v[i].made = strdup(name)) == NULL) {
+		unlinkat(dirfd, name, 0); /* not recorded: undo it here */
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	}
 	return SPOOL_OK;
@@ -208,12 +310,14 @@ spool_batch_unpack(const char *batch_path, const char *sig_path,
 		on_blob_data, on_blob_end };
 	struct spool_batch_check c = *chk;
 	struct unpacker u;
-	char parent[PATH_MAX], dirbuf[PATH_MAX];
-	int create = 0, created = 0, r;
+	char parent[PATH_MAX], dirbuf[PATH_MAX], stagename[256];
+	const char *base;
+	int parentfd = -1, dirfd = -1, created = 0, r;
 	size_t i, len;
 
 	memset(&u, 0, sizeof(u));
 	u.fd = -1;
+	u.stagefd = -1;
 	spool_blobset_init(&u.linked, SPOOL_BLOBS_MAX);
 	sink.ctx = &u;
 	c.sink = &sink;
@@ -227,51 +331,61 @@ spool_batch_unpack(const char *batch_path, const char *sig_path,
 	memcpy(dirbuf, dir, len);
 	dirbuf[len] = '\0';
 	dir = dirbuf;
-	if (strcmp(spool_basename(dir), ".") == 0 ||
-	    strcmp(spool_basename(dir), "..") == 0 ||
-	    strcmp(dir, "/") == 0)
+	base = spool_basename(dir);
+	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
+	    strcmp(dir, "/") == 0 || strlen(base) > 200)
 		return spool_fail(err, SPOOL_ERR_USAGE,
 		    "unpack needs a new or empty directory, not '%s'", dir);
-	if ((r = check_dir(dir, &create, err)) != SPOOL_OK)
-		return r;
-	if (spool_dirname(parent, sizeof(parent), dir) != 0 ||
-	    snprintf(u.staging, sizeof(u.staging), "%s/.%s.unpack.XXXXXX",
-	    parent, spool_basename(dir)) >= (int)sizeof(u.staging))
+	if (spool_dirname(parent, sizeof(parent), dir) != 0)
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-	if (mkdtemp(u.staging) == NULL) {
-		r = spool_fail_sys(err, "cannot create a staging directory in "
-		    "'%s'", parent);
-		u.staging[0] = '\0';
+	parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parentfd < 0)
+		return spool_fail_sys(err, "cannot open '%s'", parent);
+	if ((r = open_dir(parentfd, base, dir, &dirfd, err)) != SPOOL_OK ||
+	    (r = make_staging(parentfd, base, stagename, sizeof(stagename),
+	    &u.stagefd, err)) != SPOOL_OK)
 		goto out;
-	}
 	if ((r = spool_batch_read(batch_path, sig_path, &c, facts, err)) !=
 	    SPOOL_OK)
 		goto out;
-	if (create) {
-		if (mkdir(dir, 0755) != 0) {
+	if (dirfd < 0) {
+		if (mkdirat(parentfd, base, 0755) != 0) {
 			r = spool_fail_sys(err, "cannot create '%s'", dir);
 			goto out;
 		}
 		created = 1;
+		dirfd = openat(parentfd, base, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (dirfd < 0) {
+			r = spool_fail_sys(err, "cannot open '%s'", dir);
+			goto out;
+		}
 	}
 	for (i = 0; i < u.n; i++)
-		if ((r = place(&u, i, dir, err)) != SPOOL_OK)
+		if ((r = place(&u, i, dirfd, dir, err)) != SPOOL_OK)
 			goto out;
-	r = spool_fsync_dir(dir, err);
+	if (fsync(dirfd) != 0)
+		r = spool_fail_sys(err, "cannot fsync '%s'", dir);
 out:
 	if (u.fd >= 0)
 		close(u.fd);
 	for (i = 0; i < u.n; i++) {
-		if (r != SPOOL_OK && u.v[i].made != NULL)
-			unlink(u.v[i].made);
+		if (r != SPOOL_OK && u.v[i].made != NULL && dirfd >= 0)
+			unlinkat(dirfd, u.v[i].made, 0);
 		free(u.v[i].made);
 		free(u.v[i].name);
 	}
 	free(u.v);
 	spool_blobset_release(&u.linked);
 	if (r != SPOOL_OK && created)
-		rmdir(dir);
-	if (u.staging[0] != '\0')
-		spool_rmtree(u.staging, NULL);
+		unlinkat(parentfd, base, AT_REMOVEDIR);
+	if (u.stagefd >= 0) {
+		remove_staging(parentfd, stagename, u.stagefd);
+		close(u.stagefd);
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	if (parentfd >= 0)
+		close(parentfd);
 	return r;
 }
