@@ -368,39 +368,3 @@ done:
 	}
 	return spool_tmpfile_commit(&t, to, err);
 }
-
-int
-spool_rmtree(const char *path, spool_err *err)
-{
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int r = SPOOL_OK;
-
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? SPOOL_OK :
-		    spool_fail_sys(err, "cannot stat '%s'", path);
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) != 0)
-			return spool_fail_sys(err, "cannot remove '%s'", path);
-		return SPOOL_OK;
-	}
-	if ((d = opendir(path)) == NULL)
-		return spool_fail_sys(err, "cannot open '%s'", path);
-	while (r == SPOOL_OK && (de = readdir(d)) != NULL) {
-		char sub[PATH_MAX];
-		int w;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		w = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (w < 0 || (size_t)w >= sizeof(sub))
-			r = spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-		else
-			r = spool_rmtree(sub, err);
-	}
-	closedir(d);
-	if (r == SPOOL_OK && rmdir(path) != 0)
-		r = spool_fail_sys(err, "cannot remove '%s'", path);
-	return r;
-}

@@ -55,8 +55,6 @@ int spool_rename_noreplace(const char *from, const char *to, spool_err *err);
 int spool_mkdirs(const char *path, mode_t mode, spool_err *err);
 /* Copy from -> to (new file, atomic); used when a link crosses devices. */
 int spool_copy_file(const char *from, const char *to, spool_err *err);
-/* Remove a directory tree (no symlinks followed). */
-int spool_rmtree(const char *path, spool_err *err);
 
 /* dirname/basename into caller buffers; -1 if they do not fit. */
 int spool_dirname(char *out, size_t outsz, const char *path);
