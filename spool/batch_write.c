@@ -443,8 +443,9 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 	}
 	if ((r = set_level(w, err)) != SPOOL_OK)
 		goto out;
+	/* a signed batch is immutable: read-only from birth */
 	if ((r = spool_tmpfile_open(&w->out, dir, spool_basename(batch_path),
-	    0644, err)) != SPOOL_OK)
+	    0444, err)) != SPOOL_OK)
 		goto out;
 	spool_phash_init(w->outhash, SPOOL_PREHASH_LEN);
 	w->tar = 0;
@@ -476,7 +477,7 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 	if ((r = spool_tmpfile_commit(&w->out, batch_path, err)) != SPOOL_OK)
 		goto out;
 	if ((r = spool_write_file_atomic(sigpath, sigtext, strlen(sigtext),
-	    0644, err)) != SPOOL_OK) {
+	    0444, err)) != SPOOL_OK) {
 		unlink(batch_path);
 		goto out;
 	}

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -367,4 +369,52 @@ done:
 		return r;
 	}
 	return spool_tmpfile_commit(&t, to, err);
+}
+
+/* A reflink copy (FICLONE): btrfs, xfs; -1 where unsupported. */
+static int
+reflink(const char *from, const char *to, spool_err *err)
+{
+	struct spool_tmpfile t;
+	char dir[PATH_MAX];
+	int in, r;
+
+	if (spool_dirname(dir, sizeof(dir), to) != 0)
+		return -1;
+	if ((in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	if (spool_tmpfile_open(&t, dir, spool_basename(to), 0444, NULL) !=
+	    SPOOL_OK) {
+		close(in);
+		return -1;
+	}
+	if (ioctl(t.fd, FICLONE, in) != 0) {
+		close(in);
+		spool_tmpfile_discard(&t);
+		return -1;
+	}
+	close(in);
+	r = spool_tmpfile_commit(&t, to, err);
+	return r == SPOOL_OK ? 0 : r;
+}
+
+int
+spool_keep_file(const char *from, const char *to, spool_err *err)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if ((r = reflink(from, to, err)) >= 0)
+		return r; /* 0, or the commit's error */
+	if (link(from, to) == 0) {
+		if (spool_dirname(dir, sizeof(dir), to) != 0)
+			return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+		return spool_fsync_dir(dir, err);
+	}
+	if (errno == EEXIST)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists",
+		    to);
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+		return spool_fail_sys(err, "cannot link '%s' to '%s'", from, to);
+	return spool_copy_file(from, to, err);
 }

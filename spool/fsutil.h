@@ -53,8 +53,12 @@ int spool_fsync_dir(const char *dir, spool_err *err);
 int spool_rename_noreplace(const char *from, const char *to, spool_err *err);
 /* mkdir -p with mode for the directories it creates. */
 int spool_mkdirs(const char *path, mode_t mode, spool_err *err);
-/* Copy from -> to (new file, atomic); used when a link crosses devices. */
+/* Copy from -> to (new file, atomic, mode 0644). */
 int spool_copy_file(const char *from, const char *to, spool_err *err);
+/* Keep an immutable file under a second name: a reflink where the
+ * filesystem has them (an independent copy for free), else a hard link,
+ * else (another filesystem) a copy.  Never replaces to. */
+int spool_keep_file(const char *from, const char *to, spool_err *err);
 
 /* dirname/basename into caller buffers; -1 if they do not fit. */
 int spool_dirname(char *out, size_t outsz, const char *path);

@@ -403,11 +403,13 @@ archive_sent(const struct spool_node *n, const char *written,
 	strcat(dst, name);
 	snprintf(dsig, sizeof(dsig), "%s.minisig", dst);
 	snprintf(src, sizeof(src), "%s.minisig", written);
-	/* a copy, not a link: the operator's file may be edited or deleted;
-	 * the archive is what resend and audit rely on */
-	if ((r = spool_copy_file(written, dst, err)) != SPOOL_OK)
+	/* Batches are born read-only and never change; the archive keeps
+	 * the same bytes without writing them again (a reflink or a hard
+	 * link: a full copy would double the disk writes of every pack).
+	 * Resend must verify an archived batch before offering it again. */
+	if ((r = spool_keep_file(written, dst, err)) != SPOOL_OK)
 		return r;
-	return spool_copy_file(src, dsig, err);
+	return spool_keep_file(src, dsig, err);
 }
 
 /* The output can be created: its name is free, its directory writable. */

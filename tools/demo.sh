@@ -47,6 +47,7 @@ run ls -l "$D/high/delivered/low"
 step "6. A tampered batch is refused, and nothing is written"
 cp "$D/usb/low-high-0000000001.batch" "$D/usb/tampered.batch"
 cp "$D/usb/low-high-0000000001.batch.minisig" "$D/usb/tampered.batch.minisig"
+chmod u+w "$D/usb/tampered.batch"   # batches are read-only: a tamperer's first step
 printf 'X' | dd of="$D/usb/tampered.batch" bs=1 seek=1000 conv=notrunc 2>/dev/null
 set +e
 run "$ctl" --root "$D/high" unpack "$D/usb/tampered.batch" "$D/high/tampered"
