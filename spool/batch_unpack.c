@@ -45,9 +45,11 @@ collect(void *ctx, const struct spool_payload *p, spool_err *err)
 	struct unpacker *u = ctx;
 	char name[300];
 
-	if (p->part > 0)
-		snprintf(name, sizeof(name), "%s.part%06u", p->name, p->part - 1);
-	else
+	if (p->part > 0) {
+		if (spool_name_part(name, sizeof(name), p->name, p->part - 1) != 0)
+			return spool_fail(err, SPOOL_ERR_FORMAT,
+			    "part name '%s' cannot be formed", p->name);
+	} else
 		snprintf(name, sizeof(name), "%s", p->name);
 	if (u->n == u->cap) {
 		size_t cap = u->cap ? u->cap * 2 : 32;

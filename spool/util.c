@@ -126,20 +126,57 @@ spool_item_name_ok(const char *s)
 	return utf8_ok((const unsigned char *)s);
 }
 
+/* The longest prefix of s[0..n) of at most max bytes that ends on a
+ * UTF-8 character boundary. */
+static size_t
+utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/* stem (cut to fit) + mid + tail, at most 255 bytes in all. */
+static int
+compose(char *out, size_t outsz, const char *stem, size_t stemlen,
+    const char *mid, const char *tail)
+{
+	size_t fixed = strlen(mid) + strlen(tail);
+	int w;
+
+	if (fixed >= 255)
+		return -1;
+	stemlen = utf8_cut(stem, stemlen, 255 - fixed);
+	if (stemlen == 0)
+		return -1;
+	w = snprintf(out, outsz, "%.*s%s%s", (int)stemlen, stem, mid, tail);
+	return w < 0 || (size_t)w >= outsz ? -1 : 0;
+}
+
 int
 spool_name_variant(char *out, size_t outsz, const char *name, unsigned n)
 {
 	const char *dot = strrchr(name, '.');
-	int w;
+	char mid[16] = "";
 
-	if (n <= 1)
-		w = snprintf(out, outsz, "%s", name);
-	else if (dot == NULL || dot == name)
-		w = snprintf(out, outsz, "%s (%u)", name, n);
-	else
-		w = snprintf(out, outsz, "%.*s (%u)%s", (int)(dot - name),
-		    name, n, dot);
-	return w < 0 || (size_t)w >= outsz || (size_t)w > 255 ? -1 : 0;
+	if (n > 1)
+		snprintf(mid, sizeof(mid), " (%u)", n);
+	/* no extension, a dot-file, or an "extension" too long to keep */
+	if (dot == NULL || dot == name || strlen(dot) > 32)
+		dot = name + strlen(name);
+	return compose(out, outsz, name, (size_t)(dot - name), mid, dot);
+}
+
+int
+spool_name_part(char *out, size_t outsz, const char *name, unsigned index)
+{
+	char tail[24];
+
+	snprintf(tail, sizeof(tail), ".part%06u", index);
+	return compose(out, outsz, name, strlen(name), "", tail);
 }
 
 int

@@ -25,9 +25,13 @@ int spool_time_parse(const char *s, time_t *out);
 int spool_item_name_ok(const char *s);
 
 /* "name" -> "name (N).ext" style alternatives for N >= 2; out gets the
- * candidate for n (n == 1 gives name itself).  -1 if it doesn't fit. */
+ * candidate for n (n == 1 gives name itself).  The stem is shortened (at a
+ * character boundary) so the result stays within 255 bytes. */
 int spool_name_variant(char *out, size_t outsz, const char *name,
     unsigned n);
+/* "name.partNNNNNN" (0-based index), shortened the same way. */
+int spool_name_part(char *out, size_t outsz, const char *name,
+    unsigned index);
 
 /* Split the next LF- (or CRLF-) terminated line off *p (the line is
  * *line, *n bytes, without its terminator); -1 at end. */

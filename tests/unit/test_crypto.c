@@ -273,6 +273,33 @@ TEST(item_names)
 	CHECK_STR(out, ".hidden (2)");
 }
 
+TEST(long_names_keep_their_suffix)
+{
+	char name[256], out[300];
+	size_t i;
+
+	/* 254 bytes: "ab", 124 two-byte characters, ".tif": the " (2)"
+	 * variant must cut the stem at byte 247, inside a character */
+	name[0] = 'a';
+	name[1] = 'b';
+	for (i = 0; i < 124; i++) {
+		name[2 + 2 * i] = (char)0xc3;
+		name[3 + 2 * i] = (char)0xa9;
+	}
+	memcpy(name + 250, ".tif", 5);
+	CHECK(spool_item_name_ok(name));
+	CHECK_INT(spool_name_variant(out, sizeof(out), name, 1), 0);
+	CHECK_STR(out, name);
+	CHECK_INT(spool_name_variant(out, sizeof(out), name, 2), 0);
+	CHECK_INT(strlen(out), 254); /* 246 of stem, not 247 */
+	CHECK(strcmp(out + strlen(out) - 8, " (2).tif") == 0);
+	CHECK(spool_item_name_ok(out)); /* no character cut in half */
+	CHECK_INT(spool_name_part(out, sizeof(out), name, 7), 0);
+	CHECK(strlen(out) <= 255);
+	CHECK(strcmp(out + strlen(out) - 11, ".part000007") == 0);
+	CHECK(spool_item_name_ok(out));
+}
+
 TEST(atomic_write_never_replaces)
 {
 	spool_err err;
