@@ -51,8 +51,7 @@ int spool_batch_add_blob(struct spool_batch_writer *w,
 /* Give the batch its seq (when it was not known at _new). */
 int spool_batch_set_seq(struct spool_batch_writer *w, uint64_t seq,
     spool_err *err);
-/* Items so far, and the distinct blob bytes so far. */
-uint64_t spool_batch_writer_items(const struct spool_batch_writer *w);
+/* The distinct blob bytes so far. */
 uint64_t spool_batch_writer_bytes(const struct spool_batch_writer *w);
 /* Write batch_path and batch_path.minisig, each appearing atomically
  * (.batch first, .minisig last), signed with sk.  Every blob is hashed

@@ -121,12 +121,6 @@ spool_batch_set_seq(struct spool_batch_writer *w, uint64_t seq, spool_err *err)
 }
 
 uint64_t
-spool_batch_writer_items(const struct spool_batch_writer *w)
-{
-	return w->facts.items;
-}
-
-uint64_t
 spool_batch_writer_bytes(const struct spool_batch_writer *w)
 {
 	return w->bytes;

@@ -88,7 +88,7 @@ s_data(void *ctx, const uint8_t *p, size_t n, spool_err *err)
 TEST(batch_roundtrip_through_sink)
 {
 	struct spool_batch_writer *w = NULL;
-	struct spool_batch_spec spec = { "low", "low", 7, NULL, 0, 3, NULL };
+	struct spool_batch_spec spec = { .from = "low", .to = "low", .seq = 7 };
 	struct spool_batch_facts f, g;
 	struct spool_seckey sk;
 	struct seen seen = { 0, 0, 0 };
@@ -133,27 +133,54 @@ TEST(batch_roundtrip_through_sink)
 	    SPOOL_ERR_FORMAT, "does not match the signed name");
 	chk.strict_name = 0;
 	CHECK_OK(spool_batch_read("x.batch", NULL, &chk, &g, &err));
+	/* keep_copy: the verified private copy stays, private, for the
+	 * caller (a daemon archives it) */
+	{
+		char kept[PATH_MAX];
+		struct stat st;
+
+		chk.keep_copy = kept;
+		chk.sink = NULL;
+		CHECK_OK(spool_batch_read("x.batch", NULL, &chk, &g, &err));
+		CHECK(strncmp(kept, "tmp/", 4) == 0);
+		CHECK(stat(kept, &st) == 0 && (st.st_mode & 0777) == 0600);
+		CHECK(system("cmp -s x.batch tmp/.import.*") == 0);
+		chk.keep_copy = NULL;
+	}
 	/* a bound below the signed tar size refuses before parsing */
 	chk.max_tar = 1024;
 	CHECK_FAIL(spool_batch_read("x.batch", NULL, &chk, &g, &err),
 	    SPOOL_ERR_LIMIT, "exceeds batch.max_bytes");
 }
 
+/* A writer (seq as given) holding one item naming a.txt ("alpha\n"). */
+static int
+one_item_writer(struct spool_batch_writer **w, uint64_t seq,
+    struct spool_seckey *sk, uint8_t h[32], uint64_t *n, spool_err *err)
+{
+	struct spool_batch_spec spec = { .from = "low", .to = "high",
+		.seq = seq };
+	char x[65];
+	int r;
+
+	if ((r = setup(sk, err)) != SPOOL_OK)
+		return r;
+	unit_write_file("a.txt", "alpha\n", 6);
+	file_hash("a.txt", h, x, n);
+	if ((r = spool_batch_writer_new(w, &spec, err)) != SPOOL_OK)
+		return r;
+	return spool_batch_add_item(*w, request("a.txt", x, *n), err);
+}
+
 TEST(batch_writer_catches_changed_source)
 {
 	struct spool_batch_writer *w = NULL;
-	struct spool_batch_spec spec = { "low", "high", 1, NULL, 0, 3, NULL };
 	struct spool_seckey sk;
 	uint8_t h[32];
-	char x[65];
 	uint64_t n;
 	spool_err err;
 
-	CHECK_OK(setup(&sk, &err));
-	unit_write_file("a.txt", "alpha\n", 6);
-	file_hash("a.txt", h, x, &n);
-	CHECK_OK(spool_batch_writer_new(&w, &spec, &err));
-	CHECK_OK(spool_batch_add_item(w, request("a.txt", x, n), &err));
+	CHECK_OK(one_item_writer(&w, 1, &sk, h, &n, &err));
 	CHECK_OK(spool_batch_add_blob(w, h, n, "a.txt", 0, &err));
 	unit_write_file("a.txt", "alphA\n", 6);
 	CHECK_FAIL(spool_batch_write(w, "out.batch", &sk, NULL, &err),
@@ -167,18 +194,14 @@ TEST(batch_writer_catches_changed_source)
 TEST(batch_writer_requires_items_and_blobs_to_agree)
 {
 	struct spool_batch_writer *w = NULL;
-	struct spool_batch_spec spec = { "low", "high", 0, NULL, 0, 3, NULL };
 	struct spool_seckey sk;
 	uint8_t h[32];
 	char x[65];
 	uint64_t n;
 	spool_err err;
 
-	CHECK_OK(setup(&sk, &err));
-	unit_write_file("a.txt", "alpha\n", 6);
-	file_hash("a.txt", h, x, &n);
-	CHECK_OK(spool_batch_writer_new(&w, &spec, &err));
-	CHECK_OK(spool_batch_add_item(w, request("a.txt", x, n), &err));
+	CHECK_OK(one_item_writer(&w, 0, &sk, h, &n, &err));
+	spool_hex(x, h, 32);
 	CHECK_FAIL(spool_batch_write(w, "out.batch", &sk, NULL, &err),
 	    SPOOL_ERR_USAGE, "no seq");
 	CHECK_OK(spool_batch_set_seq(w, 3, &err));

@@ -1,6 +1,7 @@
 /*
  * test_crypto.c - hashes, keys, minisign signatures, batch facts, ids.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,26 @@ TEST(hash_b2_256_matches_b2sum)
 	spool_hex(hex, h, sizeof(h));
 	CHECK_STR(hex,
 	    "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+}
+
+TEST(error_texts_and_classes)
+{
+	spool_err err;
+
+	CHECK_STR(spool_strerror(SPOOL_OK), "success");
+	CHECK_STR(spool_strerror(SPOOL_ERR_SIGNATURE), "signature invalid");
+	CHECK_STR(spool_strerror(SPOOL_ERR__MIN - 1), "unknown error");
+	CHECK_STR(spool_strerror(1), "unknown error");
+	CHECK(spool_err_is_verify(SPOOL_ERR_HASH));
+	CHECK(!spool_err_is_verify(SPOOL_ERR_NOMEM));
+	CHECK(!spool_err_is_verify(SPOOL_ERR_CONFIG));
+	CHECK_INT(spool_fail(&err, SPOOL_ERR_FORMAT, "bad %d", 7),
+	    SPOOL_ERR_FORMAT);
+	spool_err_prefix(&err, "'%s'", "x.batch");
+	CHECK_STR(err.msg, "'x.batch': bad 7");
+	errno = ENOENT;
+	CHECK_INT(spool_fail_sys(&err, "cannot open '%s'", "y"), SPOOL_ERR_SYS);
+	CHECK_STR(err.msg, "cannot open 'y': No such file or directory");
 }
 
 TEST(hex_roundtrip_and_refusals)
