@@ -8,6 +8,7 @@ B=${BUILD:-build}
 case "$B" in /*) ;; *) B="$top/$B" ;; esac
 DATA=${SPOOL_TESTDATA:-$top/../shared/testdata}
 D="$top/demo"
+[ -d "$DATA/raster" ] || { echo "demo: no test data at $DATA; set SPOOL_TESTDATA to shared/testdata" >&2; exit 1; }
 ctl="$B/spoolctl"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*" | sed "s|$top/||g; s|$B/||g"; "$@"; }
