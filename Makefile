@@ -16,7 +16,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 FUZZ_TIME ?= 60
 
-PKGS = libsodium libzstd jansson inih
+PKGS = libsodium libzstd jansson inih sqlite3 libpq
 
 ifeq ($(SANITIZE),)
 BUILD ?= build
@@ -50,13 +50,17 @@ CTL_SRC := $(sort $(wildcard spoolctl/*.c))
 D_SRC := $(sort $(wildcard spoold/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 TORTURE_SRC := tests/torture/torture.c tests/unit/harness.c
+# test programs: each tests/tools/NAME.c is build/NAME
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 SCHEMAS := $(sort $(wildcard schemas/*.schema.json))
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/schemas_embed.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/schemas_embed.o \
+	   $(BUILD)/gen/store_sql.o
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 D_OBJ := $(D_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 TORTURE_OBJ := $(TORTURE_SRC:%.c=$(BUILD)/obj/%.o)
+TOOLS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
 
 LIBSPOOL = $(BUILD)/libspool.a
 SPOOLCTL = $(BUILD)/spoolctl
@@ -67,7 +71,7 @@ TORTURE = $(if $(SANITIZE),,$(BUILD)/torture)
 
 .PHONY: all deps check test demo bench fuzz install uninstall clean
 
-all: $(SPOOLCTL) $(SPOOLD) $(UNIT) $(TORTURE)
+all: $(SPOOLCTL) $(SPOOLD) $(UNIT) $(TORTURE) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,6 +84,14 @@ $(BUILD)/gen/schemas_embed.c: $(SCHEMAS) tools/embed-schemas.sh
 	$(Q)sh tools/embed-schemas.sh $(SCHEMAS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/schemas_embed.o: $(BUILD)/gen/schemas_embed.c
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/store_sql.c: schemas/store.sql tools/embed-sql.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)sh tools/embed-sql.sh schemas/store.sql > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/store_sql.o: $(BUILD)/gen/store_sql.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBSPOOL): $(LIB_OBJ)
@@ -97,6 +109,10 @@ $(SPOOLD): $(D_OBJ) $(LIBSPOOL)
 $(UNIT): $(UNIT_OBJ) $(LIBSPOOL)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBSPOOL) $(LIBS)
+
+$(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(LIBSPOOL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBSPOOL) $(LIBS)
 
 $(BUILD)/torture: $(TORTURE_OBJ) $(LIBSPOOL)
 	@$(if $(Q),echo "  LD      $@")
@@ -146,4 +162,4 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(D_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
-	$(TORTURE_OBJ:.o=.d)
+	$(TORTURE_OBJ:.o=.d) $(TOOL_SRC:%.c=$(BUILD)/obj/%.d)

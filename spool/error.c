@@ -25,6 +25,10 @@ static const char *const texts[] = {
 	[13] = "compression failure",
 	[14] = "store failure",
 	[15] = "internal error",
+	[16] = "store busy",
+	[17] = "lease lost",
+	[18] = "cancelled",
+	[19] = "not allowed in this state",
 };
 
 const char *

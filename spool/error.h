@@ -26,7 +26,12 @@ enum {
 	SPOOL_ERR_COMPRESS = -13, /* zstd failed while writing */
 	SPOOL_ERR_STORE = -14,    /* database backend failed */
 	SPOOL_ERR_INTERNAL = -15, /* broken invariant */
-	SPOOL_ERR__MIN = -15
+	SPOOL_ERR_BUSY = -16,     /* store busy or a transaction conflicted;
+				   * the same call may succeed again */
+	SPOOL_ERR_LOST = -17,     /* a task's lease is no longer the caller's */
+	SPOOL_ERR_CANCELLED = -18, /* the job was cancelled or expired */
+	SPOOL_ERR_STATE = -19,    /* not allowed in the thing's current state */
+	SPOOL_ERR__MIN = -19
 };
 
 #define SPOOL_ERR_MSG_MAX 512

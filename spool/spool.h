@@ -13,6 +13,7 @@
 #include "key.h"
 #include "minisig.h"
 #include "node.h"
+#include "store.h"
 #include "trust.h"
 #include "util.h"
 

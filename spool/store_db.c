@@ -1,0 +1,99 @@
+/*
+ * store_db.c - result sets shared by the SQL drivers.
+ *
+ * Rows are copied into one growing arena and addressed by offset, so a
+ * result is two allocations whatever its size.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_db.h"
+
+int
+spool_dbres_init(struct spool_dbres *r, size_t ncols, spool_err *err)
+{
+	(void)err;
+	memset(r, 0, sizeof(*r));
+	r->ncols = ncols;
+	return SPOOL_OK;
+}
+
+void
+spool_dbres_release(struct spool_dbres *r)
+{
+	if (r == NULL)
+		return;
+	free(r->off);
+	free(r->arena);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+spool_dbres_add_row(struct spool_dbres *r, const char *const *cells,
+    const size_t *lens, spool_err *err)
+{
+	size_t need = 0, i;
+
+	if (r->nrows >= SPOOL_DB_ROWS_MAX)
+		return spool_fail(err, SPOOL_ERR_LIMIT,
+		    "query returned more than %d rows", SPOOL_DB_ROWS_MAX);
+	for (i = 0; i < r->ncols; i++)
+		if (cells[i] != NULL)
+			need += lens[i] + 1;
+	if ((r->nrows + 1) * r->ncols > r->offcap) {
+		size_t cap = r->offcap ? r->offcap * 2 : r->ncols * 8 + 8;
+		size_t *o = realloc(r->off, cap * sizeof(*o));
+		if (o == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		r->off = o;
+		r->offcap = cap;
+	}
+	if (r->len + need > r->cap) {
+		size_t cap = r->cap ? r->cap : 256;
+		char *a;
+		while (cap < r->len + need)
+			cap *= 2;
+		if ((a = realloc(r->arena, cap)) == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		r->arena = a;
+		r->cap = cap;
+	}
+	for (i = 0; i < r->ncols; i++) {
+		size_t *o = &r->off[r->nrows * r->ncols + i];
+		if (cells[i] == NULL) {
+			*o = SIZE_MAX;
+			continue;
+		}
+		*o = r->len;
+		memcpy(r->arena + r->len, cells[i], lens[i]);
+		r->arena[r->len + lens[i]] = '\0';
+		r->len += lens[i] + 1;
+	}
+	r->nrows++;
+	return SPOOL_OK;
+}
+
+const char *
+spool_dbres_text(const struct spool_dbres *r, size_t row, size_t col)
+{
+	size_t o;
+
+	if (row >= r->nrows || col >= r->ncols)
+		return NULL;
+	o = r->off[row * r->ncols + col];
+	return o == SIZE_MAX ? NULL : r->arena + o;
+}
+
+int64_t
+spool_dbres_int(const struct spool_dbres *r, size_t row, size_t col)
+{
+	const char *s = spool_dbres_text(r, row, col);
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	v = strtoll(s, &end, 10);
+	return *end == '\0' ? (int64_t)v : 0;
+}
