@@ -1,9 +1,9 @@
 /*
- * node.c - node layout, keys, sequence counters and offline packing.
+ * node.c - node layout, keys and offline packing.
  *
- * The sequence counter is a file per peer under store/seq/, updated under
- * an flock and made durable before the number is used: a seq is never
- * handed out twice, even across crashes (a crash may skip one).
+ * Sequence numbers come from the store (spool_store_batch_plan): a seq is
+ * never handed out twice, even across crashes, and every seq taken has a
+ * batch row saying what became of it (written, or abandoned and why).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "node.h"
+#include "store.h"
 #include "trust.h"
 #include "util.h"
 
@@ -27,7 +28,7 @@ static const char *const layout[] = {
 	"keys", "keys/trusted", "in", "out", "import", "results", "delivered",
 	"status", "rejected", "quarantine", "archive", "archive/sent",
 	"archive/received", "store", "store/blobs", "store/tmp", "store/work",
-	"store/seq", NULL
+	NULL
 };
 
 int
@@ -170,85 +171,6 @@ spool_node_pubkey(const struct spool_node *n, struct spool_pubkey *out,
 	return spool_pubkey_read(path, out, err);
 }
 
-int
-spool_node_next_seq(const struct spool_node *n, const char *peer,
-    uint64_t *seq, spool_err *err)
-{
-	char dir[PATH_MAX], lock[PATH_MAX], path[PATH_MAX], buf[32];
-	char *text = NULL;
-	uint64_t cur = 0;
-	size_t len;
-	int fd, r, w;
-
-	if (!spool_node_name_ok(peer))
-		return spool_fail(err, SPOOL_ERR_USAGE, "bad peer name '%s'",
-		    peer);
-	if (spool_node_path(n, dir, sizeof(dir), "store/seq") != 0 ||
-	    snprintf(lock, sizeof(lock), "%s/.lock", dir) >= (int)sizeof(lock) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, peer) >=
-	    (int)sizeof(path))
-		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-	if ((r = spool_mkdirs(dir, 0700, err)) != SPOOL_OK)
-		return r;
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return spool_fail_sys(err, "cannot open '%s'", lock);
-	if (flock(fd, LOCK_EX) != 0) {
-		r = spool_fail_sys(err, "cannot lock '%s'", lock);
-		goto out;
-	}
-	r = spool_read_file(path, 64, &text, &len, err);
-	if (r == SPOOL_OK) {
-		char *end;
-
-		errno = 0;
-		cur = strtoull(text, &end, 10);
-		if (errno != 0 || end == text || (*end != '\n' && *end != '\0')) {
-			/* a broken node, not a bad input: exit 1, not 3 */
-			r = spool_fail(err, SPOOL_ERR_STORE,
-			    "sequence counter '%s' is corrupt", path);
-			goto out;
-		}
-	} else if (r != SPOOL_ERR_NOTFOUND)
-		goto out;
-	if (cur >= SPOOL_SEQ_MAX) {
-		r = spool_fail(err, SPOOL_ERR_LIMIT,
-		    "sequence numbers for '%s' are exhausted", peer);
-		goto out;
-	}
-	w = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", cur + 1);
-	{
-		struct spool_tmpfile t;
-
-		if ((r = spool_tmpfile_open(&t, dir, peer, 0600, err)) !=
-		    SPOOL_OK)
-			goto out;
-		if ((r = spool_write_all(t.fd, buf, (size_t)w, err)) != SPOOL_OK ||
-		    fsync(t.fd) != 0) {
-			r = r ? r : spool_fail_sys(err, "fsync");
-			spool_tmpfile_discard(&t);
-			goto out;
-		}
-		close(t.fd);
-		t.fd = -1;
-		/* the counter is the one file here that is meant to be
-		 * replaced */
-		if (rename(t.path, path) != 0) {
-			r = spool_fail_sys(err, "cannot update '%s'", path);
-			spool_tmpfile_discard(&t);
-			goto out;
-		}
-	}
-	if ((r = spool_fsync_dir(dir, err)) != SPOOL_OK)
-		goto out;
-	*seq = cur + 1;
-	r = SPOOL_OK;
-out:
-	free(text);
-	close(fd);
-	return r;
-}
-
 void
 spool_node_batch_check(const struct spool_node *n,
     struct spool_batch_check *chk, char tmpdir[PATH_MAX])
@@ -286,6 +208,8 @@ online_cpus(void)
 /* One input of an offline pack, hashed before anything is written. */
 struct pack_input {
 	const char *path;
+	char id[SPOOL_UUID_LEN + 1]; /* the request's */
+	char user[80];
 	uint8_t hash[SPOOL_HASH_LEN];
 	uint64_t size;
 	uid_t uid;
@@ -367,19 +291,18 @@ static int
 pack_item(struct spool_batch_writer *w, const struct pack_input *in,
     time_t now, spool_err *err)
 {
-	char hex[SPOOL_HASH_HEXLEN + 1], id[SPOOL_UUID_LEN + 1];
-	char created[SPOOL_TIME_LEN + 1], user[80];
+	char hex[SPOOL_HASH_HEXLEN + 1];
+	char created[SPOOL_TIME_LEN + 1];
 	const char *name = spool_basename(in->path);
 	json_t *item;
 	int r;
 
 	spool_hex(hex, in->hash, SPOOL_HASH_LEN);
-	spool_uuid7(id);
 	spool_time_format(created, now);
-	owner_name(in->uid, user, sizeof(user));
 	item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[{s:s, s:I, "
-	    "s:s}]}", "kind", "request", "id", id, "type", "transfer", "name",
-	    name, "user", user, "priority", 0, "created", created, "files",
+	    "s:s}]}", "kind", "request", "id", in->id, "type", "transfer",
+	    "name", name, "user", in->user, "priority", 0, "created", created,
+	    "files",
 	    "name", name, "size", (json_int_t)in->size, "blob", hex);
 	if (item == NULL)
 		return spool_fail(err, SPOOL_ERR_USAGE,
@@ -387,6 +310,86 @@ pack_item(struct spool_batch_writer *w, const struct pack_input *in,
 	if ((r = spool_batch_add_item(w, item, err)) != SPOOL_OK)
 		return r;
 	return spool_batch_add_blob(w, in->hash, in->size, in->path, 0, err);
+}
+
+/* What a pack did, in the store, in one transaction: a request per file
+ * (received, then batched) with its lineage, and the batch written. */
+struct pack_record {
+	const struct pack_input *in;
+	size_t n;
+	const char *peer, *batch_id, *name;
+	const struct spool_batch_facts *facts;
+	int64_t now;
+};
+
+static int
+record_pack(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct pack_record *p = arg;
+	char bref[SPOOL_REF_MAX];
+	size_t i;
+	int r;
+
+	snprintf(bref, sizeof(bref), "batch:%s", p->batch_id);
+	if ((r = spool_store_batch_written(st, p->batch_id, p->name,
+	    p->facts->items, p->facts->bytes, p->facts->tar, err)) !=
+	    SPOOL_OK ||
+	    (r = spool_lineage_entity(st, bref, p->name, NULL, -1, err)) !=
+	    SPOOL_OK)
+		return r;
+	for (i = 0; i < p->n; i++) {
+		const struct pack_input *in = &p->in[i];
+		char hex[SPOOL_HASH_HEXLEN + 1], fref[SPOOL_REF_MAX];
+		char rref[SPOOL_REF_MAX];
+		const char *name = spool_basename(in->path);
+		const char *fu[1] = { fref }, *ru[1] = { rref }, *bg[1] = { bref };
+		struct spool_lineage_event ev;
+		struct spool_request q;
+
+		spool_hex(hex, in->hash, SPOOL_HASH_LEN);
+		snprintf(fref, sizeof(fref), "file:%s", hex);
+		snprintf(rref, sizeof(rref), "request:%s", in->id);
+		memset(&q, 0, sizeof(q));
+		memcpy(q.id, in->id, sizeof(in->id));
+		q.side = "submit";
+		q.type = "transfer";
+		q.user = in->user;
+		q.name = name;
+		q.peer = p->peer;
+		q.state = "accepted";
+		q.size = (int64_t)in->size;
+		q.hash = hex;
+		q.created = p->now;
+		memset(&ev, 0, sizeof(ev));
+		ev.event = "received";
+		ev.time = p->now;
+		ev.user = in->user;
+		ev.used = fu;
+		ev.nused = 1;
+		ev.generated = ru;
+		ev.ngenerated = 1;
+		if ((r = spool_store_request_add(st, &q, err)) != SPOOL_OK ||
+		    (r = spool_store_request_set_state(st, in->id, "batched",
+		    p->name, err)) != SPOOL_OK ||
+		    (r = spool_lineage_entity(st, fref, name, hex,
+		    (int64_t)in->size, err)) != SPOOL_OK ||
+		    (r = spool_lineage_entity(st, rref, name, hex,
+		    (int64_t)in->size, err)) != SPOOL_OK ||
+		    (r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+			return r;
+		memset(&ev, 0, sizeof(ev));
+		ev.event = "batched";
+		ev.time = p->now;
+		ev.user = in->user;
+		ev.batch = p->batch_id;
+		ev.used = ru;
+		ev.nused = 1;
+		ev.generated = bg;
+		ev.ngenerated = 1;
+		if ((r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
 }
 
 static int
@@ -435,12 +438,15 @@ spool_node_pack(const struct spool_node *n, const char *peer,
     char written[PATH_MAX], struct spool_batch_facts *facts, spool_err *err)
 {
 	struct spool_batch_writer *w = NULL;
+	struct spool_store *st = NULL;
 	struct spool_batch_spec spec;
 	struct spool_seckey sk;
 	struct spool_pubkey pk;
 	struct pack_input *in = NULL;
-	char name[128];
+	struct pack_record rec;
+	char name[128], bid[SPOOL_UUID_LEN + 1];
 	time_t now = time(NULL);
+	int planned = 0;
 	size_t i;
 	int r;
 
@@ -456,16 +462,23 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 	spec.to = peer;
 	spec.zstd_level = n->cfg->zstd_level;
 	spec.created = now;
-	if ((r = spool_batch_writer_new(&w, &spec, err)) != SPOOL_OK)
+	spool_uuid7(bid);
+	spec.id = bid;
+	if ((r = spool_store_open_config(&st, n->cfg, err)) != SPOOL_OK ||
+	    (r = spool_batch_writer_new(&w, &spec, err)) != SPOOL_OK)
 		goto out;
 	if ((in = calloc(nfiles ? nfiles : 1, sizeof(*in))) == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < nfiles; i++)
+	for (i = 0; i < nfiles; i++) {
 		in[i].path = files[i];
+		spool_uuid7(in[i].id);
+	}
 	if ((r = hash_inputs(in, nfiles, err)) != SPOOL_OK)
 		goto out;
+	for (i = 0; i < nfiles; i++)
+		owner_name(in[i].uid, in[i].user, sizeof(in[i].user));
 	for (i = 0; i < nfiles; i++)
 		if ((r = pack_item(w, &in[i], now, err)) != SPOOL_OK)
 			goto out;
@@ -473,16 +486,38 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 	 * seq is a gap at the receiver forever. */
 	if ((r = can_write(out_path, err)) != SPOOL_OK)
 		goto out;
-	/* Everything is readable: only now take the seq, durably. */
-	if ((r = spool_node_next_seq(n, peer, &spec.seq, err)) != SPOOL_OK ||
-	    (r = spool_batch_set_seq(w, spec.seq, err)) != SPOOL_OK)
+	/* Everything is readable: only now take the seq, durably, with a
+	 * batch row that will say what became of it. */
+	if ((r = spool_store_batch_plan(st, peer, bid, &spec.seq, err)) !=
+	    SPOOL_OK)
+		goto out;
+	planned = 1;
+	if ((r = spool_batch_set_seq(w, spec.seq, err)) != SPOOL_OK)
 		goto out;
 	spool_batch_name(name, sizeof(name), spec.from, peer, spec.seq);
 	snprintf(written, PATH_MAX, "%s", out_path ? out_path : name);
 	if ((r = spool_batch_write(w, written, &sk, facts, err)) != SPOOL_OK)
 		goto out;
-	r = archive_sent(n, written, name, err);
+	if ((r = archive_sent(n, written, name, err)) != SPOOL_OK)
+		goto out;
+	rec.in = in;
+	rec.n = nfiles;
+	rec.peer = peer;
+	rec.batch_id = bid;
+	rec.name = name;
+	rec.facts = facts;
+	rec.now = (int64_t)now * 1000;
+	planned = 0;
+	r = spool_store_atomic(st, record_pack, &rec, err);
 out:
+	if (planned) {
+		/* the seq is spent: say why, so the gap is explained */
+		spool_err why;
+		spool_err_clear(&why);
+		spool_store_batch_set_state(st, bid, "abandoned",
+		    err ? err->msg : "pack failed", &why);
+	}
+	spool_store_close(st);
 	free(in);
 	spool_seckey_wipe(&sk);
 	spool_batch_writer_free(w);

@@ -37,17 +37,15 @@ int spool_node_seckey(const struct spool_node *n, struct spool_seckey *out,
 int spool_node_pubkey(const struct spool_node *n, struct spool_pubkey *out,
     spool_err *err);
 
-/* Take the next sequence number for batches to peer (durable first). */
-int spool_node_next_seq(const struct spool_node *n, const char *peer,
-    uint64_t *seq, spool_err *err);
-
 /* A batch check for batches addressed to this node. */
 void spool_node_batch_check(const struct spool_node *n,
     struct spool_batch_check *chk, char tmpdir[PATH_MAX]);
 
 /* Offline pack: one transfer request per file into one batch to peer,
  * written at out_path (NULL: ./<from>-<to>-<seq>.batch) and archived in
- * archive/sent/.  The path written is returned in written. */
+ * archive/sent/.  The path written is returned in written.  The seq comes
+ * from the node's store, which records the batch, a request per file and
+ * their lineage (received, batched). */
 int spool_node_pack(const struct spool_node *n, const char *peer,
     char *const files[], size_t nfiles, const char *out_path,
     char written[PATH_MAX], struct spool_batch_facts *facts, spool_err *err);

@@ -108,6 +108,14 @@ st_tx(struct spool_store *st, int write, st_txfn fn, void *arg,
 }
 
 int
+spool_store_atomic(struct spool_store *st,
+    int (*fn)(struct spool_store *, void *, spool_err *), void *arg,
+    spool_err *err)
+{
+	return st_tx(st, 1, fn, arg, err);
+}
+
+int
 st_rows(const struct spool_dbres *res,
     int (*fn)(void *, const struct spool_store_row *), void *arg)
 {

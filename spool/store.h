@@ -55,6 +55,14 @@ int spool_store_version(struct spool_store *st, int *version,
     spool_err *err);
 const char *spool_store_node(const struct spool_store *st);
 
+/* Run fn in one write transaction: everything the store functions called
+ * inside it do is committed together, or nothing is.  fn may be run again
+ * (a conflicting transaction is retried), so it must have no effect
+ * outside the store but its own out-parameters. */
+int spool_store_atomic(struct spool_store *st,
+    int (*fn)(struct spool_store *st, void *arg, spool_err *err), void *arg,
+    spool_err *err);
+
 /* Tests and simulations: a clock other than the system's. */
 void spool_store_set_clock(struct spool_store *st,
     int64_t (*now)(void *arg), void *arg);
