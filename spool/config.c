@@ -120,6 +120,7 @@ static const struct key keys[] = {
 	NUM(S_RETENTION, T_DUR, "archive", "30d", C(keep_archive), 0, DUR_MAX),
 	NUM(S_RETENTION, T_DUR, "results", "30d", C(keep_results), 0, DUR_MAX),
 	NUM(S_RETENTION, T_DUR, "status", "30d", C(keep_status), 0, DUR_MAX),
+	NUM(S_RETENTION, T_DUR, "jobs", "30d", C(keep_jobs), 0, DUR_MAX),
 	/* forgetting seen batches within a day would invite replays */
 	NUM(S_RETENTION, T_DUR, "seen", "90d", C(keep_seen), 86400, DUR_MAX),
 	{ S_PEER, T_ENUM, 0, "direction", "two-way", P(direction), 0, 0,
@@ -1043,9 +1044,9 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 "\n[workers]\n"
 "#count = 2\n#memory_limit = 1G\n#task_timeout = 1h\n#retries = 3\n"
 "\n[retention]\n"
-"# how long archived batches, results, status records and the ledger of\n"
-"# seen batches (replay protection) are kept\n"
-"#archive = 30d\n#results = 30d\n#status = 30d\n#seen = 90d\n",
+"# how long archived batches, results, status records, finished jobs and\n"
+"# the ledger of seen batches (replay protection) are kept\n"
+"#archive = 30d\n#results = 30d\n#status = 30d\n#jobs = 30d\n#seen = 90d\n",
 	    name, name, peer != NULL ? "" : "#", peer != NULL ? peer : "NAME");
 	if (peer != NULL)
 		fprintf(f, "\n[peer %s]\n"

@@ -83,6 +83,7 @@ struct spool_config {
 	uint64_t keep_archive;   /* seconds, default 30d */
 	uint64_t keep_results;   /* default 30d */
 	uint64_t keep_status;    /* default 30d */
+	uint64_t keep_jobs;      /* finished jobs, default 30d */
 	uint64_t keep_seen;      /* ledger of seen batches, default 90d;
 				  * at least 1d, as forgetting invites replays */
 	struct spool_conf_peer *peers;
