@@ -83,6 +83,26 @@ trust_list(struct ctl *c)
 	return EXIT_OK;
 }
 
+/* The store keeps each peer with the id of the key it was trusted with,
+ * next to its sequence ledger (the key file stays the truth). */
+static int
+record_peer(struct ctl *c, const char *name, spool_err *err)
+{
+	char id[SPOOL_KEYID_STRLEN + 1];
+	struct spool_store *st;
+	struct spool_pubkey pk;
+	int r;
+
+	if ((r = spool_trust_get(c->node->root, name, &pk, err)) != SPOOL_OK)
+		return r;
+	spool_keyid_str(pk.id, id);
+	if ((r = spool_store_open_config(&st, c->node->cfg, err)) != SPOOL_OK)
+		return r;
+	r = spool_store_peer_add(st, name, id, err);
+	spool_store_close(st);
+	return r;
+}
+
 int
 cmd_trust(struct ctl *c)
 {
@@ -96,6 +116,11 @@ cmd_trust(struct ctl *c)
 		if (spool_trust_add(c->node->root, c->argv[1], c->argv[2], &err) !=
 		    SPOOL_OK)
 			return ctl_fail(c, err.code, err.msg);
+		if (record_peer(c, c->argv[1], &err) != SPOOL_OK) {
+			spool_err_prefix(&err, "trusted '%s', but the store "
+			    "could not record it", c->argv[1]);
+			return ctl_fail(c, err.code, err.msg);
+		}
 		printf("trusted '%s'\n", c->argv[1]);
 		return EXIT_OK;
 	}

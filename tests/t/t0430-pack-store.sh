@@ -3,7 +3,7 @@
 # a request per file and their lineage.  A node made by spool 0.1 keeps
 # counting from its store/seq/ counter files.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 13
 pair low high
 cd "$T" || exit 1
 printf 'one\n' > f1.txt
@@ -11,6 +11,7 @@ printf 'two\n' > f2.txt
 db="$T/low/lineage.db"
 q() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("|".join("" if v is None else str(v) for v in r) for r in c.execute(sys.argv[2])))' "$db" "$1"; }
 
+like "$(q "select name, key_id from peer")" "^high\|[0-9A-F]+$" "trust add recorded the peer with its key id"
 ok "pack writes a batch" "$SPOOLCTL" --root "$T/low" pack --to high f1.txt f2.txt
 ok "the store exists where the config says" test -f "$db"
 is "$(q "select dir, peer, seq, items, state from batch")" "out|high|1|2|written" "the batch is recorded as written, seq 1"
