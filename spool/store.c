@@ -763,7 +763,14 @@ recv_tx(struct spool_store *st, void *arg, spool_err *err)
 	    (r = batch_event(st, a->id, why ? "duplicate" : "received", why,
 	    err)) != SPOOL_OK)
 		return r;
-	return why ? SPOOL_OK : advance_mark(st, a->peer, err);
+	if (why != NULL)
+		return SPOOL_OK;
+	if ((r = advance_mark(st, a->peer, err)) != SPOOL_OK)
+		return r;
+	/* a seq received above a gap is the highest known to exist */
+	return st_q(st, NULL, err, "UPDATE peer SET recv_high = ? WHERE "
+	    "name = ? AND recv_high < ?", DBI(a->seq), DBS(a->peer),
+	    DBI(a->seq));
 }
 
 int
