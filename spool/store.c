@@ -1402,3 +1402,49 @@ spool_store_list_peers(struct spool_store *st,
 	    "recv_contiguous, recv_high FROM peer ORDER BY name"), &res, fn,
 	    arg);
 }
+
+/* ---- more reading for spoolctl and tests ------------------------------ */
+
+int
+spool_store_job_stages(struct spool_store *st, const char *job,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+
+	return rows_out(st_q(st, &res, err, "SELECT idx, name, state, total, "
+	    "done FROM stage WHERE job = ? ORDER BY idx", DBS(job)), &res, fn,
+	    arg);
+}
+
+int
+spool_store_lineage_events(struct spool_store *st, int64_t since,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err)
+{
+	struct spool_dbres res;
+
+	if (limit == 0)
+		limit = 1000;
+	return rows_out(st_q(st, &res, err, "SELECT e.id, e.event, e.time, "
+	    "e.node, e.usr, e.batch, io.role, io.ref FROM lineage_event e "
+	    "LEFT JOIN lineage_io io ON io.event = e.id WHERE e.id IN "
+	    "(SELECT id FROM lineage_event WHERE time >= ? ORDER BY time, id "
+	    "LIMIT ?) ORDER BY e.time, e.id, io.role, io.ref", DBI(since),
+	    DBI(limit)), &res, fn, arg);
+}
+
+int
+spool_store_lineage_entities(struct spool_store *st, int64_t since,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err)
+{
+	struct spool_dbres res;
+
+	if (limit == 0)
+		limit = 1000;
+	return rows_out(st_q(st, &res, err, "SELECT ref, kind, name, hash, "
+	    "size, node, created FROM lineage_entity WHERE created >= ? "
+	    "ORDER BY created, ref LIMIT ?", DBI(since), DBI(limit)), &res, fn,
+	    arg);
+}
