@@ -1324,14 +1324,17 @@ carried_list(struct carried *k)
 	char *key[2] = { NULL, NULL }, **hit;
 	size_t i;
 
-	qsort(k->refs.cell, k->refs.n, sizeof(char *), pair_cmp);
-	qsort(k->names.cell, k->names.n, 2 * sizeof(char *), pair_cmp);
+	/* (qsort and bsearch want a base even for no elements) */
+	if (k->refs.n > 0)
+		qsort(k->refs.cell, k->refs.n, sizeof(char *), pair_cmp);
+	if (k->names.n > 0)
+		qsort(k->names.cell, k->names.n, 2 * sizeof(char *), pair_cmp);
 	for (i = 0; a != NULL && i < k->refs.n; i++) {
 		if (i > 0 && strcmp(k->refs.cell[i - 1], k->refs.cell[i]) == 0)
 			continue;
 		key[0] = k->refs.cell[i];
-		hit = bsearch(key, k->names.cell, k->names.n,
-		    2 * sizeof(char *), pair_cmp);
+		hit = k->names.n == 0 ? NULL : bsearch(key, k->names.cell,
+		    k->names.n, 2 * sizeof(char *), pair_cmp);
 		o = json_pack("{s:s, s:o?}", "ref", k->refs.cell[i], "name",
 		    jstr(hit ? hit[1] : NULL));
 		if (o == NULL || json_array_append_new(a, o) != 0) {
@@ -1597,7 +1600,8 @@ lg_finish(struct lgraph *g)
 {
 	size_t i, k = 0;
 
-	qsort(g->n, g->nn, sizeof(*g->n), lent_cmp);
+	if (g->nn > 0)
+		qsort(g->n, g->nn, sizeof(*g->n), lent_cmp);
 	for (i = 0; i < g->nn; i++) {
 		if (k > 0 && lent_cmp(&g->n[k - 1], &g->n[i]) == 0) {
 			lent_release(&g->n[i]);
@@ -1615,6 +1619,8 @@ lg_find(struct lgraph *g, const char *ref)
 
 	memset(&key, 0, sizeof(key));
 	key.ref = (char *)ref;
+	if (g->nn == 0)
+		return NULL;
 	return bsearch(&key, g->n, g->nn, sizeof(*g->n), lent_cmp);
 }
 
@@ -1719,7 +1725,8 @@ print_tree(struct lgraph *g, const char *root, int down)
 		t.ix[i].k = down ? g->e[down][i].from : g->e[down][i].to;
 		t.ix[i].pos = i;
 	}
-	qsort(t.ix, t.nix, sizeof(*t.ix), lkey_cmp);
+	if (t.nix > 0)
+		qsort(t.ix, t.nix, sizeof(*t.ix), lkey_cmp);
 	for (i = 0; i < g->nn; i++)
 		g->n[i].shown = 0;
 	printf("%s:\n", down ? "descendants (what became of it)" :
