@@ -771,7 +771,14 @@ recv_tx(struct spool_store *st, void *arg, spool_err *err)
 	    (r = batch_event(st, a->id, why ? "duplicate" : "received", why,
 	    err)) != SPOOL_OK)
 		return r;
-	return why ? SPOOL_OK : advance_mark(st, a->peer, err);
+	if (why != NULL)
+		return SPOOL_OK;
+	if ((r = advance_mark(st, a->peer, err)) != SPOOL_OK)
+		return r;
+	/* a seq received above a gap is the highest known to exist */
+	return st_q(st, NULL, err, "UPDATE peer SET recv_high = ? WHERE "
+	    "name = ? AND recv_high < ?", DBI(a->seq), DBS(a->peer),
+	    DBI(a->seq));
 }
 
 int
@@ -1401,5 +1408,51 @@ spool_store_list_peers(struct spool_store *st,
 
 	return rows_out(st_q0(st, &res, err, "SELECT name, key_id, next_seq, "
 	    "recv_contiguous, recv_high FROM peer ORDER BY name"), &res, fn,
+	    arg);
+}
+
+/* ---- more reading for spoolctl and tests ------------------------------ */
+
+int
+spool_store_job_stages(struct spool_store *st, const char *job,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+
+	return rows_out(st_q(st, &res, err, "SELECT idx, name, state, total, "
+	    "done FROM stage WHERE job = ? ORDER BY idx", DBS(job)), &res, fn,
+	    arg);
+}
+
+int
+spool_store_lineage_events(struct spool_store *st, int64_t since,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err)
+{
+	struct spool_dbres res;
+
+	if (limit == 0)
+		limit = 1000;
+	return rows_out(st_q(st, &res, err, "SELECT e.id, e.event, e.time, "
+	    "e.node, e.usr, e.batch, io.role, io.ref FROM lineage_event e "
+	    "LEFT JOIN lineage_io io ON io.event = e.id WHERE e.id IN "
+	    "(SELECT id FROM lineage_event WHERE time >= ? ORDER BY time, id "
+	    "LIMIT ?) ORDER BY e.time, e.id, io.role, io.ref", DBI(since),
+	    DBI(limit)), &res, fn, arg);
+}
+
+int
+spool_store_lineage_entities(struct spool_store *st, int64_t since,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err)
+{
+	struct spool_dbres res;
+
+	if (limit == 0)
+		limit = 1000;
+	return rows_out(st_q(st, &res, err, "SELECT ref, kind, name, hash, "
+	    "size, node, created FROM lineage_entity WHERE created >= ? "
+	    "ORDER BY created, ref LIMIT ?", DBI(since), DBI(limit)), &res, fn,
 	    arg);
 }

@@ -391,5 +391,23 @@ int spool_store_job_tasks(struct spool_store *st, const char *job,
 int spool_store_list_peers(struct spool_store *st,
     int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err);
+/* The stages of a job: idx name state total done, by idx. */
+int spool_store_job_stages(struct spool_store *st, const char *job,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+/* Lineage as recorded, oldest first, for merging into another node's
+ * store (tests and simulations; the daemon carries results' lineage in
+ * batches).  Events from time since on, at most limit events (0: 1000),
+ * one row per event and entity it used or generated:
+ * id event time node usr batch role ref (role and ref NULL for an event
+ * that links nothing). */
+int spool_store_lineage_events(struct spool_store *st, int64_t since,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err);
+/* Entities created from since on, oldest first, at most limit (0: 1000):
+ * ref kind name hash size node created. */
+int spool_store_lineage_entities(struct spool_store *st, int64_t since,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err);
 
 #endif

@@ -28,6 +28,15 @@ static const struct command {
 	{ "verify", cmd_verify, NEEDS_NODE, "verify BATCH" },
 	{ "inspect", cmd_inspect, NEEDS_NODE, "inspect BATCH" },
 	{ "unpack", cmd_unpack, NEEDS_NODE, "unpack BATCH DIR" },
+	{ "requests", cmd_requests, NEEDS_NODE,
+	    "requests [--state S] [--limit N]" },
+	{ "show", cmd_show, NEEDS_NODE, "show ID" },
+	{ "lineage", cmd_lineage, NEEDS_NODE,
+	    "lineage ID|HASH|PATH [--up | --down] [--dot]" },
+	{ "batches", cmd_batches, NEEDS_NODE, "batches [--limit N]" },
+	{ "jobs", cmd_jobs, NEEDS_NODE, "jobs [--state S] [--limit N]" },
+	{ "retry", cmd_retry, NEEDS_NODE, "retry ID" },
+	{ "cancel", cmd_cancel, NEEDS_NODE, "cancel ID [--reason TEXT]" },
 	{ "config", cmd_config, 0, "config check [FILE]" },
 };
 

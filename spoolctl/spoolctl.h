@@ -37,5 +37,13 @@ int cmd_verify(struct ctl *c);
 int cmd_inspect(struct ctl *c);
 int cmd_unpack(struct ctl *c);
 int cmd_config(struct ctl *c);
+/* cmd_store.c */
+int cmd_requests(struct ctl *c);
+int cmd_show(struct ctl *c);
+int cmd_lineage(struct ctl *c);
+int cmd_batches(struct ctl *c);
+int cmd_jobs(struct ctl *c);
+int cmd_retry(struct ctl *c);
+int cmd_cancel(struct ctl *c);
 
 #endif

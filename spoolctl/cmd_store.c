@@ -1,0 +1,2044 @@
+/*
+ * cmd_store.c - the commands that read the store: requests, show,
+ * lineage, batches, jobs; and retry and cancel, which act on jobs.
+ *
+ * They open the node's store themselves (SQLite or PostgreSQL, as the
+ * configuration says), so they work whether spoold runs or not.  Each has
+ * a human form (aligned columns, times in RFC 3339 UTC) and --json (one
+ * document on stdout; times with milliseconds).  Names, reasons and
+ * errors come from users and peers: a control character never reaches
+ * the operator's terminal, and invalid UTF-8 never reaches a JSON reader.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spoolctl.h"
+
+#define LIST_LIMIT_DEFAULT 1000
+#define LIST_LIMIT_MAX 100000
+#define TREE_DEPTH_MAX 64  /* deeper lineage is cut, and says so */
+#define GAPS_MAX 100       /* missing seqs listed per peer */
+
+/* ---- text ------------------------------------------------------------- */
+
+/* Control characters (C0, DEL, and C1 as UTF-8) become '?'; line breaks
+ * and tabs become spaces. */
+static void
+sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	for (; *p; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+		else if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = '?';
+			p[1] = '?';
+			p++;
+		}
+	}
+}
+
+/* s made printable, or "-" for NULL; the buffer is freed by the caller
+ * (NULL when out of memory). */
+static char *
+printable(const char *s)
+{
+	char *d = strdup(s ? s : "-");
+
+	if (d != NULL)
+		sanitize(d);
+	return d;
+}
+
+/* Write s printable to stdout ("-" for NULL). */
+static void
+put(const char *s)
+{
+	char *d = printable(s);
+
+	fputs(d ? d : "?", stdout);
+	free(d);
+}
+
+/* Columns on a terminal: UTF-8 lead bytes (wide characters aside). */
+static size_t
+width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* A JSON string for s (NULL: null); bytes that are not valid UTF-8
+ * become '?'. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j;
+	char *d;
+	size_t i;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	if ((d = strdup(s)) == NULL)
+		return NULL;
+	for (i = 0; d[i]; i++)
+		if ((unsigned char)d[i] >= 0x80)
+			d[i] = '?';
+	j = json_string(d);
+	free(d);
+	return j;
+}
+
+/* ms since 1970 as "YYYY-MM-DDTHH:MM:SSZ", or with ".mmm" (frac). */
+static void
+fmt_time(char out[32], int64_t ms, int frac)
+{
+	char s[SPOOL_TIME_LEN + 1];
+	int64_t sec = ms / 1000, rem = ms % 1000;
+
+	if (rem < 0) {
+		rem += 1000;
+		sec--;
+	}
+	spool_time_format(s, (time_t)sec);
+	if (frac)
+		snprintf(out, 32, "%.19s.%03dZ", s, (int)rem);
+	else
+		snprintf(out, 32, "%s", s);
+}
+
+/* A time cell (ms as text, or NULL) for people: "-" when none. */
+static const char *
+cell_time(char out[32], const char *cell)
+{
+	if (cell == NULL)
+		return "-";
+	fmt_time(out, strtoll(cell, NULL, 10), 0);
+	return out;
+}
+
+static int64_t
+cell_int(const char *cell)
+{
+	return cell ? strtoll(cell, NULL, 10) : 0;
+}
+
+/* "spoolctl: CMD: why" for a library error: 2 for usage (an ambiguous
+ * or short id, a bad argument), 1 for everything else. */
+static int
+fail(const struct ctl *c, const spool_err *err)
+{
+	char msg[SPOOL_ERR_MSG_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg[0] ? err->msg :
+	    spool_strerror(err->code));
+	sanitize(msg);
+	return ctl_fail(c, err->code == SPOOL_ERR_USAGE ? SPOOL_ERR_USAGE :
+	    SPOOL_ERR_STORE, msg);
+}
+
+static int
+fail_nomem(const struct ctl *c)
+{
+	return ctl_fail(c, SPOOL_ERR_NOMEM, "out of memory");
+}
+
+static int
+store_open(struct ctl *c, struct spool_store **st)
+{
+	spool_err err;
+
+	spool_err_clear(&err);
+	if (spool_store_open_config(st, c->node->cfg, &err) != SPOOL_OK)
+		return fail(c, &err);
+	return EXIT_OK;
+}
+
+/* --name VALUE or --name=VALUE at argv[*i]. */
+static int
+opt_arg(struct ctl *c, int *i, const char *name, const char **val)
+{
+	const char *a = c->argv[*i];
+	size_t n = strlen(name);
+
+	if (strcmp(a, name) == 0 && *i + 1 < c->argc) {
+		*val = c->argv[++*i];
+		return 1;
+	}
+	if (strncmp(a, name, n) == 0 && a[n] == '=') {
+		*val = a + n + 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- rows from the store ---------------------------------------------- */
+
+struct rows {
+	size_t ncols, n, cap;
+	char **cell; /* n * ncols; NULL is SQL NULL */
+};
+
+#define CELL(r, i, c) ((r)->cell[(i) * (r)->ncols + (c)])
+
+static void
+rows_free(struct rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n * r->ncols; i++)
+		free(r->cell[i]);
+	free(r->cell);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+collect(void *arg, const struct spool_store_row *row)
+{
+	struct rows *r = arg;
+	size_t c;
+
+	if (r->n == 0 && r->ncols == 0)
+		r->ncols = row->ncols;
+	if (row->ncols != r->ncols)
+		return SPOOL_ERR_INTERNAL;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		char **v = realloc(r->cell, cap * r->ncols * sizeof(*v));
+		if (v == NULL)
+			return SPOOL_ERR_NOMEM;
+		r->cell = v;
+		r->cap = cap;
+	}
+	for (c = 0; c < r->ncols; c++) {
+		const char *s = row->col[c];
+		if (s == NULL)
+			CELL(r, r->n, c) = NULL;
+		else if ((CELL(r, r->n, c) = strdup(s)) == NULL) {
+			while (c-- > 0)
+				free(CELL(r, r->n, c));
+			return SPOOL_ERR_NOMEM;
+		}
+	}
+	r->n++;
+	return SPOOL_OK;
+}
+
+/* A row found by id, then deleted (gc) before it was read. */
+static int
+gone(const struct rows *r, const char *kind, const char *id, spool_err *err)
+{
+	if (r->n == 1)
+		return SPOOL_OK;
+	return spool_fail(err, SPOOL_ERR_NOTFOUND, "no %s '%s'", kind, id);
+}
+
+/* How a column reads in JSON: s text, i integer, t time, j JSON text
+ * (kept as text when it does not parse). */
+struct col {
+	const char *key;
+	char type;
+};
+
+static json_t *
+row_json(struct rows *r, size_t i, const struct col *cols, size_t ncols)
+{
+	json_t *o = json_object(), *j;
+	char t[32];
+	size_t c;
+
+	if (o == NULL)
+		return NULL;
+	for (c = 0; c < ncols && c < r->ncols; c++) {
+		const char *v = CELL(r, i, c);
+
+		if (v == NULL)
+			j = json_null();
+		else if (cols[c].type == 'i')
+			j = json_integer(cell_int(v));
+		else if (cols[c].type == 't') {
+			fmt_time(t, cell_int(v), 1);
+			j = json_string(t);
+		} else if (cols[c].type == 'j') {
+			if ((j = json_loads(v, JSON_DECODE_ANY, NULL)) == NULL)
+				j = jstr(v);
+		} else
+			j = jstr(v);
+		if (j == NULL || json_object_set_new(o, cols[c].key, j) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static json_t *
+rows_json(struct rows *r, const struct col *cols, size_t ncols)
+{
+	json_t *a = json_array(), *o;
+	size_t i;
+
+	for (i = 0; a != NULL && i < r->n; i++)
+		if ((o = row_json(r, i, cols, ncols)) == NULL ||
+		    json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
+}
+
+/* Print {"key": [rows]} */
+static int
+print_rows_json(const struct ctl *c, const char *key, struct rows *r,
+    const struct col *cols, size_t ncols)
+{
+	json_t *a = rows_json(r, cols, ncols), *doc;
+
+	if (a == NULL || (doc = json_object()) == NULL) {
+		json_decref(a);
+		return fail_nomem(c);
+	}
+	if (json_object_set_new(doc, key, a) != 0) {
+		json_decref(doc);
+		return fail_nomem(c);
+	}
+	return ctl_print_json(doc);
+}
+
+enum { RQ_ID, RQ_SIDE, RQ_TYPE, RQ_USER, RQ_FOLDER, RQ_NAME, RQ_PEER,
+	RQ_PRIORITY, RQ_DEADLINE, RQ_STATE, RQ_ERROR, RQ_SIZE, RQ_HASH,
+	RQ_CREATED, RQ_UPDATED, RQ_NCOLS };
+static const struct col request_cols[RQ_NCOLS] = {
+	{ "id", 's' }, { "side", 's' }, { "type", 's' }, { "user", 's' },
+	{ "folder", 's' }, { "name", 's' }, { "peer", 's' },
+	{ "priority", 'i' }, { "deadline", 't' }, { "state", 's' },
+	{ "error", 's' }, { "size", 'i' }, { "hash", 's' },
+	{ "created", 't' }, { "updated", 't' },
+};
+
+enum { BA_ID, BA_BATCH_ID, BA_DIR, BA_PEER, BA_SEQ, BA_ITEMS, BA_BYTES,
+	BA_TAR, BA_NAME, BA_STATE, BA_REASON, BA_CREATED, BA_UPDATED,
+	BA_NCOLS };
+static const struct col batch_cols[BA_NCOLS] = {
+	{ "id", 's' }, { "batch_id", 's' }, { "dir", 's' }, { "peer", 's' },
+	{ "seq", 'i' }, { "items", 'i' }, { "bytes", 'i' }, { "tar", 'i' },
+	{ "name", 's' }, { "state", 's' }, { "reason", 's' },
+	{ "created", 't' }, { "updated", 't' },
+};
+
+enum { JB_ID, JB_TYPE, JB_REQUEST, JB_PRIORITY, JB_DEADLINE, JB_STATE,
+	JB_STAGE, JB_NSTAGES, JB_MAX_ATTEMPTS, JB_ERROR, JB_CREATED,
+	JB_UPDATED, JB_FINISHED, JB_TASKS, JB_DONE, JB_NCOLS };
+static const struct col job_cols[JB_NCOLS] = {
+	{ "id", 's' }, { "type", 's' }, { "request", 's' },
+	{ "priority", 'i' }, { "deadline", 't' }, { "state", 's' },
+	{ "stage", 'i' }, { "nstages", 'i' }, { "max_attempts", 'i' },
+	{ "error", 's' }, { "created", 't' }, { "updated", 't' },
+	{ "finished", 't' }, { "tasks", 'i' }, { "tasks_done", 'i' },
+};
+
+enum { TK_ID, TK_JOB, TK_STAGE, TK_IDX, TK_TYPE, TK_STATE, TK_PRIORITY,
+	TK_CREATED, TK_RUN_AT, TK_ATTEMPT, TK_MAX_ATTEMPTS, TK_LEASE_OWNER,
+	TK_LEASE_UNTIL, TK_INPUT, TK_RESULT, TK_ERROR, TK_STARTED,
+	TK_FINISHED, TK_NCOLS };
+static const struct col task_cols[TK_NCOLS] = {
+	{ "id", 's' }, { "job", 's' }, { "stage", 'i' }, { "idx", 'i' },
+	{ "type", 's' }, { "state", 's' }, { "priority", 'i' },
+	{ "created", 't' }, { "run_at", 't' }, { "attempt", 'i' },
+	{ "max_attempts", 'i' }, { "lease_owner", 's' },
+	{ "lease_until", 't' }, { "input", 'j' }, { "result", 'j' },
+	{ "error", 's' }, { "started", 't' }, { "finished", 't' },
+};
+
+enum { SG_IDX, SG_NAME, SG_STATE, SG_TOTAL, SG_DONE, SG_NCOLS };
+static const struct col stage_cols[SG_NCOLS] = {
+	{ "idx", 'i' }, { "name", 's' }, { "state", 's' }, { "total", 'i' },
+	{ "done", 'i' },
+};
+
+/* request and batch histories: state time detail */
+static const struct col state_history_cols[] = {
+	{ "state", 's' }, { "time", 't' }, { "detail", 's' },
+};
+/* job and task histories: event time detail attempt worker task */
+enum { EV_EVENT, EV_TIME, EV_DETAIL, EV_ATTEMPT, EV_WORKER, EV_TASK };
+static const struct col task_history_cols[] = {
+	{ "event", 's' }, { "time", 't' }, { "detail", 's' },
+	{ "attempt", 'i' }, { "worker", 's' }, { "task", 's' },
+};
+
+enum { PR_NAME, PR_KEY_ID, PR_NEXT_SEQ, PR_CONTIGUOUS, PR_HIGH };
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- tables for people ------------------------------------------------ */
+
+struct table {
+	size_t ncols, n, cap;
+	char **cell;    /* n * ncols, printable */
+	unsigned right; /* bit c: column c is right-aligned */
+	int nomem;
+};
+
+static void
+table_init(struct table *t, size_t ncols, unsigned right)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	t->right = right;
+}
+
+/* One row of t->ncols values (NULL prints "-"). */
+static void
+table_row(struct table *t, const char *const *v)
+{
+	size_t c;
+
+	if (t->nomem)
+		return;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 16;
+		char **p = realloc(t->cell, cap * t->ncols * sizeof(*p));
+		if (p == NULL) {
+			t->nomem = 1;
+			return;
+		}
+		t->cell = p;
+		t->cap = cap;
+	}
+	for (c = 0; c < t->ncols; c++)
+		if ((t->cell[t->n * t->ncols + c] = printable(v[c])) == NULL)
+			t->nomem = 1;
+	t->n++;
+}
+
+/* Columns padded to their widest cell, two spaces apart, each line
+ * indented; nothing is padded after a row's last non-empty cell.  With
+ * a header (row 0), a column with no data at all is left out. */
+static void
+table_print(const struct table *t, const char *indent, int header)
+{
+	size_t w[16] = { 0 }, i, c, k, lastnz;
+	int keep[16];
+
+	for (c = 0; c < t->ncols && c < 16; c++) {
+		keep[c] = !header;
+		for (i = header ? 1 : 0; i < t->n; i++) {
+			const char *s = t->cell[i * t->ncols + c];
+			if (s == NULL || *s != '\0')
+				keep[c] = 1;
+		}
+	}
+	for (i = 0; i < t->n; i++)
+		for (c = 0; c < t->ncols && c < 16; c++) {
+			const char *s = t->cell[i * t->ncols + c];
+			if (s != NULL && width(s) > w[c])
+				w[c] = width(s);
+		}
+	for (i = 0; i < t->n; i++) {
+		const char *sep = "";
+
+		lastnz = 0;
+		for (c = 0; c < t->ncols && c < 16; c++) {
+			const char *s = t->cell[i * t->ncols + c];
+			if (keep[c] && (s == NULL || *s != '\0'))
+				lastnz = c;
+		}
+		fputs(indent, stdout);
+		for (c = 0; c <= lastnz; c++) {
+			const char *s = t->cell[i * t->ncols + c];
+			size_t pad = w[c] - (s ? width(s) : 0);
+
+			if (!keep[c])
+				continue;
+			fputs(sep, stdout);
+			sep = "  ";
+			if (t->right & (1u << c))
+				for (k = 0; k < pad; k++)
+					putchar(' ');
+			fputs(s ? s : "?", stdout);
+			if (!(t->right & (1u << c)) && c < lastnz)
+				for (k = 0; k < pad; k++)
+					putchar(' ');
+		}
+		putchar('\n');
+	}
+}
+
+static void
+table_free(struct table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n * t->ncols; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	memset(t, 0, sizeof(*t));
+}
+
+/* "  label      value" */
+static void
+field(const char *label, const char *value)
+{
+	printf("  %-10s ", label);
+	put(value);
+	putchar('\n');
+}
+
+static void
+field_time(const char *label, const char *cell)
+{
+	char t[32];
+
+	field(label, cell_time(t, cell));
+}
+
+/* ---- listings --------------------------------------------------------- */
+
+static const char *const request_states[] = { "accepted", "batched",
+	"exported", "acknowledged", "completed", "failed", "expired",
+	"cancelled", "rejected", "imported", "queued", "running", "succeeded",
+	NULL };
+static const char *const job_states[] = { "running", "succeeded", "failed",
+	"cancelled", "expired", NULL };
+
+struct list_opts {
+	const char *state;
+	size_t limit;
+};
+
+static int
+list_args(struct ctl *c, const char *usage, const char *const *states,
+    struct list_opts *o)
+{
+	const char *v;
+	char *end;
+	int i;
+
+	o->state = NULL;
+	o->limit = LIST_LIMIT_DEFAULT;
+	for (i = 0; i < c->argc; i++) {
+		if (states != NULL && opt_arg(c, &i, "--state", &v)) {
+			if (!in_list(v, states)) {
+				char msg[400];
+				size_t k, n;
+				n = (size_t)snprintf(msg, sizeof(msg),
+				    "unknown state '%.64s'; one of:", v);
+				for (k = 0; states[k] && n < sizeof(msg); k++)
+					n += (size_t)snprintf(msg + n,
+					    sizeof(msg) - n, " %s", states[k]);
+				sanitize(msg);
+				return ctl_fail(c, SPOOL_ERR_USAGE, msg);
+			}
+			o->state = v;
+		} else if (opt_arg(c, &i, "--limit", &v)) {
+			unsigned long n = strtoul(v, &end, 10);
+			if (*v < '0' || *v > '9' || *end != '\0' || n < 1 ||
+			    n > LIST_LIMIT_MAX)
+				return ctl_fail(c, SPOOL_ERR_USAGE, "--limit: "
+				    "give a number from 1 to 100000");
+			o->limit = n;
+		} else
+			return ctl_usage(c, usage);
+	}
+	return EXIT_OK;
+}
+
+static int
+print_requests(const struct ctl *c, struct rows *r, const char *state)
+{
+	struct table t;
+	char tm[32];
+	size_t i;
+	int status = EXIT_OK;
+
+	if (r->n == 0) {
+		if (state != NULL)
+			printf("no requests in state '%s'\n", state);
+		else
+			printf("no requests\n");
+		return EXIT_OK;
+	}
+	table_init(&t, 9, 0);
+	table_row(&t, (const char *[]){ "ID", "SIDE", "PEER", "TYPE", "STATE",
+	    "FOLDER", "USER", "UPDATED", "NAME" });
+	for (i = 0; i < r->n; i++)
+		table_row(&t, (const char *[]){ CELL(r, i, RQ_ID),
+		    CELL(r, i, RQ_SIDE), CELL(r, i, RQ_PEER),
+		    CELL(r, i, RQ_TYPE), CELL(r, i, RQ_STATE),
+		    CELL(r, i, RQ_FOLDER), CELL(r, i, RQ_USER),
+		    cell_time(tm, CELL(r, i, RQ_UPDATED)),
+		    CELL(r, i, RQ_NAME) });
+	if (t.nomem)
+		status = fail_nomem(c);
+	else
+		table_print(&t, "", 1);
+	table_free(&t);
+	return status;
+}
+
+int
+cmd_requests(struct ctl *c)
+{
+	struct spool_store *st = NULL;
+	struct rows rows = { 0, 0, 0, NULL };
+	struct list_opts o;
+	spool_err err;
+	int status;
+
+	if ((status = list_args(c, "requests [--state S] [--limit N]",
+	    request_states, &o)) != EXIT_OK ||
+	    (status = store_open(c, &st)) != EXIT_OK)
+		return status;
+	spool_err_clear(&err);
+	if (spool_store_list_requests(st, o.state, o.limit, collect, &rows,
+	    &err) != SPOOL_OK)
+		status = fail(c, &err);
+	else if (c->json)
+		status = print_rows_json(c, "requests", &rows, request_cols,
+		    NCOLS(request_cols));
+	else
+		status = print_requests(c, &rows, o.state);
+	rows_free(&rows);
+	spool_store_close(st);
+	return status;
+}
+
+static int
+print_jobs(const struct ctl *c, struct rows *r, const char *state)
+{
+	struct table t;
+	char tm[32], stage[32], tasks[48];
+	size_t i;
+	int status = EXIT_OK;
+
+	if (r->n == 0) {
+		if (state != NULL)
+			printf("no jobs in state '%s'\n", state);
+		else
+			printf("no jobs\n");
+		return EXIT_OK;
+	}
+	table_init(&t, 8, 0);
+	table_row(&t, (const char *[]){ "ID", "TYPE", "STATE", "STAGE",
+	    "TASKS", "REQUEST", "UPDATED", "ERROR" });
+	for (i = 0; i < r->n; i++) {
+		snprintf(stage, sizeof(stage), "%" PRId64 "/%" PRId64,
+		    cell_int(CELL(r, i, JB_STAGE)) + 1,
+		    cell_int(CELL(r, i, JB_NSTAGES)));
+		snprintf(tasks, sizeof(tasks), "%" PRId64 "/%" PRId64,
+		    cell_int(CELL(r, i, JB_DONE)),
+		    cell_int(CELL(r, i, JB_TASKS)));
+		table_row(&t, (const char *[]){ CELL(r, i, JB_ID),
+		    CELL(r, i, JB_TYPE), CELL(r, i, JB_STATE), stage, tasks,
+		    CELL(r, i, JB_REQUEST),
+		    cell_time(tm, CELL(r, i, JB_UPDATED)),
+		    CELL(r, i, JB_ERROR) ? CELL(r, i, JB_ERROR) : "" });
+	}
+	if (t.nomem)
+		status = fail_nomem(c);
+	else
+		table_print(&t, "", 1);
+	table_free(&t);
+	return status;
+}
+
+int
+cmd_jobs(struct ctl *c)
+{
+	struct spool_store *st = NULL;
+	struct rows rows = { 0, 0, 0, NULL };
+	struct list_opts o;
+	spool_err err;
+	int status;
+
+	if ((status = list_args(c, "jobs [--state S] [--limit N]", job_states,
+	    &o)) != EXIT_OK ||
+	    (status = store_open(c, &st)) != EXIT_OK)
+		return status;
+	spool_err_clear(&err);
+	if (spool_store_list_jobs(st, o.state, o.limit, collect, &rows,
+	    &err) != SPOOL_OK)
+		status = fail(c, &err);
+	else if (c->json)
+		status = print_rows_json(c, "jobs", &rows, job_cols,
+		    NCOLS(job_cols));
+	else
+		status = print_jobs(c, &rows, o.state);
+	rows_free(&rows);
+	spool_store_close(st);
+	return status;
+}
+
+/* ---- batches and gaps ------------------------------------------------- */
+
+struct peer_gaps {
+	uint64_t *missing;
+	size_t n;
+	int more;
+};
+
+static void
+batch_table(struct table *t, struct rows *r, const char *dir)
+{
+	char tm[32];
+	size_t i;
+	int in = strcmp(dir, "in") == 0;
+
+	table_init(t, in ? 9 : 8, (1u << 1) | (1u << 3) | (1u << 4));
+	table_row(t, (const char *[]){ "PEER", "SEQ", "STATE", "ITEMS",
+	    "BYTES", "UPDATED", "ID", "NAME", "REASON" });
+	for (i = 0; i < r->n; i++) {
+		if (strcmp(CELL(r, i, BA_DIR), dir) != 0)
+			continue;
+		table_row(t, (const char *[]){
+		    CELL(r, i, BA_PEER)[0] ? CELL(r, i, BA_PEER) : "?",
+		    CELL(r, i, BA_SEQ), CELL(r, i, BA_STATE),
+		    CELL(r, i, BA_ITEMS), CELL(r, i, BA_BYTES),
+		    cell_time(tm, CELL(r, i, BA_UPDATED)), CELL(r, i, BA_ID),
+		    CELL(r, i, BA_NAME),
+		    CELL(r, i, BA_REASON) ? CELL(r, i, BA_REASON) : "" });
+	}
+}
+
+static int
+print_batches(const struct ctl *c, struct rows *r, struct rows *peers,
+    const struct peer_gaps *g)
+{
+	struct table t;
+	size_t i, k;
+	int status = EXIT_OK;
+	const char *dirs[2] = { "out", "in" };
+	const char *titles[2] = { "sent", "received" };
+
+	for (k = 0; k < 2 && status == EXIT_OK; k++) {
+		batch_table(&t, r, dirs[k]);
+		printf("%s:\n", titles[k]);
+		if (t.nomem)
+			status = fail_nomem(c);
+		else if (t.n == 1)
+			printf("  none\n");
+		else
+			table_print(&t, "  ", 1);
+		table_free(&t);
+	}
+	if (status != EXIT_OK)
+		return status;
+	printf("gaps:\n");
+	if (peers->n == 0)
+		printf("  no peers yet\n");
+	for (i = 0; i < peers->n; i++) {
+		printf("  ");
+		if (g[i].n == 0) {
+			printf("nothing missing from ");
+			put(CELL(peers, i, PR_NAME));
+			putchar('\n');
+			continue;
+		}
+		printf("missing from ");
+		put(CELL(peers, i, PR_NAME));
+		printf(":");
+		for (k = 0; k < g[i].n; k++)
+			printf("%s %" PRIu64, k ? "," : "", g[i].missing[k]);
+		printf("%s\n", g[i].more ? ", and more" : "");
+	}
+	return EXIT_OK;
+}
+
+static int
+json_batches(const struct ctl *c, struct rows *r, struct rows *peers,
+    const struct peer_gaps *g)
+{
+	json_t *doc = json_object(), *jp = json_object(),
+	    *jg = json_object(), *a = rows_json(r, batch_cols,
+	    NCOLS(batch_cols));
+	size_t i, k;
+	int bad = doc == NULL || jp == NULL || jg == NULL || a == NULL;
+
+	for (i = 0; !bad && i < peers->n; i++) {
+		json_t *m = json_array(), *m2 = NULL, *p = NULL;
+
+		for (k = 0; m != NULL && k < g[i].n; k++)
+			if (json_array_append_new(m, json_integer(
+			    (json_int_t)g[i].missing[k])) != 0)
+				bad = 1;
+		if (m != NULL && (m2 = json_deep_copy(m)) != NULL)
+			p = json_pack("{s:o?, s:I, s:I, s:I, s:O, s:b}", "key_id",
+			    jstr(CELL(peers, i, PR_KEY_ID)), "next_seq",
+			    (json_int_t)cell_int(CELL(peers, i, PR_NEXT_SEQ)),
+			    "received_contiguous",
+			    (json_int_t)cell_int(CELL(peers, i, PR_CONTIGUOUS)),
+			    "received_high",
+			    (json_int_t)cell_int(CELL(peers, i, PR_HIGH)),
+			    "missing", m, "missing_more", g[i].more);
+		json_decref(m);
+		/* set_new takes the value even when it fails (NULL: -1) */
+		if (json_object_set_new(jp, CELL(peers, i, PR_NAME), p) != 0)
+			bad = 1;
+		if (json_object_set_new(jg, CELL(peers, i, PR_NAME), m2) != 0)
+			bad = 1;
+	}
+	if (bad) {
+		json_decref(a);
+		json_decref(jp);
+		json_decref(jg);
+		json_decref(doc);
+		return fail_nomem(c);
+	}
+	/* each set_new takes its value, so all three run */
+	if ((json_object_set_new(doc, "batches", a) |
+	    json_object_set_new(doc, "peers", jp) |
+	    json_object_set_new(doc, "gaps", jg)) != 0) {
+		json_decref(doc);
+		return fail_nomem(c);
+	}
+	return ctl_print_json(doc);
+}
+
+int
+cmd_batches(struct ctl *c)
+{
+	struct spool_store *st = NULL;
+	struct rows rows = { 0, 0, 0, NULL }, peers = { 0, 0, 0, NULL };
+	struct peer_gaps *g = NULL;
+	struct list_opts o;
+	spool_err err;
+	size_t i;
+	int status;
+
+	if ((status = list_args(c, "batches [--limit N]", NULL, &o)) !=
+	    EXIT_OK || (status = store_open(c, &st)) != EXIT_OK)
+		return status;
+	spool_err_clear(&err);
+	if (spool_store_list_batches(st, o.limit, collect, &rows, &err) !=
+	    SPOOL_OK ||
+	    spool_store_list_peers(st, collect, &peers, &err) != SPOOL_OK) {
+		status = fail(c, &err);
+		goto out;
+	}
+	if (peers.n > 0 && (g = calloc(peers.n, sizeof(*g))) == NULL) {
+		status = fail_nomem(c);
+		goto out;
+	}
+	for (i = 0; i < peers.n; i++)
+		if (spool_store_gaps(st, CELL(&peers, i, PR_NAME), &g[i].missing,
+		    &g[i].n, GAPS_MAX, &g[i].more, &err) != SPOOL_OK) {
+			status = fail(c, &err);
+			goto out;
+		}
+	if (c->json)
+		status = json_batches(c, &rows, &peers, g);
+	else
+		status = print_batches(c, &rows, &peers, g);
+out:
+	for (i = 0; g != NULL && i < peers.n; i++)
+		free(g[i].missing);
+	free(g);
+	rows_free(&rows);
+	rows_free(&peers);
+	spool_store_close(st);
+	return status;
+}
+
+/* ---- show ------------------------------------------------------------- */
+
+static void
+print_state_history(struct rows *h)
+{
+	struct table t;
+	char tm[32];
+	size_t i;
+
+	printf("history:\n");
+	table_init(&t, 3, 0);
+	for (i = 0; i < h->n; i++)
+		table_row(&t, (const char *[]){ cell_time(tm, CELL(h, i, 1)),
+		    CELL(h, i, 0), CELL(h, i, 2) ? CELL(h, i, 2) : "" });
+	if (h->n == 0)
+		printf("  none\n");
+	table_print(&t, "  ", 0);
+	table_free(&t);
+}
+
+static void
+print_task_history(struct rows *h, int with_task)
+{
+	struct table t;
+	char tm[32], att[24];
+	size_t i;
+
+	printf("history:\n");
+	table_init(&t, with_task ? 6 : 5, 0);
+	for (i = 0; i < h->n; i++) {
+		snprintf(att, sizeof(att), "attempt %s",
+		    CELL(h, i, EV_ATTEMPT) ? CELL(h, i, EV_ATTEMPT) : "?");
+		if (with_task)
+			table_row(&t, (const char *[]){
+			    cell_time(tm, CELL(h, i, EV_TIME)),
+			    CELL(h, i, EV_EVENT), CELL(h, i, EV_TASK), att,
+			    CELL(h, i, EV_WORKER),
+			    CELL(h, i, EV_DETAIL) ? CELL(h, i, EV_DETAIL) : "" });
+		else
+			table_row(&t, (const char *[]){
+			    cell_time(tm, CELL(h, i, EV_TIME)),
+			    CELL(h, i, EV_EVENT), att, CELL(h, i, EV_WORKER),
+			    CELL(h, i, EV_DETAIL) ? CELL(h, i, EV_DETAIL) : "" });
+	}
+	if (h->n == 0)
+		printf("  none\n");
+	table_print(&t, "  ", 0);
+	table_free(&t);
+}
+
+/* A job's stages, each with its tasks in order. */
+struct job_view {
+	struct rows job, stages, tasks, history;
+};
+
+static void
+job_view_free(struct job_view *v)
+{
+	rows_free(&v->job);
+	rows_free(&v->stages);
+	rows_free(&v->tasks);
+	rows_free(&v->history);
+}
+
+static int
+job_view_load(struct spool_store *st, const char *id, int history,
+    struct job_view *v, spool_err *err)
+{
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if ((r = spool_store_get_row(st, "job", id, collect, &v->job, err)) !=
+	    SPOOL_OK)
+		return r;
+	if ((r = gone(&v->job, "job", id, err)) != SPOOL_OK)
+		return r;
+	id = CELL(&v->job, 0, JB_ID);
+	if ((r = spool_store_job_stages(st, id, collect, &v->stages, err)) !=
+	    SPOOL_OK ||
+	    (r = spool_store_job_tasks(st, id, collect, &v->tasks, err)) !=
+	    SPOOL_OK)
+		return r;
+	if (history)
+		r = spool_store_history(st, "job", id, collect, &v->history, err);
+	return r;
+}
+
+static json_t *
+job_view_json(struct job_view *v, int history)
+{
+	json_t *j = row_json(&v->job, 0, job_cols, NCOLS(job_cols));
+	json_t *stages = json_array(), *s, *tasks, *t, *h;
+	size_t i, k;
+	int bad = j == NULL || stages == NULL;
+
+	for (i = 0; !bad && i < v->stages.n; i++) {
+		int64_t idx = cell_int(CELL(&v->stages, i, SG_IDX));
+
+		s = row_json(&v->stages, i, stage_cols, NCOLS(stage_cols));
+		tasks = json_array();
+		for (k = 0; tasks != NULL && k < v->tasks.n; k++) {
+			if (cell_int(CELL(&v->tasks, k, TK_STAGE)) != idx)
+				continue;
+			t = row_json(&v->tasks, k, task_cols, NCOLS(task_cols));
+			if (t == NULL || json_array_append_new(tasks, t) != 0)
+				bad = 1;
+		}
+		if (s == NULL || tasks == NULL ||
+		    json_object_set_new(s, "tasks", tasks) != 0 ||
+		    json_array_append_new(stages, s) != 0)
+			bad = 1;
+	}
+	if (!bad && json_object_set_new(j, "stages", stages) != 0)
+		bad = 1;
+	stages = NULL;
+	if (!bad && history) {
+		h = rows_json(&v->history, task_history_cols,
+		    NCOLS(task_history_cols));
+		if (h == NULL || json_object_set_new(j, "history", h) != 0)
+			bad = 1;
+	}
+	if (bad) {
+		json_decref(j);
+		json_decref(stages);
+		return NULL;
+	}
+	return j;
+}
+
+static void
+job_view_print(struct job_view *v, int history)
+{
+	struct rows *j = &v->job;
+	char buf[64];
+	size_t i, k;
+
+	printf("job %s\n", CELL(j, 0, JB_ID));
+	field("type", CELL(j, 0, JB_TYPE));
+	field("request", CELL(j, 0, JB_REQUEST));
+	field("state", CELL(j, 0, JB_STATE));
+	snprintf(buf, sizeof(buf), "%" PRId64 " of %" PRId64,
+	    cell_int(CELL(j, 0, JB_STAGE)) + 1, cell_int(CELL(j, 0, JB_NSTAGES)));
+	field("stage", buf);
+	snprintf(buf, sizeof(buf), "%" PRId64 " of %" PRId64 " done",
+	    cell_int(CELL(j, 0, JB_DONE)), cell_int(CELL(j, 0, JB_TASKS)));
+	field("tasks", buf);
+	field("priority", CELL(j, 0, JB_PRIORITY));
+	snprintf(buf, sizeof(buf), "at most %s per task",
+	    CELL(j, 0, JB_MAX_ATTEMPTS));
+	field("attempts", buf);
+	field_time("deadline", CELL(j, 0, JB_DEADLINE));
+	if (CELL(j, 0, JB_ERROR) != NULL)
+		field("error", CELL(j, 0, JB_ERROR));
+	field_time("created", CELL(j, 0, JB_CREATED));
+	field_time("updated", CELL(j, 0, JB_UPDATED));
+	field_time("finished", CELL(j, 0, JB_FINISHED));
+	for (i = 0; i < v->stages.n; i++) {
+		int64_t idx = cell_int(CELL(&v->stages, i, SG_IDX));
+		struct table t;
+
+		printf("stage %" PRId64 " ", idx);
+		put(CELL(&v->stages, i, SG_NAME));
+		printf(": %s, %s of %s tasks done\n",
+		    CELL(&v->stages, i, SG_STATE), CELL(&v->stages, i, SG_DONE),
+		    CELL(&v->stages, i, SG_TOTAL));
+		table_init(&t, 6, 1u);
+		for (k = 0; k < v->tasks.n; k++) {
+			struct rows *tk = &v->tasks;
+			const char *out;
+			char att[48];
+
+			if (cell_int(CELL(tk, k, TK_STAGE)) != idx)
+				continue;
+			snprintf(att, sizeof(att), "attempt %s/%s",
+			    CELL(tk, k, TK_ATTEMPT), CELL(tk, k, TK_MAX_ATTEMPTS));
+			out = CELL(tk, k, TK_ERROR) != NULL &&
+			    strcmp(CELL(tk, k, TK_STATE), "done") != 0 ?
+			    "error:" : CELL(tk, k, TK_RESULT) ? "result:" : "";
+			table_row(&t, (const char *[]){ CELL(tk, k, TK_IDX),
+			    CELL(tk, k, TK_ID), CELL(tk, k, TK_STATE), att, out,
+			    strcmp(out, "error:") == 0 ? CELL(tk, k, TK_ERROR) :
+			    CELL(tk, k, TK_RESULT) ? CELL(tk, k, TK_RESULT) :
+			    "" });
+		}
+		table_print(&t, "  ", 0);
+		table_free(&t);
+	}
+	if (history)
+		print_task_history(&v->history, 1);
+}
+
+static const char *const show_kinds[] = { "request", "job", "task", "batch",
+	NULL };
+
+/* An id as lineage prints it (KIND:ID) is the id, of that kind only. */
+static const char *
+strip_kind(const char *id, const char *const *kinds, const char **kind)
+{
+	size_t k, n;
+
+	*kind = NULL;
+	for (k = 0; kinds[k]; k++) {
+		n = strlen(kinds[k]);
+		if (strncmp(id, kinds[k], n) == 0 && id[n] == ':') {
+			*kind = kinds[k];
+			return id + n + 1;
+		}
+	}
+	return id;
+}
+
+/* Which kind an id names (only: look for that kind alone), or why
+ * not. */
+static int
+find_kind(const struct ctl *c, struct spool_store *st, const char *id,
+    const char *only, const char **kind)
+{
+	const char *found[4];
+	spool_err err;
+	size_t k, n = 0;
+	int r;
+
+	for (k = 0; show_kinds[k]; k++) {
+		if (only != NULL && strcmp(only, show_kinds[k]) != 0)
+			continue;
+		spool_err_clear(&err);
+		r = spool_store_get_row(st, show_kinds[k], id, NULL, NULL, &err);
+		if (r == SPOOL_OK)
+			found[n++] = show_kinds[k];
+		else if (r != SPOOL_ERR_NOTFOUND)
+			return fail(c, &err);
+	}
+	if (n == 0) {
+		char msg[160];
+		if (only != NULL)
+			snprintf(msg, sizeof(msg), "no %s '%.64s'", only, id);
+		else
+			snprintf(msg, sizeof(msg), "no request, job, task or "
+			    "batch '%.64s'", id);
+		sanitize(msg);
+		return ctl_fail(c, SPOOL_ERR_NOTFOUND, msg);
+	}
+	if (n > 1) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "'%.64s' names a %s and a %s; give "
+		    "more of the id", id, found[0], found[1]);
+		sanitize(msg);
+		return ctl_fail(c, SPOOL_ERR_USAGE, msg);
+	}
+	*kind = found[0];
+	return EXIT_OK;
+}
+
+static int
+show_request(struct ctl *c, struct spool_store *st, const char *id)
+{
+	struct rows req = { 0, 0, 0, NULL }, hist = { 0, 0, 0, NULL };
+	struct job_view v;
+	char job[SPOOL_ID_MAX] = "";
+	json_t *doc = NULL, *j;
+	spool_err err;
+	int r, status = EXIT_OK;
+
+	memset(&v, 0, sizeof(v));
+	spool_err_clear(&err);
+	if ((r = spool_store_get_row(st, "request", id, collect, &req,
+	    &err)) != SPOOL_OK ||
+	    (r = gone(&req, "request", id, &err)) != SPOOL_OK ||
+	    (r = spool_store_history(st, "request", CELL(&req, 0, RQ_ID),
+	    collect, &hist, &err)) != SPOOL_OK)
+		goto out;
+	/* a job when this node processes it */
+	r = spool_job_resolve(st, CELL(&req, 0, RQ_ID), job, &err);
+	if (r == SPOOL_ERR_NOTFOUND) {
+		job[0] = '\0';
+		r = SPOOL_OK;
+	} else if (r == SPOOL_OK)
+		r = job_view_load(st, job, 0, &v, &err);
+	if (r != SPOOL_OK)
+		goto out;
+	if (c->json) {
+		doc = json_pack("{s:s, s:o?, s:o?, s:o?}", "kind", "request",
+		    "request", row_json(&req, 0, request_cols,
+		    NCOLS(request_cols)), "history", rows_json(&hist,
+		    state_history_cols, NCOLS(state_history_cols)), "job",
+		    job[0] ? job_view_json(&v, 0) : json_null());
+		if (doc == NULL ||
+		    (j = json_object_get(doc, "request")) == NULL ||
+		    json_is_null(j) ||
+		    json_is_null(json_object_get(doc, "history")) ||
+		    (job[0] && json_is_null(json_object_get(doc, "job")))) {
+			status = fail_nomem(c);
+			goto out;
+		}
+		status = ctl_print_json(doc);
+		doc = NULL;
+		goto out;
+	}
+	printf("request %s\n", CELL(&req, 0, RQ_ID));
+	field("side", CELL(&req, 0, RQ_SIDE));
+	field("type", CELL(&req, 0, RQ_TYPE));
+	field("state", CELL(&req, 0, RQ_STATE));
+	field("name", CELL(&req, 0, RQ_NAME));
+	field("folder", CELL(&req, 0, RQ_FOLDER));
+	field("user", CELL(&req, 0, RQ_USER));
+	field(strcmp(CELL(&req, 0, RQ_SIDE), "submit") == 0 ? "to" : "from",
+	    CELL(&req, 0, RQ_PEER));
+	field("priority", CELL(&req, 0, RQ_PRIORITY));
+	field_time("deadline", CELL(&req, 0, RQ_DEADLINE));
+	field("size", CELL(&req, 0, RQ_SIZE));
+	field("hash", CELL(&req, 0, RQ_HASH));
+	if (CELL(&req, 0, RQ_ERROR) != NULL)
+		field("error", CELL(&req, 0, RQ_ERROR));
+	field_time("created", CELL(&req, 0, RQ_CREATED));
+	field_time("updated", CELL(&req, 0, RQ_UPDATED));
+	field("job", job[0] ? job : "none on this node");
+	print_state_history(&hist);
+	if (job[0]) {
+		putchar('\n');
+		job_view_print(&v, 0);
+	}
+out:
+	if (r != SPOOL_OK)
+		status = fail(c, &err);
+	json_decref(doc);
+	job_view_free(&v);
+	rows_free(&req);
+	rows_free(&hist);
+	return status;
+}
+
+static int
+show_job(struct ctl *c, struct spool_store *st, const char *id)
+{
+	struct job_view v;
+	json_t *j, *doc;
+	spool_err err;
+	int status;
+
+	spool_err_clear(&err);
+	if (job_view_load(st, id, 1, &v, &err) != SPOOL_OK)
+		status = fail(c, &err);
+	else if (c->json) {
+		if ((j = job_view_json(&v, 1)) == NULL)
+			status = fail_nomem(c);
+		else if ((doc = json_pack("{s:s, s:o}", "kind", "job", "job",
+		    j)) == NULL)
+			status = fail_nomem(c);
+		else
+			status = ctl_print_json(doc);
+	} else {
+		job_view_print(&v, 1);
+		status = EXIT_OK;
+	}
+	job_view_free(&v);
+	return status;
+}
+
+static int
+show_task(struct ctl *c, struct spool_store *st, const char *id)
+{
+	struct rows t = { 0, 0, 0, NULL }, h = { 0, 0, 0, NULL };
+	json_t *doc, *jt, *jh;
+	spool_err err;
+	char buf[64];
+	int status = EXIT_OK;
+
+	spool_err_clear(&err);
+	if (spool_store_get_row(st, "task", id, collect, &t, &err) !=
+	    SPOOL_OK || gone(&t, "task", id, &err) != SPOOL_OK ||
+	    spool_store_history(st, "task", CELL(&t, 0, TK_ID), collect, &h,
+	    &err) != SPOOL_OK)
+		status = fail(c, &err);
+	else if (c->json) {
+		jt = row_json(&t, 0, task_cols, NCOLS(task_cols));
+		jh = rows_json(&h, task_history_cols, NCOLS(task_history_cols));
+		if (jt == NULL || jh == NULL ||
+		    json_object_set_new(jt, "history", jh) != 0 ||
+		    (doc = json_pack("{s:s, s:o}", "kind", "task", "task",
+		    jt)) == NULL) {
+			json_decref(jt);
+			status = fail_nomem(c);
+		} else
+			status = ctl_print_json(doc);
+	} else {
+		printf("task %s\n", CELL(&t, 0, TK_ID));
+		field("job", CELL(&t, 0, TK_JOB));
+		snprintf(buf, sizeof(buf), "%s, task %s",
+		    CELL(&t, 0, TK_STAGE), CELL(&t, 0, TK_IDX));
+		field("stage", buf);
+		field("type", CELL(&t, 0, TK_TYPE));
+		field("state", CELL(&t, 0, TK_STATE));
+		snprintf(buf, sizeof(buf), "%s of %s", CELL(&t, 0, TK_ATTEMPT),
+		    CELL(&t, 0, TK_MAX_ATTEMPTS));
+		field("attempt", buf);
+		field("priority", CELL(&t, 0, TK_PRIORITY));
+		field("worker", CELL(&t, 0, TK_LEASE_OWNER));
+		field_time("lease", CELL(&t, 0, TK_LEASE_UNTIL));
+		field("input", CELL(&t, 0, TK_INPUT));
+		field("result", CELL(&t, 0, TK_RESULT));
+		if (CELL(&t, 0, TK_ERROR) != NULL)
+			field("error", CELL(&t, 0, TK_ERROR));
+		field_time("created", CELL(&t, 0, TK_CREATED));
+		field_time("run at", CELL(&t, 0, TK_RUN_AT));
+		field_time("started", CELL(&t, 0, TK_STARTED));
+		field_time("finished", CELL(&t, 0, TK_FINISHED));
+		print_task_history(&h, 0);
+	}
+	rows_free(&t);
+	rows_free(&h);
+	return status;
+}
+
+/* What a batch carried, from the lineage: what was batched into it and
+ * what was imported from it, with the names of the entities met. */
+struct carried {
+	struct rows refs;  /* ref (repeats possible) */
+	struct rows names; /* ref name, of every named entity met */
+	const char *batch;
+};
+
+static int
+carried_edge(void *arg, const struct spool_lineage_edge *e)
+{
+	struct carried *k = arg;
+	struct spool_store_row row = { 1, NULL };
+
+	if (strcmp(e->to, k->batch) == 0)
+		row.col = &e->from;
+	else if (strcmp(e->from, k->batch) == 0)
+		row.col = &e->to;
+	else
+		return SPOOL_OK;
+	return collect(&k->refs, &row);
+}
+
+static int
+carried_entity(void *arg, const struct spool_lineage_info *i)
+{
+	struct carried *k = arg;
+	const char *v[2] = { i->ref, i->name };
+	struct spool_store_row row = { 2, v };
+
+	/* the walk reports entities before their edges: keep every named
+	 * one, pick out the neighbours later */
+	if (i->name == NULL)
+		return SPOOL_OK;
+	return collect(&k->names, &row);
+}
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort and unique the refs; find each one's name. */
+static json_t *
+carried_list(struct carried *k)
+{
+	json_t *a = json_array(), *o;
+	char *key[2] = { NULL, NULL }, **hit;
+	size_t i;
+
+	/* (qsort and bsearch want a base even for no elements) */
+	if (k->refs.n > 0)
+		qsort(k->refs.cell, k->refs.n, sizeof(char *), pair_cmp);
+	if (k->names.n > 0)
+		qsort(k->names.cell, k->names.n, 2 * sizeof(char *), pair_cmp);
+	for (i = 0; a != NULL && i < k->refs.n; i++) {
+		if (i > 0 && strcmp(k->refs.cell[i - 1], k->refs.cell[i]) == 0)
+			continue;
+		key[0] = k->refs.cell[i];
+		hit = k->names.n == 0 ? NULL : bsearch(key, k->names.cell,
+		    k->names.n, 2 * sizeof(char *), pair_cmp);
+		o = json_pack("{s:s, s:o?}", "ref", k->refs.cell[i], "name",
+		    jstr(hit ? hit[1] : NULL));
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+static int
+show_batch(struct ctl *c, struct spool_store *st, const char *id)
+{
+	struct rows b = { 0, 0, 0, NULL }, h = { 0, 0, 0, NULL };
+	struct carried k;
+	char ref[SPOOL_REF_MAX];
+	json_t *doc, *jb, *jh, *jc = NULL, *o;
+	spool_err err;
+	size_t i;
+	int r, status = EXIT_OK;
+
+	memset(&k, 0, sizeof(k));
+	spool_err_clear(&err);
+	if ((r = spool_store_get_row(st, "batch", id, collect, &b, &err)) ==
+	    SPOOL_OK && (r = gone(&b, "batch", id, &err)) == SPOOL_OK)
+		r = spool_store_history(st, "batch", CELL(&b, 0, BA_ID), collect,
+		    &h, &err);
+	if (r == SPOOL_OK) {
+		/* lineage names a batch by its signed id */
+		snprintf(ref, sizeof(ref), "batch:%s", CELL(&b, 0, BA_BATCH_ID) ?
+		    CELL(&b, 0, BA_BATCH_ID) : CELL(&b, 0, BA_ID));
+		k.batch = ref;
+		r = spool_lineage_walk(st, ref, SPOOL_LINEAGE_UP, carried_edge,
+		    carried_entity, &k, &err);
+		if (r == SPOOL_OK)
+			r = spool_lineage_walk(st, ref, SPOOL_LINEAGE_DOWN,
+			    carried_edge, carried_entity, &k, &err);
+	}
+	if (r != SPOOL_OK) {
+		status = fail(c, &err);
+		goto out;
+	}
+	if ((jc = carried_list(&k)) == NULL) {
+		status = fail_nomem(c);
+		goto out;
+	}
+	if (c->json) {
+		jb = row_json(&b, 0, batch_cols, NCOLS(batch_cols));
+		jh = rows_json(&h, state_history_cols,
+		    NCOLS(state_history_cols));
+		if (jb == NULL || jh == NULL ||
+		    json_object_set_new(jb, "history", jh) != 0 ||
+		    json_object_set_new(jb, "carried", jc) != 0 ||
+		    (doc = json_pack("{s:s, s:o}", "kind", "batch", "batch",
+		    jb)) == NULL) {
+			json_decref(jb);
+			status = fail_nomem(c);
+		} else
+			status = ctl_print_json(doc);
+		jc = NULL;
+		goto out;
+	}
+	printf("batch %s\n", CELL(&b, 0, BA_ID));
+	if (CELL(&b, 0, BA_BATCH_ID) != NULL &&
+	    strcmp(CELL(&b, 0, BA_BATCH_ID), CELL(&b, 0, BA_ID)) != 0)
+		field("signed id", CELL(&b, 0, BA_BATCH_ID));
+	field("direction", strcmp(CELL(&b, 0, BA_DIR), "out") == 0 ? "sent" :
+	    "received");
+	field(strcmp(CELL(&b, 0, BA_DIR), "out") == 0 ? "to" : "from",
+	    CELL(&b, 0, BA_PEER));
+	field("seq", CELL(&b, 0, BA_SEQ));
+	field("state", CELL(&b, 0, BA_STATE));
+	field("name", CELL(&b, 0, BA_NAME));
+	field("items", CELL(&b, 0, BA_ITEMS));
+	field("bytes", CELL(&b, 0, BA_BYTES));
+	field("tar", CELL(&b, 0, BA_TAR));
+	if (CELL(&b, 0, BA_REASON) != NULL)
+		field("reason", CELL(&b, 0, BA_REASON));
+	field_time("created", CELL(&b, 0, BA_CREATED));
+	field_time("updated", CELL(&b, 0, BA_UPDATED));
+	print_state_history(&h);
+	printf("carried:\n");
+	if (json_array_size(jc) == 0)
+		printf("  nothing recorded in the lineage\n");
+	json_array_foreach(jc, i, o) {
+		printf("  %s", json_string_value(json_object_get(o, "ref")));
+		if (json_is_string(json_object_get(o, "name"))) {
+			printf("  \"");
+			put(json_string_value(json_object_get(o, "name")));
+			putchar('"');
+		}
+		putchar('\n');
+	}
+out:
+	json_decref(jc);
+	rows_free(&b);
+	rows_free(&h);
+	rows_free(&k.refs);
+	rows_free(&k.names);
+	return status;
+}
+
+int
+cmd_show(struct ctl *c)
+{
+	struct spool_store *st = NULL;
+	const char *kind = NULL, *only, *id;
+	int status;
+
+	if (c->argc != 1 || c->argv[0][0] == '-')
+		return ctl_usage(c, "show ID");
+	id = strip_kind(c->argv[0], show_kinds, &only);
+	if ((status = store_open(c, &st)) != EXIT_OK)
+		return status;
+	if ((status = find_kind(c, st, id, only, &kind)) == EXIT_OK) {
+		if (strcmp(kind, "request") == 0)
+			status = show_request(c, st, id);
+		else if (strcmp(kind, "job") == 0)
+			status = show_job(c, st, id);
+		else if (strcmp(kind, "task") == 0)
+			status = show_task(c, st, id);
+		else
+			status = show_batch(c, st, id);
+	}
+	spool_store_close(st);
+	return status;
+}
+
+/* ---- lineage ---------------------------------------------------------- */
+
+struct ledge {
+	char *event_id, *event, *node, *user, *batch, *from, *to;
+	int64_t time;
+};
+
+struct lent {
+	char *ref, *kind, *name, *hash, *node;
+	int64_t size, created;
+	int shown;
+};
+
+/* Both walks: edges per direction (0 up, 1 down) in walk order, and
+ * every entity met (sorted by ref once the walks are done). */
+struct lgraph {
+	struct ledge *e[2];
+	size_t ne[2], cape[2];
+	struct lent *n;
+	size_t nn, capn;
+	int dir;
+};
+
+static char *
+dup0(const char *s, int *bad)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*bad = 1;
+	return d;
+}
+
+static int
+lg_edge(void *arg, const struct spool_lineage_edge *e)
+{
+	struct lgraph *g = arg;
+	struct ledge *x;
+	int d = g->dir, bad = 0;
+
+	if (g->ne[d] == g->cape[d]) {
+		size_t cap = g->cape[d] ? 2 * g->cape[d] : 64;
+		struct ledge *v = realloc(g->e[d], cap * sizeof(*v));
+		if (v == NULL)
+			return SPOOL_ERR_NOMEM;
+		g->e[d] = v;
+		g->cape[d] = cap;
+	}
+	x = &g->e[d][g->ne[d]++];
+	x->event_id = dup0(e->event_id, &bad);
+	x->event = dup0(e->event, &bad);
+	x->node = dup0(e->node, &bad);
+	x->user = dup0(e->user, &bad);
+	x->batch = dup0(e->batch, &bad);
+	x->from = dup0(e->from, &bad);
+	x->to = dup0(e->to, &bad);
+	x->time = e->time;
+	return bad || !x->event_id || !x->event || !x->from || !x->to ?
+	    SPOOL_ERR_NOMEM : SPOOL_OK;
+}
+
+static int
+lg_entity(void *arg, const struct spool_lineage_info *i)
+{
+	struct lgraph *g = arg;
+	struct lent *x;
+	int bad = 0;
+
+	if (g->nn == g->capn) {
+		size_t cap = g->capn ? 2 * g->capn : 64;
+		struct lent *v = realloc(g->n, cap * sizeof(*v));
+		if (v == NULL)
+			return SPOOL_ERR_NOMEM;
+		g->n = v;
+		g->capn = cap;
+	}
+	x = &g->n[g->nn++];
+	x->ref = dup0(i->ref, &bad);
+	x->kind = dup0(i->kind, &bad);
+	x->name = dup0(i->name, &bad);
+	x->hash = dup0(i->hash, &bad);
+	x->node = dup0(i->node, &bad);
+	x->size = i->size;
+	x->created = i->created;
+	x->shown = 0;
+	return bad || x->ref == NULL ? SPOOL_ERR_NOMEM : SPOOL_OK;
+}
+
+static void
+lent_release(struct lent *x)
+{
+	free(x->ref);
+	free(x->kind);
+	free(x->name);
+	free(x->hash);
+	free(x->node);
+}
+
+static void
+lg_free(struct lgraph *g)
+{
+	size_t d, i;
+
+	for (d = 0; d < 2; d++) {
+		for (i = 0; i < g->ne[d]; i++) {
+			struct ledge *x = &g->e[d][i];
+			free(x->event_id);
+			free(x->event);
+			free(x->node);
+			free(x->user);
+			free(x->batch);
+			free(x->from);
+			free(x->to);
+		}
+		free(g->e[d]);
+	}
+	for (i = 0; i < g->nn; i++)
+		lent_release(&g->n[i]);
+	free(g->n);
+}
+
+static int
+lent_cmp(const void *a, const void *b)
+{
+	const struct lent *x = a, *y = b;
+
+	return strcmp(x->ref ? x->ref : "", y->ref ? y->ref : "");
+}
+
+/* Sort the entities and keep one of each. */
+static void
+lg_finish(struct lgraph *g)
+{
+	size_t i, k = 0;
+
+	if (g->nn > 0)
+		qsort(g->n, g->nn, sizeof(*g->n), lent_cmp);
+	for (i = 0; i < g->nn; i++) {
+		if (k > 0 && lent_cmp(&g->n[k - 1], &g->n[i]) == 0) {
+			lent_release(&g->n[i]);
+			continue;
+		}
+		g->n[k++] = g->n[i];
+	}
+	g->nn = k;
+}
+
+static struct lent *
+lg_find(struct lgraph *g, const char *ref)
+{
+	struct lent key;
+
+	memset(&key, 0, sizeof(key));
+	key.ref = (char *)ref;
+	if (g->nn == 0)
+		return NULL;
+	return bsearch(&key, g->n, g->nn, sizeof(*g->n), lent_cmp);
+}
+
+/* Edges of one direction by the entity they hang from (down: from; up:
+ * to), in walk order within each. */
+struct lkey {
+	const char *k;
+	size_t pos;
+};
+
+static int
+lkey_cmp(const void *a, const void *b)
+{
+	const struct lkey *x = a, *y = b;
+	int c = strcmp(x->k, y->k);
+
+	if (c != 0)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+struct tree {
+	struct lgraph *g;
+	int down;
+	struct lkey *ix;
+	size_t nix;
+	char prefix[4 * TREE_DEPTH_MAX + 1];
+};
+
+static void
+print_entity_name(const struct lent *x)
+{
+	if (x == NULL || x->name == NULL)
+		return;
+	printf(" \"");
+	put(x->name);
+	putchar('"');
+}
+
+static void
+tree_node(struct tree *t, const char *ref, size_t depth)
+{
+	size_t lo = 0, hi = t->nix, i, plen = strlen(t->prefix);
+
+	/* the first key equal to ref */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(t->ix[mid].k, ref) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < t->nix && strcmp(t->ix[i].k, ref) == 0; i++) {
+		const struct ledge *e = &t->g->e[t->down][t->ix[i].pos];
+		const char *next = t->down ? e->to : e->from;
+		struct lent *x = lg_find(t->g, next);
+		int last = i + 1 >= t->nix || strcmp(t->ix[i + 1].k, ref) != 0;
+		char tm[32];
+
+		fmt_time(tm, e->time, 0);
+		printf("%s%s%s %s %s", t->prefix, last ? "`-- " : "|-- ",
+		    e->event, t->down ? "->" : "<-", next);
+		print_entity_name(x);
+		printf("  (node ");
+		put(e->node);
+		printf(", user ");
+		put(e->user);
+		printf(", %s", tm);
+		if (e->batch != NULL)
+			printf(", batch %s", e->batch);
+		putchar(')');
+		if (x != NULL && x->shown) {
+			printf(" (see above)\n");
+			continue;
+		}
+		putchar('\n');
+		if (x != NULL)
+			x->shown = 1;
+		memcpy(t->prefix + plen, last ? "    " : "|   ", 5);
+		if (depth + 1 >= TREE_DEPTH_MAX)
+			printf("%s... (deeper links not shown)\n", t->prefix);
+		else
+			tree_node(t, next, depth + 1);
+		t->prefix[plen] = '\0';
+	}
+}
+
+static int
+print_tree(struct lgraph *g, const char *root, int down)
+{
+	struct tree t;
+	struct lent *x;
+	size_t i;
+
+	memset(&t, 0, sizeof(t));
+	t.g = g;
+	t.down = down;
+	t.nix = g->ne[down];
+	if (t.nix > 0 && (t.ix = calloc(t.nix, sizeof(*t.ix))) == NULL)
+		return -1;
+	for (i = 0; i < t.nix; i++) {
+		t.ix[i].k = down ? g->e[down][i].from : g->e[down][i].to;
+		t.ix[i].pos = i;
+	}
+	if (t.nix > 0)
+		qsort(t.ix, t.nix, sizeof(*t.ix), lkey_cmp);
+	for (i = 0; i < g->nn; i++)
+		g->n[i].shown = 0;
+	printf("%s:\n", down ? "descendants (what became of it)" :
+	    "ancestors (what it came from)");
+	printf("%s", root);
+	x = lg_find(g, root);
+	print_entity_name(x);
+	putchar('\n');
+	if (x != NULL)
+		x->shown = 1;
+	if (t.nix == 0)
+		printf("    none recorded\n");
+	else
+		tree_node(&t, root, 0);
+	free(t.ix);
+	return 0;
+}
+
+static json_t *
+lg_edges_json(const struct lgraph *g, int d)
+{
+	json_t *a = json_array(), *o;
+	char tm[32];
+	size_t i;
+
+	for (i = 0; a != NULL && i < g->ne[d]; i++) {
+		const struct ledge *e = &g->e[d][i];
+
+		fmt_time(tm, e->time, 1);
+		o = json_pack("{s:s, s:s, s:o?, s:o?, s:o?, s:s, s:s, s:s}",
+		    "event_id", e->event_id, "event", e->event, "node",
+		    jstr(e->node), "user", jstr(e->user), "batch",
+		    jstr(e->batch), "time", tm, "from", e->from, "to", e->to);
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+static int
+lineage_json(const struct ctl *c, struct lgraph *g, const char *ref,
+    int up, int down)
+{
+	json_t *doc = json_object(), *ents = json_object(), *o;
+	char tm[32];
+	size_t i;
+	int bad = doc == NULL || ents == NULL;
+
+	for (i = 0; !bad && i < g->nn; i++) {
+		const struct lent *x = &g->n[i];
+
+		fmt_time(tm, x->created, 1);
+		o = json_pack("{s:s, s:o?, s:o?, s:o?, s:o?, s:o?, s:s}",
+		    "ref", x->ref, "kind", jstr(x->kind), "name",
+		    jstr(x->name), "hash", jstr(x->hash), "size",
+		    x->size >= 0 ? json_integer(x->size) : json_null(),
+		    "node", jstr(x->node), "created", tm);
+		if (o == NULL || json_object_set_new(ents, x->ref, o) != 0)
+			bad = 1;
+	}
+	if (!bad && (json_object_set_new(doc, "ref", json_string(ref)) != 0 ||
+	    json_object_set_new(doc, "entities", ents) != 0))
+		bad = 1;
+	ents = NULL;
+	if (!bad && up && json_object_set_new(doc, "ancestors",
+	    lg_edges_json(g, 0)) != 0)
+		bad = 1;
+	if (!bad && down && json_object_set_new(doc, "descendants",
+	    lg_edges_json(g, 1)) != 0)
+		bad = 1;
+	if (bad) {
+		json_decref(ents);
+		json_decref(doc);
+		return fail_nomem(c);
+	}
+	return ctl_print_json(doc);
+}
+
+/* Text inside a DOT quoted string: '"' and '\' escaped, controls made
+ * printable. */
+static void
+dot_text(const char *s)
+{
+	char *d = printable(s);
+	const char *p;
+
+	for (p = d ? d : "?"; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			putchar('\\');
+		putchar(*p);
+	}
+	free(d);
+}
+
+static void
+dot_quote(const char *s)
+{
+	putchar('"');
+	dot_text(s);
+	putchar('"');
+}
+
+static int
+eptr_cmp(const void *a, const void *b)
+{
+	const struct ledge *x = *(const struct ledge *const *)a;
+	const struct ledge *y = *(const struct ledge *const *)b;
+	int c;
+
+	if ((c = strcmp(x->event_id, y->event_id)) != 0 ||
+	    (c = strcmp(x->from, y->from)) != 0)
+		return c;
+	return strcmp(x->to, y->to);
+}
+
+static int
+lineage_dot(const struct ctl *c, struct lgraph *g, const char *ref)
+{
+	const struct ledge **v;
+	size_t i, n = 0, d;
+
+	if ((v = calloc(g->ne[0] + g->ne[1] + 1, sizeof(*v))) == NULL)
+		return fail_nomem(c);
+	for (d = 0; d < 2; d++)
+		for (i = 0; i < g->ne[d]; i++)
+			v[n++] = &g->e[d][i];
+	qsort(v, n, sizeof(*v), eptr_cmp);
+	printf("digraph lineage {\n\trankdir=LR;\n\tnode [shape=box];\n");
+	for (i = 0; i < g->nn; i++) {
+		const struct lent *x = &g->n[i];
+
+		/* the label's line break is DOT's \n, not a byte */
+		printf("\t");
+		dot_quote(x->ref);
+		printf(" [label=\"");
+		dot_text(x->kind ? x->kind : "?");
+		printf("\\n");
+		dot_text(x->name ? x->name : x->ref + strcspn(x->ref, ":") + 1);
+		putchar('"');
+		if (strcmp(x->ref, ref) == 0)
+			printf(", style=bold");
+		printf("];\n");
+	}
+	for (i = 0; i < n; i++) {
+		if (i > 0 && eptr_cmp(&v[i - 1], &v[i]) == 0)
+			continue;
+		printf("\t");
+		dot_quote(v[i]->from);
+		printf(" -> ");
+		dot_quote(v[i]->to);
+		printf(" [label=");
+		dot_quote(v[i]->event);
+		printf("];\n");
+	}
+	printf("}\n");
+	free(v);
+	return EXIT_OK;
+}
+
+int
+cmd_lineage(struct ctl *c)
+{
+	static const char usage[] =
+	    "lineage ID|HASH|PATH [--up | --down] [--dot]";
+	struct spool_store *st = NULL;
+	struct lgraph g;
+	char ref[SPOOL_REF_MAX];
+	const char *arg = NULL;
+	spool_err err;
+	int i, up = 0, down = 0, dot = 0, r, status = EXIT_OK;
+
+	for (i = 0; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--up") == 0)
+			up = 1;
+		else if (strcmp(c->argv[i], "--down") == 0)
+			down = 1;
+		else if (strcmp(c->argv[i], "--dot") == 0)
+			dot = 1;
+		else if (arg == NULL && (c->argv[i][0] != '-' ||
+		    c->argv[i][1] == '\0'))
+			arg = c->argv[i];
+		else
+			return ctl_usage(c, usage);
+	}
+	if (arg == NULL)
+		return ctl_usage(c, usage);
+	if (dot && c->json)
+		return ctl_fail(c, SPOOL_ERR_USAGE, "give --dot or --json, not "
+		    "both");
+	if (!up && !down)
+		up = down = 1;
+	if ((status = store_open(c, &st)) != EXIT_OK)
+		return status;
+	memset(&g, 0, sizeof(g));
+	spool_err_clear(&err);
+	r = spool_lineage_resolve(st, arg, ref, &err);
+	if (r == SPOOL_OK && up) {
+		g.dir = 0;
+		r = spool_lineage_walk(st, ref, SPOOL_LINEAGE_UP, lg_edge,
+		    lg_entity, &g, &err);
+	}
+	if (r == SPOOL_OK && down) {
+		g.dir = 1;
+		r = spool_lineage_walk(st, ref, SPOOL_LINEAGE_DOWN, lg_edge,
+		    lg_entity, &g, &err);
+	}
+	if (r != SPOOL_OK) {
+		status = fail(c, &err);
+		goto out;
+	}
+	lg_finish(&g);
+	if (dot)
+		status = lineage_dot(c, &g, ref);
+	else if (c->json)
+		status = lineage_json(c, &g, ref, up, down);
+	else {
+		struct lent *x = lg_find(&g, ref);
+
+		printf("lineage of %s", ref);
+		print_entity_name(x);
+		if (x != NULL && x->size >= 0)
+			printf(", %" PRId64 " bytes", x->size);
+		if (x != NULL && x->node != NULL) {
+			printf(", first seen on ");
+			put(x->node);
+		}
+		printf("\n");
+		if (up) {
+			putchar('\n');
+			if (print_tree(&g, ref, 0) != 0)
+				status = fail_nomem(c);
+		}
+		if (down && status == EXIT_OK) {
+			putchar('\n');
+			if (print_tree(&g, ref, 1) != 0)
+				status = fail_nomem(c);
+		}
+	}
+out:
+	lg_free(&g);
+	spool_store_close(st);
+	return status;
+}
+
+/* ---- retry and cancel ------------------------------------------------- */
+
+static int
+job_action(struct ctl *c, int cancel)
+{
+	struct spool_store *st = NULL;
+	struct rows job = { 0, 0, 0, NULL };
+	const char *id = NULL, *reason = NULL, *kind;
+	char jid[SPOOL_ID_MAX];
+	spool_err err;
+	int i, r, status;
+
+	for (i = 0; i < c->argc; i++) {
+		if (cancel && opt_arg(c, &i, "--reason", &reason))
+			continue;
+		if (id != NULL || c->argv[i][0] == '-')
+			return ctl_usage(c, cancel ?
+			    "cancel ID [--reason TEXT]" : "retry ID");
+		id = c->argv[i];
+	}
+	if (id == NULL)
+		return ctl_usage(c, cancel ? "cancel ID [--reason TEXT]" :
+		    "retry ID");
+	id = strip_kind(id, show_kinds, &kind);
+	if ((status = store_open(c, &st)) != EXIT_OK)
+		return status;
+	spool_err_clear(&err);
+	if ((r = spool_job_resolve(st, id, jid, &err)) == SPOOL_OK) {
+		r = cancel ? spool_job_cancel(st, jid, reason, &err) :
+		    spool_job_retry(st, jid, &err);
+		/* retry says what it takes; cancel says less */
+		if (r == SPOOL_ERR_STATE && cancel) {
+			char msg[SPOOL_ERR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%.400s: only a running job "
+			    "can be cancelled", err.msg);
+			snprintf(err.msg, sizeof(err.msg), "%s", msg);
+		}
+	}
+	if (r == SPOOL_OK)
+		r = spool_store_get_row(st, "job", jid, collect, &job, &err);
+	if (r != SPOOL_OK)
+		status = fail(c, &err);
+	else if (c->json) {
+		json_t *doc = json_pack("{s:o?}", "job", row_json(&job, 0,
+		    job_cols, NCOLS(job_cols)));
+		if (doc == NULL || json_is_null(json_object_get(doc, "job"))) {
+			json_decref(doc);
+			status = fail_nomem(c);
+		} else
+			status = ctl_print_json(doc);
+	}
+	else
+		printf("job %s: %s\n", jid, CELL(&job, 0, JB_STATE));
+	rows_free(&job);
+	spool_store_close(st);
+	return status;
+}
+
+int
+cmd_retry(struct ctl *c)
+{
+	return job_action(c, 0);
+}
+
+int
+cmd_cancel(struct ctl *c)
+{
+	return job_action(c, 1);
+}
