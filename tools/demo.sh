@@ -54,4 +54,9 @@ set +e
 run "$ctl" --root "$D/high" unpack "$D/usb/tampered.batch" "$D/high/tampered"
 echo "exit status $? (3 = verification failed); $D/high/tampered exists: $(test -e "$D/high/tampered" && echo yes || echo no)" | sed "s|$top/||g"
 set -e
+step "7. On low: the store remembers what was sent, per file"
+run "$ctl" --root "$D/low" batches
+run "$ctl" --root "$D/low" requests
+run "$ctl" --root "$D/low" lineage "$DATA/raster/shade.tif"
+
 step "Done. Everything is under demo/."
