@@ -97,3 +97,71 @@ spool_dbres_int(const struct spool_dbres *r, size_t row, size_t col)
 	v = strtoll(s, &end, 10);
 	return *end == '\0' ? (int64_t)v : 0;
 }
+
+static size_t
+slot(const void *key, size_t cap)
+{
+	uintptr_t k = (uintptr_t)key;
+
+	k ^= k >> 17;
+	k *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(k >> 7) & (cap - 1);
+}
+
+void *
+spool_stmt_cache_get(const struct spool_stmt_cache *c, const char *key)
+{
+	size_t i;
+
+	if (c->cap == 0)
+		return NULL;
+	for (i = slot(key, c->cap); c->v[i].key != NULL;
+	    i = (i + 1) & (c->cap - 1))
+		if (c->v[i].key == key)
+			return c->v[i].val;
+	return NULL;
+}
+
+int
+spool_stmt_cache_put(struct spool_stmt_cache *c, const char *key, void *val)
+{
+	size_t i;
+
+	if ((c->n + 1) * 2 > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64, j;
+		struct spool_stmt_slot *v = calloc(cap, sizeof(*v));
+
+		if (v == NULL)
+			return SPOOL_ERR_NOMEM;
+		for (j = 0; j < c->cap; j++) {
+			if (c->v[j].key == NULL)
+				continue;
+			for (i = slot(c->v[j].key, cap); v[i].key != NULL;
+			    i = (i + 1) & (cap - 1))
+				;
+			v[i] = c->v[j];
+		}
+		free(c->v);
+		c->v = v;
+		c->cap = cap;
+	}
+	for (i = slot(key, c->cap); c->v[i].key != NULL;
+	    i = (i + 1) & (c->cap - 1))
+		;
+	c->v[i].key = key;
+	c->v[i].val = val;
+	c->n++;
+	return SPOOL_OK;
+}
+
+void
+spool_stmt_cache_release(struct spool_stmt_cache *c, void (*fn)(void *))
+{
+	size_t i;
+
+	for (i = 0; fn != NULL && i < c->cap; i++)
+		if (c->v[i].key != NULL)
+			fn(c->v[i].val);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}

@@ -81,6 +81,24 @@ struct spool_db_driver {
 extern const struct spool_db_driver spool_db_sqlite;
 extern const struct spool_db_driver spool_db_pg;
 
+/* Shared by the drivers: prepared statements cached by the address of
+ * their SQL text (open addressing; grows at half full). */
+struct spool_stmt_cache {
+	struct spool_stmt_slot {
+		const char *key;
+		void *val;
+	} *v;
+	size_t n, cap;
+};
+void *spool_stmt_cache_get(const struct spool_stmt_cache *c,
+    const char *key);
+/* SPOOL_ERR_NOMEM if it could not grow. */
+int spool_stmt_cache_put(struct spool_stmt_cache *c, const char *key,
+    void *val);
+/* Calls fn on every value, then frees the table. */
+void spool_stmt_cache_release(struct spool_stmt_cache *c,
+    void (*fn)(void *val));
+
 /* Shared by the drivers: result building. */
 int spool_dbres_init(struct spool_dbres *r, size_t ncols, spool_err *err);
 /* Append one row of ncols cells (NULL = SQL NULL), copying the text. */

@@ -24,15 +24,9 @@
 
 #define PARAMS_MAX 64
 
-struct cached {
-	const char *key;
-	unsigned name;
-};
-
 struct spool_db {
 	PGconn *c;
-	struct cached *cache;
-	size_t ncache, capcache;
+	struct spool_stmt_cache cache; /* values: statement numbers */
 	unsigned next;
 };
 
@@ -107,65 +101,8 @@ pg_close(struct spool_db *db)
 	if (db == NULL)
 		return;
 	PQfinish(db->c);
-	free(db->cache);
+	spool_stmt_cache_release(&db->cache, NULL);
 	free(db);
-}
-
-static size_t
-slot(const void *key, size_t cap)
-{
-	uintptr_t k = (uintptr_t)key;
-
-	k ^= k >> 17;
-	k *= 0x9e3779b97f4a7c15ull;
-	return (size_t)(k >> 7) & (cap - 1);
-}
-
-static unsigned
-cache_get(struct spool_db *db, const char *key)
-{
-	size_t i;
-
-	if (db->capcache == 0)
-		return 0;
-	i = slot(key, db->capcache);
-	while (db->cache[i].key != NULL) {
-		if (db->cache[i].key == key)
-			return db->cache[i].name;
-		i = (i + 1) & (db->capcache - 1);
-	}
-	return 0;
-}
-
-static int
-cache_put(struct spool_db *db, const char *key, unsigned name)
-{
-	size_t i;
-
-	if ((db->ncache + 1) * 2 > db->capcache) {
-		size_t cap = db->capcache ? db->capcache * 2 : 64, j;
-		struct cached *c = calloc(cap, sizeof(*c));
-		if (c == NULL)
-			return SPOOL_ERR_NOMEM;
-		for (j = 0; j < db->capcache; j++) {
-			if (db->cache[j].key == NULL)
-				continue;
-			i = slot(db->cache[j].key, cap);
-			while (c[i].key != NULL)
-				i = (i + 1) & (cap - 1);
-			c[i] = db->cache[j];
-		}
-		free(db->cache);
-		db->cache = c;
-		db->capcache = cap;
-	}
-	i = slot(key, db->capcache);
-	while (db->cache[i].key != NULL)
-		i = (i + 1) & (db->capcache - 1);
-	db->cache[i].key = key;
-	db->cache[i].name = name;
-	db->ncache++;
-	return SPOOL_OK;
 }
 
 /* '?' -> $n outside quotes; markers expanded.  Returns malloc'd text. */
@@ -241,7 +178,8 @@ translate(const char *sql, int *nparams)
 static int
 prepare(struct spool_db *db, const char *sql, char name[16], spool_err *err)
 {
-	unsigned id = cache_get(db, sql);
+	unsigned id = (unsigned)(uintptr_t)spool_stmt_cache_get(&db->cache,
+	    sql);
 	PGresult *res;
 	char *text;
 	int np, r;
@@ -262,7 +200,8 @@ prepare(struct spool_db *db, const char *sql, char name[16], spool_err *err)
 		return r;
 	}
 	PQclear(res);
-	if (cache_put(db, sql, id) != SPOOL_OK)
+	if (spool_stmt_cache_put(&db->cache, sql, (void *)(uintptr_t)id) !=
+	    SPOOL_OK)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	return SPOOL_OK;
 }

@@ -22,17 +22,10 @@
 #include "store_db.h"
 
 #define BUSY_TIMEOUT_MS 60000
-#define CACHE_MIN 64
-
-struct cached {
-	const char *key;
-	sqlite3_stmt *st;
-};
 
 struct spool_db {
 	sqlite3 *h;
-	struct cached *cache;
-	size_t ncache, capcache;
+	struct spool_stmt_cache cache;
 	unsigned rnd;
 };
 
@@ -119,82 +112,26 @@ sq_open(struct spool_db **out, const char *url, spool_err *err)
 }
 
 static void
+finalize(void *st)
+{
+	sqlite3_finalize(st);
+}
+
+static void
 sq_close(struct spool_db *db)
 {
-	size_t i;
-
 	if (db == NULL)
 		return;
-	for (i = 0; i < db->capcache; i++)
-		if (db->cache[i].st != NULL)
-			sqlite3_finalize(db->cache[i].st);
-	free(db->cache);
+	spool_stmt_cache_release(&db->cache, finalize);
 	sqlite3_close(db->h);
 	free(db);
-}
-
-static size_t
-slot(const void *key, size_t cap)
-{
-	uintptr_t k = (uintptr_t)key;
-
-	k ^= k >> 17;
-	k *= 0x9e3779b97f4a7c15ull;
-	return (size_t)(k >> 7) & (cap - 1);
-}
-
-static int
-cache_put(struct spool_db *db, const char *key, sqlite3_stmt *st)
-{
-	size_t i;
-
-	if ((db->ncache + 1) * 2 > db->capcache) {
-		size_t cap = db->capcache ? db->capcache * 2 : CACHE_MIN, j;
-		struct cached *c = calloc(cap, sizeof(*c));
-		if (c == NULL)
-			return SPOOL_ERR_NOMEM;
-		for (j = 0; j < db->capcache; j++) {
-			if (db->cache[j].key == NULL)
-				continue;
-			i = slot(db->cache[j].key, cap);
-			while (c[i].key != NULL)
-				i = (i + 1) & (cap - 1);
-			c[i] = db->cache[j];
-		}
-		free(db->cache);
-		db->cache = c;
-		db->capcache = cap;
-	}
-	i = slot(key, db->capcache);
-	while (db->cache[i].key != NULL)
-		i = (i + 1) & (db->capcache - 1);
-	db->cache[i].key = key;
-	db->cache[i].st = st;
-	db->ncache++;
-	return SPOOL_OK;
-}
-
-static sqlite3_stmt *
-cache_get(struct spool_db *db, const char *key)
-{
-	size_t i;
-
-	if (db->capcache == 0)
-		return NULL;
-	i = slot(key, db->capcache);
-	while (db->cache[i].key != NULL) {
-		if (db->cache[i].key == key)
-			return db->cache[i].st;
-		i = (i + 1) & (db->capcache - 1);
-	}
-	return NULL;
 }
 
 static int
 prepare(struct spool_db *db, const char *sql, sqlite3_stmt **out,
     spool_err *err)
 {
-	sqlite3_stmt *st = cache_get(db, sql);
+	sqlite3_stmt *st = spool_stmt_cache_get(&db->cache, sql);
 	int rc;
 
 	if (st != NULL) {
@@ -205,7 +142,7 @@ prepare(struct spool_db *db, const char *sql, sqlite3_stmt **out,
 	    NULL);
 	if (rc != SQLITE_OK)
 		return fail_db(db, err, rc, "cannot prepare a statement");
-	if (cache_put(db, sql, st) != SPOOL_OK) {
+	if (spool_stmt_cache_put(&db->cache, sql, st) != SPOOL_OK) {
 		sqlite3_finalize(st);
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	}
