@@ -536,12 +536,19 @@ claim_tx(struct spool_store *st, void *arg, spool_err *err)
 	    "ON CONFLICT DO NOTHING", DBI(now), DBS(a->worker),
 	    DBI(now + a->lease_ms))) != SPOOL_OK)
 		return r;
-	/* requests follow their job's first claim */
-	for (first = 0; first < a->n; first++)
-		if (a->out[first].attempt == 1 && a->out[first].stage == 0 &&
-		    (r = follow_request(st, a->out[first].job, "running", NULL,
-		    err)) != SPOOL_OK)
+	/* requests follow their job's first claim (once per job here: a
+	 * batch often holds many first-stage tasks of one job) */
+	for (first = 0; first < a->n; first++) {
+		if (a->out[first].attempt != 1 || a->out[first].stage != 0)
+			continue;
+		for (i = 0; i < first; i++)
+			if (a->out[i].attempt == 1 && a->out[i].stage == 0 &&
+			    strcmp(a->out[i].job, a->out[first].job) == 0)
+				break;
+		if (i == first && (r = follow_request(st, a->out[first].job,
+		    "running", NULL, err)) != SPOOL_OK)
 			return r;
+	}
 	return SPOOL_OK;
 }
 
@@ -634,6 +641,7 @@ spool_job_heartbeat(struct spool_store *st, const char *worker,
 struct counted {
 	struct spool_task_done *d;
 	char job[SPOOL_ID_MAX];
+	char type[64];              /* planned tasks' type by default */
 	int stage, prio, maxa;
 	int64_t deadline;
 };
@@ -659,7 +667,7 @@ finish_one(struct spool_store *st, const char *worker,
 	if ((r = st_q(st, &res, err, "UPDATE task SET state = 'done', "
 	    "result = ?, finished = ? WHERE id = ? AND lease_owner = ? AND "
 	    "state = 'running' RETURNING job, stage, attempt, priority, "
-	    "deadline, max_attempts", DBS(d->result),
+	    "deadline, max_attempts, type", DBS(d->result),
 	    DBI(spool_store_now(st)), DBS(d->task), DBS(worker))) != SPOOL_OK)
 		return r;
 	if (res.nrows == 0) {
@@ -677,6 +685,7 @@ finish_one(struct spool_store *st, const char *worker,
 	c->prio = (int)spool_dbres_int(&res, 0, 3);
 	c->deadline = spool_dbres_int(&res, 0, 4);
 	c->maxa = (int)spool_dbres_int(&res, 0, 5);
+	snprintf(c->type, sizeof(c->type), "%s", spool_dbres_text(&res, 0, 6));
 	spool_dbres_release(&res);
 	if ((r = task_event(st, d->task, "completed", attempt, worker, NULL,
 	    err)) != SPOOL_OK)
@@ -707,23 +716,10 @@ plan_next(struct spool_store *st, const struct counted *c, spool_err *err)
 	first = spool_dbres_int(&base, 0, 0);
 	spool_dbres_release(&base);
 	for (i = 0; i < d->nnext; i++) {
-		const char *type = d->next[i].type;
-		if (type == NULL) {
-			struct spool_dbres jt;
-			if ((r = st_q(st, &jt, err, "SELECT type FROM task WHERE "
-			    "id = ?", DBS(d->task))) != SPOOL_OK)
-				return r;
-			r = insert_task(st, c->job, c->stage + 1,
-			    (int)(first + (int64_t)i), spool_dbres_text(&jt, 0, 0),
-			    "waiting", c->prio, c->deadline, c->maxa,
-			    d->next[i].input, err);
-			spool_dbres_release(&jt);
-		} else {
-			r = insert_task(st, c->job, c->stage + 1,
-			    (int)(first + (int64_t)i), type, "waiting", c->prio,
-			    c->deadline, c->maxa, d->next[i].input, err);
-		}
-		if (r != SPOOL_OK)
+		const char *type = d->next[i].type ? d->next[i].type : c->type;
+		if ((r = insert_task(st, c->job, c->stage + 1,
+		    (int)(first + (int64_t)i), type, "waiting", c->prio,
+		    c->deadline, c->maxa, d->next[i].input, err)) != SPOOL_OK)
 			return r;
 	}
 	return SPOOL_OK;
@@ -818,11 +814,18 @@ spool_job_complete(struct spool_store *st, const char *worker,
     struct spool_task_done *d, size_t n, spool_err *err)
 {
 	struct done_arg a;
-	size_t i;
+	size_t i, k;
 	int r;
 
 	if (n == 0)
 		return SPOOL_OK;
+	/* as spool_job_create checks the first stage's */
+	for (i = 0; i < n; i++)
+		for (k = 0; k < d[i].nnext; k++)
+			if (d[i].next[k].type != NULL &&
+			    strlen(d[i].next[k].type) >= 64)
+				return spool_fail(err, SPOOL_ERR_USAGE,
+				    "bad task type");
 	memset(&a, 0, sizeof(a));
 	a.d = malloc(n * sizeof(*a.d));
 	a.c = malloc(n * sizeof(*a.c));
