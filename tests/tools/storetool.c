@@ -650,7 +650,9 @@ static const struct {
 	  "e.event = 'completed' WHERE e.worker IS NULL OR t.lease_owner IS "
 	  "NULL OR e.worker <> t.lease_owner OR e.attempt <> t.attempt" },
 	{ "tasks over their attempts", "SELECT count(*) FROM task WHERE "
-	  "attempt > max_attempts OR attempt < 1" },
+	  "attempt > max_attempts" },
+	{ "tasks done but never claimed", "SELECT count(*) FROM task WHERE "
+	  "state = 'done' AND attempt < 1" },
 	{ "stages not done or miscounted", "SELECT count(*) FROM stage WHERE "
 	  "state <> 'done' OR done <> total" },
 	{ "stages whose total is not their task count", "SELECT count(*) FROM "
