@@ -514,6 +514,13 @@ raw_busy(void *arg, int n)
 	return 1;
 }
 
+static void
+quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 static int
 raw_open(struct raw *db, const char *url)
 {
@@ -543,6 +550,7 @@ raw_open(struct raw *db, const char *url)
 			    db->pg ? PQerrorMessage(db->pg) : "out of memory");
 			goto out;
 		}
+		PQsetNoticeProcessor(db->pg, quiet, NULL);
 	} else {
 		say("'%s' is neither sqlite:// nor postgresql://", url);
 		goto out;
