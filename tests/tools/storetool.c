@@ -758,9 +758,11 @@ run_workers(const struct opts *o, int (*fn)(const struct opts *, int),
 		started++;
 	}
 	for (i = 0; i < started; i++) {
-		while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
+		pid_t got;
+		status = 0;
+		while ((got = waitpid(pids[i], &status, 0)) < 0 && errno == EINTR)
 			;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			say("worker %" PRId64 " failed (status %d)", i, status);
 			rc = -1;
 		}
