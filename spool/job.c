@@ -10,7 +10,8 @@
  * stage, so no two workers both advance a job, on any backend.
  *
  * Lock order, to keep PostgreSQL deadlocks rare (they are retried): task
- * rows (in id order), then stage rows (in stage order), then the job row.
+ * rows (in id order), then stage rows in (job, stage) order, each job's
+ * row after its stages.
  *
  * It must never count a completion whose lease was lost, and never leave
  * a task 'running' without a lease that will expire.
@@ -535,12 +536,19 @@ claim_tx(struct spool_store *st, void *arg, spool_err *err)
 	    "ON CONFLICT DO NOTHING", DBI(now), DBS(a->worker),
 	    DBI(now + a->lease_ms))) != SPOOL_OK)
 		return r;
-	/* requests follow their job's first claim */
-	for (first = 0; first < a->n; first++)
-		if (a->out[first].attempt == 1 && a->out[first].stage == 0 &&
-		    (r = follow_request(st, a->out[first].job, "running", NULL,
-		    err)) != SPOOL_OK)
+	/* requests follow their job's first claim (once per job here: a
+	 * batch often holds many first-stage tasks of one job) */
+	for (first = 0; first < a->n; first++) {
+		if (a->out[first].attempt != 1 || a->out[first].stage != 0)
+			continue;
+		for (i = 0; i < first; i++)
+			if (a->out[i].attempt == 1 && a->out[i].stage == 0 &&
+			    strcmp(a->out[i].job, a->out[first].job) == 0)
+				break;
+		if (i == first && (r = follow_request(st, a->out[first].job,
+		    "running", NULL, err)) != SPOOL_OK)
 			return r;
+	}
 	return SPOOL_OK;
 }
 
@@ -629,29 +637,38 @@ spool_job_heartbeat(struct spool_store *st, const char *worker,
 
 /* ---- completing ------------------------------------------------------- */
 
-struct done_arg {
-	const char *worker;
+/* A completion that counted, with what its stage counter needs. */
+struct counted {
 	struct spool_task_done *d;
-	size_t n;
-	size_t *order;
+	char job[SPOOL_ID_MAX];
+	char type[64];              /* planned tasks' type by default */
+	int stage, prio, maxa;
+	int64_t deadline;
 };
 
-static int
-complete_one(struct spool_store *st, const char *worker,
-    struct spool_task_done *d, spool_err *err)
-{
-	int64_t now = spool_store_now(st);
-	struct spool_dbres res;
-	char job[SPOOL_ID_MAX];
-	int r, stage, attempt, prio, maxa;
-	int64_t deadline, done, total;
-	size_t i;
+struct done_arg {
+	const char *worker;
+	struct spool_task_done **d; /* in task id order */
+	size_t n;
+	struct counted *c;          /* those that counted */
+	size_t nc;
+};
 
+/* The task row: done if the lease is still worker's. */
+static int
+finish_one(struct spool_store *st, const char *worker,
+    struct spool_task_done *d, struct counted *c, int *counted,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r, attempt;
+
+	*counted = 0;
 	if ((r = st_q(st, &res, err, "UPDATE task SET state = 'done', "
 	    "result = ?, finished = ? WHERE id = ? AND lease_owner = ? AND "
 	    "state = 'running' RETURNING job, stage, attempt, priority, "
-	    "deadline, max_attempts", DBS(d->result), DBI(now), DBS(d->task),
-	    DBS(worker))) != SPOOL_OK)
+	    "deadline, max_attempts, type", DBS(d->result),
+	    DBI(spool_store_now(st)), DBS(d->task), DBS(worker))) != SPOOL_OK)
 		return r;
 	if (res.nrows == 0) {
 		spool_dbres_release(&res);
@@ -661,89 +678,135 @@ complete_one(struct spool_store *st, const char *worker,
 		    d->status == SPOOL_ERR_CANCELLED ||
 		    d->status == SPOOL_ERR_NOTFOUND ? SPOOL_OK : d->status;
 	}
-	snprintf(job, sizeof(job), "%s", spool_dbres_text(&res, 0, 0));
-	stage = (int)spool_dbres_int(&res, 0, 1);
+	c->d = d;
+	snprintf(c->job, sizeof(c->job), "%s", spool_dbres_text(&res, 0, 0));
+	c->stage = (int)spool_dbres_int(&res, 0, 1);
 	attempt = (int)spool_dbres_int(&res, 0, 2);
-	prio = (int)spool_dbres_int(&res, 0, 3);
-	deadline = spool_dbres_int(&res, 0, 4);
-	maxa = (int)spool_dbres_int(&res, 0, 5);
+	c->prio = (int)spool_dbres_int(&res, 0, 3);
+	c->deadline = spool_dbres_int(&res, 0, 4);
+	c->maxa = (int)spool_dbres_int(&res, 0, 5);
+	snprintf(c->type, sizeof(c->type), "%s", spool_dbres_text(&res, 0, 6));
 	spool_dbres_release(&res);
 	if ((r = task_event(st, d->task, "completed", attempt, worker, NULL,
 	    err)) != SPOOL_OK)
 		return r;
-	/* the counter row first (lock order: stage s before s + 1) */
-	if ((r = st_q(st, &res, err, "UPDATE stage SET done = done + 1 WHERE "
-	    "job = ? AND idx = ? RETURNING done, total", DBS(job),
-	    DBI(stage))) != SPOOL_OK)
+	*counted = 1;
+	return SPOOL_OK;
+}
+
+/* The tasks c->d plans for the next stage, waiting until it starts. */
+static int
+plan_next(struct spool_store *st, const struct counted *c, spool_err *err)
+{
+	const struct spool_task_done *d = c->d;
+	struct spool_dbres base;
+	int64_t first;
+	size_t i;
+	int r;
+
+	if ((r = st_q(st, &base, err, "UPDATE stage SET total = total + ? "
+	    "WHERE job = ? AND idx = ? RETURNING total - ?", DBI(d->nnext),
+	    DBS(c->job), DBI(c->stage + 1), DBI(d->nnext))) != SPOOL_OK)
+		return r;
+	if (base.nrows == 0) {
+		spool_dbres_release(&base);
+		return spool_fail(err, SPOOL_ERR_USAGE,
+		    "task %s planned tasks after the last stage", d->task);
+	}
+	first = spool_dbres_int(&base, 0, 0);
+	spool_dbres_release(&base);
+	for (i = 0; i < d->nnext; i++) {
+		const char *type = d->next[i].type ? d->next[i].type : c->type;
+		if ((r = insert_task(st, c->job, c->stage + 1,
+		    (int)(first + (int64_t)i), type, "waiting", c->prio,
+		    c->deadline, c->maxa, d->next[i].input, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+/* k completions of one (job, stage), c[0..k): its counter once, then what
+ * they plan, then, if that finished the stage, the job advances. */
+static int
+count_stage(struct spool_store *st, const struct counted *c, size_t k,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int64_t done, total;
+	size_t i;
+	int r;
+
+	if ((r = st_q(st, &res, err, "UPDATE stage SET done = done + ? WHERE "
+	    "job = ? AND idx = ? RETURNING done, total", DBI(k), DBS(c->job),
+	    DBI(c->stage))) != SPOOL_OK)
 		return r;
 	done = spool_dbres_int(&res, 0, 0);
 	total = spool_dbres_int(&res, 0, 1);
 	spool_dbres_release(&res);
-	if (d->nnext > 0) {
-		struct spool_dbres base;
-		int64_t first;
-		if ((r = st_q(st, &base, err, "UPDATE stage SET total = total + ? "
-		    "WHERE job = ? AND idx = ? RETURNING total - ?",
-		    DBI(d->nnext), DBS(job), DBI(stage + 1), DBI(d->nnext))) !=
+	for (i = 0; i < k; i++)
+		if (c[i].d->nnext > 0 && (r = plan_next(st, &c[i], err)) !=
 		    SPOOL_OK)
 			return r;
-		if (base.nrows == 0) {
-			spool_dbres_release(&base);
-			return spool_fail(err, SPOOL_ERR_USAGE,
-			    "task %s planned tasks after the last stage",
-			    d->task);
-		}
-		first = spool_dbres_int(&base, 0, 0);
-		spool_dbres_release(&base);
-		for (i = 0; i < d->nnext; i++) {
-			const char *type = d->next[i].type;
-			if (type == NULL) {
-				struct spool_dbres jt;
-				if ((r = st_q(st, &jt, err, "SELECT type FROM "
-				    "task WHERE id = ?", DBS(d->task))) !=
-				    SPOOL_OK)
-					return r;
-				r = insert_task(st, job, stage + 1,
-				    (int)(first + (int64_t)i),
-				    spool_dbres_text(&jt, 0, 0), "waiting", prio,
-				    deadline, maxa, d->next[i].input, err);
-				spool_dbres_release(&jt);
-			} else {
-				r = insert_task(st, job, stage + 1,
-				    (int)(first + (int64_t)i), type, "waiting",
-				    prio, deadline, maxa, d->next[i].input, err);
-			}
-			if (r != SPOOL_OK)
-				return r;
-		}
-	}
-	d->status = SPOOL_OK;
 	if (done == total)
-		return advance(st, job, stage, err);
+		return advance(st, c->job, c->stage, err);
 	return SPOOL_OK;
+}
+
+/* (job, stage), then task: the order stage rows are locked in. */
+static int
+counted_cmp(const void *x, const void *y)
+{
+	const struct counted *a = x, *b = y;
+	int k = strcmp(a->job, b->job);
+
+	if (k != 0)
+		return k;
+	if (a->stage != b->stage)
+		return a->stage < b->stage ? -1 : 1;
+	return strcmp(a->d->task, b->d->task);
 }
 
 static int
 done_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct done_arg *a = arg;
-	size_t i;
-	int r;
+	size_t i, j;
+	int r, counted;
 
+	/* task rows first, in id order (two workers' batches never hold
+	 * the same task: the lease decides) */
+	a->nc = 0;
 	for (i = 0; i < a->n; i++)
-		if ((r = complete_one(st, a->worker, &a->d[a->order[i]],
-		    err)) != SPOOL_OK)
+		a->d[i]->status = SPOOL_ERR_LOST;
+	for (i = 0; i < a->n; i++) {
+		if ((r = finish_one(st, a->worker, a->d[i], &a->c[a->nc],
+		    &counted, err)) != SPOOL_OK)
 			return r;
+		a->nc += (size_t)counted;
+	}
+	/* then the stage counters in (job, stage) order, each once: locked
+	 * in task order, two workers' batches would take counters of the
+	 * same stages in opposite orders and deadlock on PostgreSQL */
+	qsort(a->c, a->nc, sizeof(a->c[0]), counted_cmp);
+	for (i = 0; i < a->nc; i = j) {
+		for (j = i + 1; j < a->nc && a->c[j].stage == a->c[i].stage &&
+		    strcmp(a->c[j].job, a->c[i].job) == 0; j++)
+			;
+		if ((r = count_stage(st, &a->c[i], j - i, err)) != SPOOL_OK)
+			return r;
+	}
+	/* statuses stand only for the attempt that commits */
+	for (i = 0; i < a->nc; i++)
+		a->c[i].d->status = SPOOL_OK;
 	return SPOOL_OK;
 }
 
-static const struct spool_task_done *sort_base;
-
 static int
-order_cmp(const void *x, const void *y)
+task_ptr_cmp(const void *x, const void *y)
 {
-	return strcmp(sort_base[*(const size_t *)x].task,
-	    sort_base[*(const size_t *)y].task);
+	const struct spool_task_done *const *a = x, *const *b = y;
+
+	return strcmp((*a)->task, (*b)->task);
 }
 
 int
@@ -751,28 +814,36 @@ spool_job_complete(struct spool_store *st, const char *worker,
     struct spool_task_done *d, size_t n, spool_err *err)
 {
 	struct done_arg a;
-	size_t i, *order;
+	size_t i, k;
 	int r;
 
 	if (n == 0)
 		return SPOOL_OK;
-	if ((order = malloc(n * sizeof(*order))) == NULL)
-		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		order[i] = i;
-		d[i].status = SPOOL_ERR_LOST;
+	/* as spool_job_create checks the first stage's */
+	for (i = 0; i < n; i++)
+		for (k = 0; k < d[i].nnext; k++)
+			if (d[i].next[k].type != NULL &&
+			    strlen(d[i].next[k].type) >= 64)
+				return spool_fail(err, SPOOL_ERR_USAGE,
+				    "bad task type");
+	memset(&a, 0, sizeof(a));
+	a.d = malloc(n * sizeof(*a.d));
+	a.c = malloc(n * sizeof(*a.c));
+	if (a.d == NULL || a.c == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
 	}
-	/* task rows in id order: two workers never wait on each other in
-	 * opposite orders */
-	sort_base = d;
-	qsort(order, n, sizeof(*order), order_cmp);
-	sort_base = NULL;
+	for (i = 0; i < n; i++) {
+		d[i].status = SPOOL_ERR_LOST;
+		a.d[i] = &d[i];
+	}
+	qsort(a.d, n, sizeof(*a.d), task_ptr_cmp);
 	a.worker = worker;
-	a.d = d;
 	a.n = n;
-	a.order = order;
 	r = st_tx(st, 1, done_tx, &a, err);
-	free(order);
+out:
+	free(a.d);
+	free(a.c);
 	return r;
 }
 

@@ -5,7 +5,15 @@
 #   verify+unpack   vs  minisign -V  then  zstd -dc | tar -x
 # and peak RSS of pack, verify and unpack at two input sizes.
 # Targets: both ratios <= 0.8, peak RSS <= 64 MiB and flat with size.
-#   BENCH_SIZES="128 1536" (MiB)   BENCH_DIR=/var/tmp
+#   store           the job engine: claim+complete tasks/s, 1, 2 and 4
+#                   workers, batches of 10, durable commits, on SQLite
+#                   and on a throwaway PostgreSQL, each next to the plain
+#                   loop (one row, claimed and completed in two
+#                   transactions).  Targets: >= 5,000/s on SQLite,
+#                   >= 3,000/s on PostgreSQL with 4 workers.
+#   BENCH_PARTS="pack store"   BENCH_SIZES="128 1536" (MiB)
+#   BENCH_DIR=/var/tmp   BENCH_TASKS=10000   BENCH_PLAIN_ROWS=5000
+#   BENCH_STORE_REPS=3
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${BUILD:-build}
@@ -47,7 +55,12 @@ grep -q '^max_bytes = 3G' "$W/high/spoold.conf" ||
 	printf '[batch]\nmax_bytes = 3G\n' >> "$W/high/spoold.conf"
 minisign -G -W -p "$W/a.pub" -s "$W/a.key" > /dev/null
 
-echo "spool bench: $(nproc) cores, input = GIS rasters/vectors + random, in 8 files"
+PARTS=${BENCH_PARTS:-pack store}
+want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+echo "spool bench: $(nproc) cores"
+want pack && echo "pack: input = GIS rasters/vectors + random, in 8 files"
+want pack || SIZES=""
 for size in $SIZES; do
 	in="$W/in-$size"
 	mkdir -p "$in"
@@ -99,3 +112,74 @@ for size in $SIZES; do
 	echo "                 (spoolctl unpack verifies everything before writing; verify alone took $s_verify s)"
 	echo "  peak RSS       pack $(mib "$r_pack") MiB, verify $(mib "$r_verify") MiB, unpack $(mib "$r_unpack") MiB   (target <= 64 MiB, flat)"
 done
+
+# ---- store: the job engine against the plain SQL loop -----------------
+st="$B/storetool"
+TASKS=${BENCH_TASKS:-10000}
+ROWS=${BENCH_PLAIN_ROWS:-5000}
+SREPS=${BENCH_STORE_REPS:-3}
+# best TAG CMD...: the best tasks/s of $SREPS runs of CMD URL, each on a
+# fresh store: a new SQLite file, or database on the PostgreSQL cluster
+best() {
+	tag=$1
+	shift
+	b=0 k=0
+	while [ $k -lt "$SREPS" ]; do
+		k=$((k + 1))
+		if [ "$backend" = sqlite ]; then
+			url="sqlite://$W/$tag-$k.db"
+		else
+			psql -Xq -d "$PG_URL" -c "create database ${tag}_$k" > /dev/null
+			url="postgresql://spool@/${tag}_$k?host=$PGD"
+		fi
+		out=$("$@" "$url") ||
+			{ echo "bench: failed: $* $url" >&2; echo "$out" >&2; exit 1; }
+		r=$(printf '%s\n' "$out" | sed -n 's/.*: \([0-9][0-9]*\) tasks\/s.*/\1/p')
+		[ "${r:-0}" -gt "$b" ] && b=$r
+		# nothing left for autovacuum (or the page cache) to work on
+		# during the next run
+		if [ "$backend" = sqlite ]; then
+			rm -f "$W/$tag-$k.db"*
+		else
+			psql -Xq -d "$PG_URL" -c "drop database ${tag}_$k" > /dev/null
+		fi
+	done
+	echo "$b"
+}
+# row BACKEND: the three worker counts of one backend
+row() {
+	backend=$1
+	for w in 1 2 4; do
+		e=$(best "spool$w" sh -c '"$1" bench "$4" --workers "$2" --tasks "$3" --batch 10' _ "$st" "$w" "$TASKS")
+		p=$(best "plain$w" sh -c '"$1" baseline "$4" --workers "$2" --tasks "$3"' _ "$st" "$w" "$ROWS")
+		printf '  %-11s %7s %12s %14s %10s\n' "$1" "$w" "$e" "$p" "$(ratio "$e" "$p")"
+		eval "res_$1_$w=$e"
+	done
+}
+if want store; then
+	echo
+	echo "store: claim+complete, tasks/s, durable commits (SQLite WAL synchronous=FULL,"
+	echo "PostgreSQL $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 | sed 's|.*/postgresql/\([^/]*\)/bin|\1|') defaults: fsync on, synchronous_commit on), best of $SREPS;"
+	echo "spool: $TASKS tasks in 3-stage jobs (50, 1 planner, 50), batches of 10, checked after;"
+	echo "plain: $ROWS rows, each claimed and completed in two transactions"
+	printf '  %-11s %7s %12s %14s %10s\n' backend workers spool plain ratio
+	row sqlite
+	T=$W
+	diag() { echo "# $*"; }
+	. "$top/tests/t/pg.sh"
+	pg_start || { echo "bench: cannot start PostgreSQL" >&2; exit 1; }
+	row postgresql
+	pg_stop
+	echo "  targets: sqlite >= 5000/s: 1 worker $res_sqlite_1, 4 workers $res_sqlite_4;" \
+		"postgresql >= 3000/s with 4 workers: $res_postgresql_4"
+	# SQLite's statement journals are 64 KiB allocations; freed at the
+	# top of the heap they make glibc give memory back and take it again
+	# (brk, TLB shootdowns) at every statement, more or less depending on
+	# the heap's layout: what a program could fix with mallopt
+	backend=sqlite
+	tun=glibc.malloc.trim_threshold=67108864
+	e1=$(GLIBC_TUNABLES=$tun best tuned1 sh -c '"$1" bench "$4" --workers "$2" --tasks "$3" --batch 10' _ "$st" 1 "$TASKS")
+	e4=$(GLIBC_TUNABLES=$tun best tuned4 sh -c '"$1" bench "$4" --workers "$2" --tasks "$3" --batch 10' _ "$st" 4 "$TASKS")
+	echo "  sqlite with GLIBC_TUNABLES=$tun (mallopt M_TRIM_THRESHOLD):" \
+		"1 worker $e1, 4 workers $e4"
+fi
