@@ -61,6 +61,8 @@ D_OBJ := $(D_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 TORTURE_OBJ := $(TORTURE_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
+# kept: make would delete them as intermediates of the pattern rule
+.SECONDARY: $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 
 LIBSPOOL = $(BUILD)/libspool.a
 SPOOLCTL = $(BUILD)/spoolctl

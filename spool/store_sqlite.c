@@ -99,6 +99,7 @@ sq_open(struct spool_db **out, const char *url, spool_err *err)
 	rc = sqlite3_exec(db->h,
 	    "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=FULL;"
+	    "PRAGMA wal_autocheckpoint=4000;"
 	    "PRAGMA foreign_keys=ON;"
 	    "PRAGMA trusted_schema=OFF;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
