@@ -296,8 +296,16 @@ pg_begin(struct spool_db *db, int write, spool_err *err)
 static int
 pg_commit(struct spool_db *db, spool_err *err)
 {
-	int r = simple(db, "COMMIT", err);
+	PGresult *res = PQexec(db->c, "COMMIT");
+	int r = SPOOL_OK;
 
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		r = fail_res(db, res, err, "cannot commit");
+	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+		/* COMMIT of a failed transaction answers ROLLBACK */
+		r = spool_fail(err, SPOOL_ERR_STORE, "postgresql: the "
+		    "transaction was rolled back, not committed");
+	PQclear(res);
 	if (r != SPOOL_OK && PQtransactionStatus(db->c) != PQTRANS_IDLE)
 		simple(db, "ROLLBACK", NULL);
 	return r;
