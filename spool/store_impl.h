@@ -48,4 +48,18 @@ int st_rows(const struct spool_dbres *res,
 int st_find_id(struct spool_store *st, const char *table, const char *id,
     char out[SPOOL_ID_MAX], spool_err *err);
 
+/* Columns of the listings (store.h says what each one is). */
+#define BATCH_COLS "id, batch_id, dir, peer, seq, items, bytes, tar, name, " \
+	"state, reason, created, updated"
+#define REQ_COLS "id, side, type, usr, folder, name, peer, priority, " \
+	"deadline, state, error, size, hash, created, updated"
+#define JOB_COLS "id, type, request, priority, deadline, state, stage, " \
+	"nstages, max_attempts, error, created, updated, finished, " \
+	"(SELECT count(*) FROM task WHERE task.job = job.id), " \
+	"(SELECT count(*) FROM task WHERE task.job = job.id AND " \
+	"task.state = 'done')"
+#define TASK_COLS "id, job, stage, idx, type, state, priority, created, " \
+	"run_at, attempt, max_attempts, lease_owner, lease_until, input, " \
+	"result, error, started, finished"
+
 #endif
