@@ -1,6 +1,7 @@
 /*
  * cmd_store.c - the commands that read the store: requests, show,
- * lineage, batches, jobs; and retry and cancel, which act on jobs.
+ * batches, jobs; and retry and cancel, which act on jobs (lineage is
+ * cmd_lineage.c, on the same output helpers, cmd_store.h).
  *
  * They open the node's store themselves (SQLite or PostgreSQL, as the
  * configuration says), so they work whether spoold runs or not.  Each has
@@ -14,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_store.h"
 #include "spoolctl.h"
 
 #define LIST_LIMIT_DEFAULT 1000
 #define LIST_LIMIT_MAX 100000
-#define TREE_DEPTH_MAX 64  /* deeper lineage is cut, and says so */
 #define GAPS_MAX 100       /* missing seqs listed per peer */
 
 /* ---- text ------------------------------------------------------------- */
@@ -45,8 +46,8 @@ sanitize(char *s)
 
 /* s made printable, or "-" for NULL; the buffer is freed by the caller
  * (NULL when out of memory). */
-static char *
-printable(const char *s)
+char *
+out_printable(const char *s)
 {
 	char *d = strdup(s ? s : "-");
 
@@ -56,10 +57,10 @@ printable(const char *s)
 }
 
 /* Write s printable to stdout ("-" for NULL). */
-static void
-put(const char *s)
+void
+out_put(const char *s)
 {
-	char *d = printable(s);
+	char *d = out_printable(s);
 
 	fputs(d ? d : "?", stdout);
 	free(d);
@@ -79,8 +80,8 @@ width(const char *s)
 
 /* A JSON string for s (NULL: null); bytes that are not valid UTF-8
  * become '?'. */
-static json_t *
-jstr(const char *s)
+json_t *
+out_jstr(const char *s)
 {
 	json_t *j;
 	char *d;
@@ -101,8 +102,8 @@ jstr(const char *s)
 }
 
 /* ms since 1970 as "YYYY-MM-DDTHH:MM:SSZ", or with ".mmm" (frac). */
-static void
-fmt_time(char out[32], int64_t ms, int frac)
+void
+out_time(char out[32], int64_t ms, int frac)
 {
 	char s[SPOOL_TIME_LEN + 1];
 	int64_t sec = ms / 1000, rem = ms % 1000;
@@ -124,7 +125,7 @@ cell_time(char out[32], const char *cell)
 {
 	if (cell == NULL)
 		return "-";
-	fmt_time(out, strtoll(cell, NULL, 10), 0);
+	out_time(out, strtoll(cell, NULL, 10), 0);
 	return out;
 }
 
@@ -136,8 +137,8 @@ cell_int(const char *cell)
 
 /* "spoolctl: CMD: why" for a library error: 2 for usage (an ambiguous
  * or short id, a bad argument), 1 for everything else. */
-static int
-fail(const struct ctl *c, const spool_err *err)
+int
+out_fail(const struct ctl *c, const spool_err *err)
 {
 	char msg[SPOOL_ERR_MSG_MAX];
 
@@ -148,20 +149,20 @@ fail(const struct ctl *c, const spool_err *err)
 	    SPOOL_ERR_STORE, msg);
 }
 
-static int
-fail_nomem(const struct ctl *c)
+int
+out_nomem(const struct ctl *c)
 {
 	return ctl_fail(c, SPOOL_ERR_NOMEM, "out of memory");
 }
 
-static int
-store_open(struct ctl *c, struct spool_store **st)
+int
+out_store_open(struct ctl *c, struct spool_store **st)
 {
 	spool_err err;
 
 	spool_err_clear(&err);
 	if (spool_store_open_config(st, c->node->cfg, &err) != SPOOL_OK)
-		return fail(c, &err);
+		return out_fail(c, &err);
 	return EXIT_OK;
 }
 
@@ -277,13 +278,13 @@ row_json(struct rows *r, size_t i, const struct col *cols, size_t ncols)
 		else if (cols[c].type == 'i')
 			j = json_integer(cell_int(v));
 		else if (cols[c].type == 't') {
-			fmt_time(t, cell_int(v), 1);
+			out_time(t, cell_int(v), 1);
 			j = json_string(t);
 		} else if (cols[c].type == 'j') {
 			if ((j = json_loads(v, JSON_DECODE_ANY, NULL)) == NULL)
-				j = jstr(v);
+				j = out_jstr(v);
 		} else
-			j = jstr(v);
+			j = out_jstr(v);
 		if (j == NULL || json_object_set_new(o, cols[c].key, j) != 0) {
 			json_decref(o);
 			return NULL;
@@ -316,11 +317,11 @@ print_rows_json(const struct ctl *c, const char *key, struct rows *r,
 
 	if (a == NULL || (doc = json_object()) == NULL) {
 		json_decref(a);
-		return fail_nomem(c);
+		return out_nomem(c);
 	}
 	if (json_object_set_new(doc, key, a) != 0) {
 		json_decref(doc);
-		return fail_nomem(c);
+		return out_nomem(c);
 	}
 	return ctl_print_json(doc);
 }
@@ -427,7 +428,7 @@ table_row(struct table *t, const char *const *v)
 		t->cap = cap;
 	}
 	for (c = 0; c < t->ncols; c++)
-		if ((t->cell[t->n * t->ncols + c] = printable(v[c])) == NULL)
+		if ((t->cell[t->n * t->ncols + c] = out_printable(v[c])) == NULL)
 			t->nomem = 1;
 	t->n++;
 }
@@ -501,7 +502,7 @@ static void
 field(const char *label, const char *value)
 {
 	printf("  %-10s ", label);
-	put(value);
+	out_put(value);
 	putchar('\n');
 }
 
@@ -590,7 +591,7 @@ print_requests(const struct ctl *c, struct rows *r, const char *state)
 		    cell_time(tm, CELL(r, i, RQ_UPDATED)),
 		    CELL(r, i, RQ_NAME) });
 	if (t.nomem)
-		status = fail_nomem(c);
+		status = out_nomem(c);
 	else
 		table_print(&t, "", 1);
 	table_free(&t);
@@ -608,12 +609,12 @@ cmd_requests(struct ctl *c)
 
 	if ((status = list_args(c, "requests [--state S] [--limit N]",
 	    request_states, &o)) != EXIT_OK ||
-	    (status = store_open(c, &st)) != EXIT_OK)
+	    (status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
 	spool_err_clear(&err);
 	if (spool_store_list_requests(st, o.state, o.limit, collect, &rows,
 	    &err) != SPOOL_OK)
-		status = fail(c, &err);
+		status = out_fail(c, &err);
 	else if (c->json)
 		status = print_rows_json(c, "requests", &rows, request_cols,
 		    NCOLS(request_cols));
@@ -656,7 +657,7 @@ print_jobs(const struct ctl *c, struct rows *r, const char *state)
 		    CELL(r, i, JB_ERROR) ? CELL(r, i, JB_ERROR) : "" });
 	}
 	if (t.nomem)
-		status = fail_nomem(c);
+		status = out_nomem(c);
 	else
 		table_print(&t, "", 1);
 	table_free(&t);
@@ -674,12 +675,12 @@ cmd_jobs(struct ctl *c)
 
 	if ((status = list_args(c, "jobs [--state S] [--limit N]", job_states,
 	    &o)) != EXIT_OK ||
-	    (status = store_open(c, &st)) != EXIT_OK)
+	    (status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
 	spool_err_clear(&err);
 	if (spool_store_list_jobs(st, o.state, o.limit, collect, &rows,
 	    &err) != SPOOL_OK)
-		status = fail(c, &err);
+		status = out_fail(c, &err);
 	else if (c->json)
 		status = print_rows_json(c, "jobs", &rows, job_cols,
 		    NCOLS(job_cols));
@@ -735,7 +736,7 @@ print_batches(const struct ctl *c, struct rows *r, struct rows *peers,
 		batch_table(&t, r, dirs[k]);
 		printf("%s:\n", titles[k]);
 		if (t.nomem)
-			status = fail_nomem(c);
+			status = out_nomem(c);
 		else if (t.n == 1)
 			printf("  none\n");
 		else
@@ -751,12 +752,12 @@ print_batches(const struct ctl *c, struct rows *r, struct rows *peers,
 		printf("  ");
 		if (g[i].n == 0) {
 			printf("nothing missing from ");
-			put(CELL(peers, i, PR_NAME));
+			out_put(CELL(peers, i, PR_NAME));
 			putchar('\n');
 			continue;
 		}
 		printf("missing from ");
-		put(CELL(peers, i, PR_NAME));
+		out_put(CELL(peers, i, PR_NAME));
 		printf(":");
 		for (k = 0; k < g[i].n; k++)
 			printf("%s %" PRIu64, k ? "," : "", g[i].missing[k]);
@@ -784,7 +785,7 @@ json_batches(const struct ctl *c, struct rows *r, struct rows *peers,
 				bad = 1;
 		if (m != NULL && (m2 = json_deep_copy(m)) != NULL)
 			p = json_pack("{s:o?, s:I, s:I, s:I, s:O, s:b}", "key_id",
-			    jstr(CELL(peers, i, PR_KEY_ID)), "next_seq",
+			    out_jstr(CELL(peers, i, PR_KEY_ID)), "next_seq",
 			    (json_int_t)cell_int(CELL(peers, i, PR_NEXT_SEQ)),
 			    "received_contiguous",
 			    (json_int_t)cell_int(CELL(peers, i, PR_CONTIGUOUS)),
@@ -803,14 +804,14 @@ json_batches(const struct ctl *c, struct rows *r, struct rows *peers,
 		json_decref(jp);
 		json_decref(jg);
 		json_decref(doc);
-		return fail_nomem(c);
+		return out_nomem(c);
 	}
 	/* each set_new takes its value, so all three run */
 	if ((json_object_set_new(doc, "batches", a) |
 	    json_object_set_new(doc, "peers", jp) |
 	    json_object_set_new(doc, "gaps", jg)) != 0) {
 		json_decref(doc);
-		return fail_nomem(c);
+		return out_nomem(c);
 	}
 	return ctl_print_json(doc);
 }
@@ -827,23 +828,23 @@ cmd_batches(struct ctl *c)
 	int status;
 
 	if ((status = list_args(c, "batches [--limit N]", NULL, &o)) !=
-	    EXIT_OK || (status = store_open(c, &st)) != EXIT_OK)
+	    EXIT_OK || (status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
 	spool_err_clear(&err);
 	if (spool_store_list_batches(st, o.limit, collect, &rows, &err) !=
 	    SPOOL_OK ||
 	    spool_store_list_peers(st, collect, &peers, &err) != SPOOL_OK) {
-		status = fail(c, &err);
+		status = out_fail(c, &err);
 		goto out;
 	}
 	if (peers.n > 0 && (g = calloc(peers.n, sizeof(*g))) == NULL) {
-		status = fail_nomem(c);
+		status = out_nomem(c);
 		goto out;
 	}
 	for (i = 0; i < peers.n; i++)
 		if (spool_store_gaps(st, CELL(&peers, i, PR_NAME), &g[i].missing,
 		    &g[i].n, GAPS_MAX, &g[i].more, &err) != SPOOL_OK) {
-			status = fail(c, &err);
+			status = out_fail(c, &err);
 			goto out;
 		}
 	if (c->json)
@@ -1021,7 +1022,7 @@ job_view_print(struct job_view *v, int history)
 		struct table t;
 
 		printf("stage %" PRId64 " ", idx);
-		put(CELL(&v->stages, i, SG_NAME));
+		out_put(CELL(&v->stages, i, SG_NAME));
 		printf(": %s, %s of %s tasks done\n",
 		    CELL(&v->stages, i, SG_STATE), CELL(&v->stages, i, SG_DONE),
 		    CELL(&v->stages, i, SG_TOTAL));
@@ -1090,7 +1091,7 @@ find_kind(const struct ctl *c, struct spool_store *st, const char *id,
 		if (r == SPOOL_OK)
 			found[n++] = show_kinds[k];
 		else if (r != SPOOL_ERR_NOTFOUND)
-			return fail(c, &err);
+			return out_fail(c, &err);
 	}
 	if (n == 0) {
 		char msg[160];
@@ -1151,7 +1152,7 @@ show_request(struct ctl *c, struct spool_store *st, const char *id)
 		    json_is_null(j) ||
 		    json_is_null(json_object_get(doc, "history")) ||
 		    (job[0] && json_is_null(json_object_get(doc, "job")))) {
-			status = fail_nomem(c);
+			status = out_nomem(c);
 			goto out;
 		}
 		status = ctl_print_json(doc);
@@ -1183,7 +1184,7 @@ show_request(struct ctl *c, struct spool_store *st, const char *id)
 	}
 out:
 	if (r != SPOOL_OK)
-		status = fail(c, &err);
+		status = out_fail(c, &err);
 	json_decref(doc);
 	job_view_free(&v);
 	rows_free(&req);
@@ -1201,13 +1202,13 @@ show_job(struct ctl *c, struct spool_store *st, const char *id)
 
 	spool_err_clear(&err);
 	if (job_view_load(st, id, 1, &v, &err) != SPOOL_OK)
-		status = fail(c, &err);
+		status = out_fail(c, &err);
 	else if (c->json) {
 		if ((j = job_view_json(&v, 1)) == NULL)
-			status = fail_nomem(c);
+			status = out_nomem(c);
 		else if ((doc = json_pack("{s:s, s:o}", "kind", "job", "job",
 		    j)) == NULL)
-			status = fail_nomem(c);
+			status = out_nomem(c);
 		else
 			status = ctl_print_json(doc);
 	} else {
@@ -1232,7 +1233,7 @@ show_task(struct ctl *c, struct spool_store *st, const char *id)
 	    SPOOL_OK || gone(&t, "task", id, &err) != SPOOL_OK ||
 	    spool_store_history(st, "task", CELL(&t, 0, TK_ID), collect, &h,
 	    &err) != SPOOL_OK)
-		status = fail(c, &err);
+		status = out_fail(c, &err);
 	else if (c->json) {
 		jt = row_json(&t, 0, task_cols, NCOLS(task_cols));
 		jh = rows_json(&h, task_history_cols, NCOLS(task_history_cols));
@@ -1241,7 +1242,7 @@ show_task(struct ctl *c, struct spool_store *st, const char *id)
 		    (doc = json_pack("{s:s, s:o}", "kind", "task", "task",
 		    jt)) == NULL) {
 			json_decref(jt);
-			status = fail_nomem(c);
+			status = out_nomem(c);
 		} else
 			status = ctl_print_json(doc);
 	} else {
@@ -1336,7 +1337,7 @@ carried_list(struct carried *k)
 		hit = k->names.n == 0 ? NULL : bsearch(key, k->names.cell,
 		    k->names.n, 2 * sizeof(char *), pair_cmp);
 		o = json_pack("{s:s, s:o?}", "ref", k->refs.cell[i], "name",
-		    jstr(hit ? hit[1] : NULL));
+		    out_jstr(hit ? hit[1] : NULL));
 		if (o == NULL || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			a = NULL;
@@ -1374,11 +1375,11 @@ show_batch(struct ctl *c, struct spool_store *st, const char *id)
 			    carried_edge, carried_entity, &k, &err);
 	}
 	if (r != SPOOL_OK) {
-		status = fail(c, &err);
+		status = out_fail(c, &err);
 		goto out;
 	}
 	if ((jc = carried_list(&k)) == NULL) {
-		status = fail_nomem(c);
+		status = out_nomem(c);
 		goto out;
 	}
 	if (c->json) {
@@ -1391,7 +1392,7 @@ show_batch(struct ctl *c, struct spool_store *st, const char *id)
 		    (doc = json_pack("{s:s, s:o}", "kind", "batch", "batch",
 		    jb)) == NULL) {
 			json_decref(jb);
-			status = fail_nomem(c);
+			status = out_nomem(c);
 		} else
 			status = ctl_print_json(doc);
 		jc = NULL;
@@ -1423,7 +1424,7 @@ show_batch(struct ctl *c, struct spool_store *st, const char *id)
 		printf("  %s", json_string_value(json_object_get(o, "ref")));
 		if (json_is_string(json_object_get(o, "name"))) {
 			printf("  \"");
-			put(json_string_value(json_object_get(o, "name")));
+			out_put(json_string_value(json_object_get(o, "name")));
 			putchar('"');
 		}
 		putchar('\n');
@@ -1447,7 +1448,7 @@ cmd_show(struct ctl *c)
 	if (c->argc != 1 || c->argv[0][0] == '-')
 		return ctl_usage(c, "show ID");
 	id = strip_kind(c->argv[0], show_kinds, &only);
-	if ((status = store_open(c, &st)) != EXIT_OK)
+	if ((status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
 	if ((status = find_kind(c, st, id, only, &kind)) == EXIT_OK) {
 		if (strcmp(kind, "request") == 0)
@@ -1459,516 +1460,6 @@ cmd_show(struct ctl *c)
 		else
 			status = show_batch(c, st, id);
 	}
-	spool_store_close(st);
-	return status;
-}
-
-/* ---- lineage ---------------------------------------------------------- */
-
-struct ledge {
-	char *event_id, *event, *node, *user, *batch, *from, *to;
-	int64_t time;
-};
-
-struct lent {
-	char *ref, *kind, *name, *hash, *node;
-	int64_t size, created;
-	int shown;
-};
-
-/* Both walks: edges per direction (0 up, 1 down) in walk order, and
- * every entity met (sorted by ref once the walks are done). */
-struct lgraph {
-	struct ledge *e[2];
-	size_t ne[2], cape[2];
-	struct lent *n;
-	size_t nn, capn;
-	int dir;
-};
-
-static char *
-dup0(const char *s, int *bad)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		*bad = 1;
-	return d;
-}
-
-static int
-lg_edge(void *arg, const struct spool_lineage_edge *e)
-{
-	struct lgraph *g = arg;
-	struct ledge *x;
-	int d = g->dir, bad = 0;
-
-	if (g->ne[d] == g->cape[d]) {
-		size_t cap = g->cape[d] ? 2 * g->cape[d] : 64;
-		struct ledge *v = realloc(g->e[d], cap * sizeof(*v));
-		if (v == NULL)
-			return SPOOL_ERR_NOMEM;
-		g->e[d] = v;
-		g->cape[d] = cap;
-	}
-	x = &g->e[d][g->ne[d]++];
-	x->event_id = dup0(e->event_id, &bad);
-	x->event = dup0(e->event, &bad);
-	x->node = dup0(e->node, &bad);
-	x->user = dup0(e->user, &bad);
-	x->batch = dup0(e->batch, &bad);
-	x->from = dup0(e->from, &bad);
-	x->to = dup0(e->to, &bad);
-	x->time = e->time;
-	return bad || !x->event_id || !x->event || !x->from || !x->to ?
-	    SPOOL_ERR_NOMEM : SPOOL_OK;
-}
-
-static int
-lg_entity(void *arg, const struct spool_lineage_info *i)
-{
-	struct lgraph *g = arg;
-	struct lent *x;
-	int bad = 0;
-
-	if (g->nn == g->capn) {
-		size_t cap = g->capn ? 2 * g->capn : 64;
-		struct lent *v = realloc(g->n, cap * sizeof(*v));
-		if (v == NULL)
-			return SPOOL_ERR_NOMEM;
-		g->n = v;
-		g->capn = cap;
-	}
-	x = &g->n[g->nn++];
-	x->ref = dup0(i->ref, &bad);
-	x->kind = dup0(i->kind, &bad);
-	x->name = dup0(i->name, &bad);
-	x->hash = dup0(i->hash, &bad);
-	x->node = dup0(i->node, &bad);
-	x->size = i->size;
-	x->created = i->created;
-	x->shown = 0;
-	return bad || x->ref == NULL ? SPOOL_ERR_NOMEM : SPOOL_OK;
-}
-
-static void
-lent_release(struct lent *x)
-{
-	free(x->ref);
-	free(x->kind);
-	free(x->name);
-	free(x->hash);
-	free(x->node);
-}
-
-static void
-lg_free(struct lgraph *g)
-{
-	size_t d, i;
-
-	for (d = 0; d < 2; d++) {
-		for (i = 0; i < g->ne[d]; i++) {
-			struct ledge *x = &g->e[d][i];
-			free(x->event_id);
-			free(x->event);
-			free(x->node);
-			free(x->user);
-			free(x->batch);
-			free(x->from);
-			free(x->to);
-		}
-		free(g->e[d]);
-	}
-	for (i = 0; i < g->nn; i++)
-		lent_release(&g->n[i]);
-	free(g->n);
-}
-
-static int
-lent_cmp(const void *a, const void *b)
-{
-	const struct lent *x = a, *y = b;
-
-	return strcmp(x->ref ? x->ref : "", y->ref ? y->ref : "");
-}
-
-/* Sort the entities and keep one of each. */
-static void
-lg_finish(struct lgraph *g)
-{
-	size_t i, k = 0;
-
-	if (g->nn > 0)
-		qsort(g->n, g->nn, sizeof(*g->n), lent_cmp);
-	for (i = 0; i < g->nn; i++) {
-		if (k > 0 && lent_cmp(&g->n[k - 1], &g->n[i]) == 0) {
-			lent_release(&g->n[i]);
-			continue;
-		}
-		g->n[k++] = g->n[i];
-	}
-	g->nn = k;
-}
-
-static struct lent *
-lg_find(struct lgraph *g, const char *ref)
-{
-	struct lent key;
-
-	memset(&key, 0, sizeof(key));
-	key.ref = (char *)ref;
-	if (g->nn == 0)
-		return NULL;
-	return bsearch(&key, g->n, g->nn, sizeof(*g->n), lent_cmp);
-}
-
-/* Edges of one direction by the entity they hang from (down: from; up:
- * to), in walk order within each. */
-struct lkey {
-	const char *k;
-	size_t pos;
-};
-
-static int
-lkey_cmp(const void *a, const void *b)
-{
-	const struct lkey *x = a, *y = b;
-	int c = strcmp(x->k, y->k);
-
-	if (c != 0)
-		return c;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-struct tree {
-	struct lgraph *g;
-	int down;
-	struct lkey *ix;
-	size_t nix;
-	char prefix[4 * TREE_DEPTH_MAX + 1];
-};
-
-static void
-print_entity_name(const struct lent *x)
-{
-	if (x == NULL || x->name == NULL)
-		return;
-	printf(" \"");
-	put(x->name);
-	putchar('"');
-}
-
-static void
-tree_node(struct tree *t, const char *ref, size_t depth)
-{
-	size_t lo = 0, hi = t->nix, i, plen = strlen(t->prefix);
-
-	/* the first key equal to ref */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(t->ix[mid].k, ref) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = lo; i < t->nix && strcmp(t->ix[i].k, ref) == 0; i++) {
-		const struct ledge *e = &t->g->e[t->down][t->ix[i].pos];
-		const char *next = t->down ? e->to : e->from;
-		struct lent *x = lg_find(t->g, next);
-		int last = i + 1 >= t->nix || strcmp(t->ix[i + 1].k, ref) != 0;
-		char tm[32];
-
-		fmt_time(tm, e->time, 0);
-		printf("%s%s%s %s %s", t->prefix, last ? "`-- " : "|-- ",
-		    e->event, t->down ? "->" : "<-", next);
-		print_entity_name(x);
-		printf("  (node ");
-		put(e->node);
-		printf(", user ");
-		put(e->user);
-		printf(", %s", tm);
-		if (e->batch != NULL)
-			printf(", batch %s", e->batch);
-		putchar(')');
-		if (x != NULL && x->shown) {
-			printf(" (see above)\n");
-			continue;
-		}
-		putchar('\n');
-		if (x != NULL)
-			x->shown = 1;
-		memcpy(t->prefix + plen, last ? "    " : "|   ", 5);
-		if (depth + 1 >= TREE_DEPTH_MAX)
-			printf("%s... (deeper links not shown)\n", t->prefix);
-		else
-			tree_node(t, next, depth + 1);
-		t->prefix[plen] = '\0';
-	}
-}
-
-static int
-print_tree(struct lgraph *g, const char *root, int down)
-{
-	struct tree t;
-	struct lent *x;
-	size_t i;
-
-	memset(&t, 0, sizeof(t));
-	t.g = g;
-	t.down = down;
-	t.nix = g->ne[down];
-	if (t.nix > 0 && (t.ix = calloc(t.nix, sizeof(*t.ix))) == NULL)
-		return -1;
-	for (i = 0; i < t.nix; i++) {
-		t.ix[i].k = down ? g->e[down][i].from : g->e[down][i].to;
-		t.ix[i].pos = i;
-	}
-	if (t.nix > 0)
-		qsort(t.ix, t.nix, sizeof(*t.ix), lkey_cmp);
-	for (i = 0; i < g->nn; i++)
-		g->n[i].shown = 0;
-	printf("%s:\n", down ? "descendants (what became of it)" :
-	    "ancestors (what it came from)");
-	printf("%s", root);
-	x = lg_find(g, root);
-	print_entity_name(x);
-	putchar('\n');
-	if (x != NULL)
-		x->shown = 1;
-	if (t.nix == 0)
-		printf("    none recorded\n");
-	else
-		tree_node(&t, root, 0);
-	free(t.ix);
-	return 0;
-}
-
-static json_t *
-lg_edges_json(const struct lgraph *g, int d)
-{
-	json_t *a = json_array(), *o;
-	char tm[32];
-	size_t i;
-
-	for (i = 0; a != NULL && i < g->ne[d]; i++) {
-		const struct ledge *e = &g->e[d][i];
-
-		fmt_time(tm, e->time, 1);
-		o = json_pack("{s:s, s:s, s:o?, s:o?, s:o?, s:s, s:s, s:s}",
-		    "event_id", e->event_id, "event", e->event, "node",
-		    jstr(e->node), "user", jstr(e->user), "batch",
-		    jstr(e->batch), "time", tm, "from", e->from, "to", e->to);
-		if (o == NULL || json_array_append_new(a, o) != 0) {
-			json_decref(a);
-			a = NULL;
-		}
-	}
-	return a;
-}
-
-static int
-lineage_json(const struct ctl *c, struct lgraph *g, const char *ref,
-    int up, int down)
-{
-	json_t *doc = json_object(), *ents = json_object(), *o;
-	char tm[32];
-	size_t i;
-	int bad = doc == NULL || ents == NULL;
-
-	for (i = 0; !bad && i < g->nn; i++) {
-		const struct lent *x = &g->n[i];
-
-		fmt_time(tm, x->created, 1);
-		o = json_pack("{s:s, s:o?, s:o?, s:o?, s:o?, s:o?, s:s}",
-		    "ref", x->ref, "kind", jstr(x->kind), "name",
-		    jstr(x->name), "hash", jstr(x->hash), "size",
-		    x->size >= 0 ? json_integer(x->size) : json_null(),
-		    "node", jstr(x->node), "created", tm);
-		if (o == NULL || json_object_set_new(ents, x->ref, o) != 0)
-			bad = 1;
-	}
-	if (!bad && (json_object_set_new(doc, "ref", json_string(ref)) != 0 ||
-	    json_object_set_new(doc, "entities", ents) != 0))
-		bad = 1;
-	ents = NULL;
-	if (!bad && up && json_object_set_new(doc, "ancestors",
-	    lg_edges_json(g, 0)) != 0)
-		bad = 1;
-	if (!bad && down && json_object_set_new(doc, "descendants",
-	    lg_edges_json(g, 1)) != 0)
-		bad = 1;
-	if (bad) {
-		json_decref(ents);
-		json_decref(doc);
-		return fail_nomem(c);
-	}
-	return ctl_print_json(doc);
-}
-
-/* Text inside a DOT quoted string: '"' and '\' escaped, controls made
- * printable. */
-static void
-dot_text(const char *s)
-{
-	char *d = printable(s);
-	const char *p;
-
-	for (p = d ? d : "?"; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			putchar('\\');
-		putchar(*p);
-	}
-	free(d);
-}
-
-static void
-dot_quote(const char *s)
-{
-	putchar('"');
-	dot_text(s);
-	putchar('"');
-}
-
-static int
-eptr_cmp(const void *a, const void *b)
-{
-	const struct ledge *x = *(const struct ledge *const *)a;
-	const struct ledge *y = *(const struct ledge *const *)b;
-	int c;
-
-	if ((c = strcmp(x->event_id, y->event_id)) != 0 ||
-	    (c = strcmp(x->from, y->from)) != 0)
-		return c;
-	return strcmp(x->to, y->to);
-}
-
-static int
-lineage_dot(const struct ctl *c, struct lgraph *g, const char *ref)
-{
-	const struct ledge **v;
-	size_t i, n = 0, d;
-
-	if ((v = calloc(g->ne[0] + g->ne[1] + 1, sizeof(*v))) == NULL)
-		return fail_nomem(c);
-	for (d = 0; d < 2; d++)
-		for (i = 0; i < g->ne[d]; i++)
-			v[n++] = &g->e[d][i];
-	qsort(v, n, sizeof(*v), eptr_cmp);
-	printf("digraph lineage {\n\trankdir=LR;\n\tnode [shape=box];\n");
-	for (i = 0; i < g->nn; i++) {
-		const struct lent *x = &g->n[i];
-
-		/* the label's line break is DOT's \n, not a byte */
-		printf("\t");
-		dot_quote(x->ref);
-		printf(" [label=\"");
-		dot_text(x->kind ? x->kind : "?");
-		printf("\\n");
-		dot_text(x->name ? x->name : x->ref + strcspn(x->ref, ":") + 1);
-		putchar('"');
-		if (strcmp(x->ref, ref) == 0)
-			printf(", style=bold");
-		printf("];\n");
-	}
-	for (i = 0; i < n; i++) {
-		if (i > 0 && eptr_cmp(&v[i - 1], &v[i]) == 0)
-			continue;
-		printf("\t");
-		dot_quote(v[i]->from);
-		printf(" -> ");
-		dot_quote(v[i]->to);
-		printf(" [label=");
-		dot_quote(v[i]->event);
-		printf("];\n");
-	}
-	printf("}\n");
-	free(v);
-	return EXIT_OK;
-}
-
-int
-cmd_lineage(struct ctl *c)
-{
-	static const char usage[] =
-	    "lineage ID|HASH|PATH [--up | --down] [--dot]";
-	struct spool_store *st = NULL;
-	struct lgraph g;
-	char ref[SPOOL_REF_MAX];
-	const char *arg = NULL;
-	spool_err err;
-	int i, up = 0, down = 0, dot = 0, r, status = EXIT_OK;
-
-	for (i = 0; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--up") == 0)
-			up = 1;
-		else if (strcmp(c->argv[i], "--down") == 0)
-			down = 1;
-		else if (strcmp(c->argv[i], "--dot") == 0)
-			dot = 1;
-		else if (arg == NULL && (c->argv[i][0] != '-' ||
-		    c->argv[i][1] == '\0'))
-			arg = c->argv[i];
-		else
-			return ctl_usage(c, usage);
-	}
-	if (arg == NULL)
-		return ctl_usage(c, usage);
-	if (dot && c->json)
-		return ctl_fail(c, SPOOL_ERR_USAGE, "give --dot or --json, not "
-		    "both");
-	if (!up && !down)
-		up = down = 1;
-	if ((status = store_open(c, &st)) != EXIT_OK)
-		return status;
-	memset(&g, 0, sizeof(g));
-	spool_err_clear(&err);
-	r = spool_lineage_resolve(st, arg, ref, &err);
-	if (r == SPOOL_OK && up) {
-		g.dir = 0;
-		r = spool_lineage_walk(st, ref, SPOOL_LINEAGE_UP, lg_edge,
-		    lg_entity, &g, &err);
-	}
-	if (r == SPOOL_OK && down) {
-		g.dir = 1;
-		r = spool_lineage_walk(st, ref, SPOOL_LINEAGE_DOWN, lg_edge,
-		    lg_entity, &g, &err);
-	}
-	if (r != SPOOL_OK) {
-		status = fail(c, &err);
-		goto out;
-	}
-	lg_finish(&g);
-	if (dot)
-		status = lineage_dot(c, &g, ref);
-	else if (c->json)
-		status = lineage_json(c, &g, ref, up, down);
-	else {
-		struct lent *x = lg_find(&g, ref);
-
-		printf("lineage of %s", ref);
-		print_entity_name(x);
-		if (x != NULL && x->size >= 0)
-			printf(", %" PRId64 " bytes", x->size);
-		if (x != NULL && x->node != NULL) {
-			printf(", first seen on ");
-			put(x->node);
-		}
-		printf("\n");
-		if (up) {
-			putchar('\n');
-			if (print_tree(&g, ref, 0) != 0)
-				status = fail_nomem(c);
-		}
-		if (down && status == EXIT_OK) {
-			putchar('\n');
-			if (print_tree(&g, ref, 1) != 0)
-				status = fail_nomem(c);
-		}
-	}
-out:
-	lg_free(&g);
 	spool_store_close(st);
 	return status;
 }
@@ -1997,7 +1488,7 @@ job_action(struct ctl *c, int cancel)
 		return ctl_usage(c, cancel ? "cancel ID [--reason TEXT]" :
 		    "retry ID");
 	id = strip_kind(id, show_kinds, &kind);
-	if ((status = store_open(c, &st)) != EXIT_OK)
+	if ((status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
 	spool_err_clear(&err);
 	if ((r = spool_job_resolve(st, id, jid, &err)) == SPOOL_OK) {
@@ -2014,13 +1505,13 @@ job_action(struct ctl *c, int cancel)
 	if (r == SPOOL_OK)
 		r = spool_store_get_row(st, "job", jid, collect, &job, &err);
 	if (r != SPOOL_OK)
-		status = fail(c, &err);
+		status = out_fail(c, &err);
 	else if (c->json) {
 		json_t *doc = json_pack("{s:o?}", "job", row_json(&job, 0,
 		    job_cols, NCOLS(job_cols)));
 		if (doc == NULL || json_is_null(json_object_get(doc, "job"))) {
 			json_decref(doc);
-			status = fail_nomem(c);
+			status = out_nomem(c);
 		} else
 			status = ctl_print_json(doc);
 	}
