@@ -381,6 +381,7 @@ take_rows(struct claim_arg *a, struct spool_dbres *res, spool_err *err)
 		t->max_attempts = (int)spool_dbres_int(res, i, 6);
 		t->priority = (int)spool_dbres_int(res, i, 7);
 		t->lease_until = spool_dbres_int(res, i, 8);
+		t->created = spool_dbres_int(res, i, 10);
 		if (in != NULL && (t->input = strdup(in)) == NULL)
 			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		a->n++;
@@ -394,9 +395,13 @@ task_cmp(const void *x, const void *y)
 {
 	const struct spool_task *a = x, *b = y;
 
+	/* the claim's own order: priority DESC, created, id (an id's time
+	 * is the wall clock's, created the store's, which may differ) */
 	if (a->priority != b->priority)
 		return a->priority > b->priority ? -1 : 1;
-	return strcmp(a->id, b->id); /* UUIDv7: creation order */
+	if (a->created != b->created)
+		return a->created < b->created ? -1 : 1;
+	return strcmp(a->id, b->id);
 }
 
 /* How many more tasks of type may run now: -1 for no cap. */

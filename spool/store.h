@@ -222,6 +222,7 @@ struct spool_task {
 	int attempt, max_attempts;
 	int priority;
 	int64_t lease_until;
+	int64_t created;
 	char *input; /* or NULL */
 };
 void spool_task_release(struct spool_task *t);
