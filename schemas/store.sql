@@ -235,3 +235,50 @@ CREATE TABLE task_type (
 	max_running INTEGER NOT NULL
 );
 CREATE INDEX task_running_type ON task (type) WHERE state = 'running';
+
+-- version 3
+-- The daemon's flows (spoold).
+-- A file claimed from a hot folder into store/intake/ whose request is
+-- committed: the claimed copy is removed after the commit, and this row
+-- with it; a row left by a crash says the copy is done and only needs
+-- removing.  path is relative to store/intake/.
+CREATE TABLE intake (
+	path TEXT PRIMARY KEY,
+	request TEXT NOT NULL,
+	created BIGINT NOT NULL
+);
+
+-- What waits to be sent to a peer, one manifest line each (kind request,
+-- part or result), and the batch that carries it once one is planned.
+-- size is the blob bytes the line brings into a batch.
+CREATE TABLE outbox (
+	id TEXT PRIMARY KEY,
+	peer TEXT NOT NULL,
+	kind TEXT NOT NULL CHECK (kind IN ('request', 'part', 'result')),
+	request TEXT NOT NULL,
+	priority INTEGER NOT NULL,
+	created BIGINT NOT NULL,
+	ord INTEGER NOT NULL DEFAULT 0,
+	size BIGINT NOT NULL,
+	item TEXT NOT NULL,
+	batch TEXT
+);
+CREATE INDEX outbox_pending ON outbox (peer, priority DESC, created, ord, id)
+	WHERE batch IS NULL;
+CREATE INDEX outbox_batch ON outbox (batch);
+CREATE INDEX outbox_request ON outbox (request, kind);
+
+-- Parts of large files received, until the whole file is assembled.
+CREATE TABLE part (
+	request TEXT NOT NULL,
+	name TEXT NOT NULL,
+	idx INTEGER NOT NULL,
+	count INTEGER NOT NULL,
+	offs BIGINT NOT NULL,
+	size BIGINT NOT NULL,
+	blob TEXT NOT NULL,
+	file_size BIGINT NOT NULL,
+	file_blob TEXT NOT NULL,
+	created BIGINT NOT NULL,
+	PRIMARY KEY (request, name, idx)
+);

@@ -28,7 +28,7 @@
 #include "config.h"
 #include "error.h"
 
-#define SPOOL_STORE_VERSION 2
+#define SPOOL_STORE_VERSION 3
 #define SPOOL_ID_MAX 37 /* a UUID and its NUL */
 #define SPOOL_REF_MAX 80 /* "kind:" + a hash or UUID, and the NUL */
 
@@ -410,5 +410,78 @@ int spool_store_lineage_events(struct spool_store *st, int64_t since,
 int spool_store_lineage_entities(struct spool_store *st, int64_t since,
     size_t limit, int (*fn)(void *, const struct spool_store_row *),
     void *arg, spool_err *err);
+
+/* ---- the daemon's flows (store_flow.c) -------------------------------- */
+
+/* Intake: a claimed file (path relative to store/intake/) whose request
+ * is committed; recorded in the request's transaction, forgotten once
+ * the claimed copy is gone.  _get: SPOOL_ERR_NOTFOUND if not recorded. */
+int spool_store_intake_add(struct spool_store *st, const char *path,
+    const char *request, spool_err *err);
+int spool_store_intake_done(struct spool_store *st, const char *path,
+    spool_err *err);
+int spool_store_intake_get(struct spool_store *st, const char *path,
+    char request[SPOOL_ID_MAX], spool_err *err);
+
+/* One manifest line waiting for a batch to peer.  Lines go out in
+ * priority DESC, created, ord order; size is the blob bytes it brings. */
+struct spool_outbox_item {
+	char id[SPOOL_ID_MAX]; /* "": a new one */
+	const char *peer;
+	const char *kind;      /* request | part | result */
+	const char *request;
+	int priority;
+	int64_t created;       /* 0: now */
+	int ord;               /* order among lines of one created time */
+	uint64_t size;
+	const char *item;      /* the JSON line */
+};
+int spool_store_outbox_add(struct spool_store *st,
+    struct spool_outbox_item *o, spool_err *err);
+/* Lines waiting for peer, in send order, at most limit:
+ * id kind request priority created ord size item */
+int spool_store_outbox_pending(struct spool_store *st, const char *peer,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err);
+/* Peers with waiting lines: peer count oldest-created */
+int spool_store_outbox_peers(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+/* In one transaction: take the next seq to peer for batch_id (a
+ * 'planned' batch) and assign the n lines ids to it. */
+int spool_store_outbox_plan(struct spool_store *st, const char *peer,
+    const char *batch_id, const char *const *ids, size_t n, uint64_t *seq,
+    spool_err *err);
+/* The lines of a batch, in send order (columns as _pending). */
+int spool_store_outbox_batch(struct spool_store *st, const char *batch_id,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+/* Planned batches not yet written: batch_id peer seq created */
+int spool_store_planned(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+/* A planned batch is in out/: written, its requests batched, lineage. */
+int spool_store_outbox_written(struct spool_store *st, const char *batch_id,
+    const char *name, uint64_t items, uint64_t bytes, uint64_t tar,
+    spool_err *err);
+/* The sent batch named name (NAME of NAME.batch) was carried out:
+ * exported, with its requests, and a lineage event. */
+int spool_store_batch_exported(struct spool_store *st, const char *name,
+    spool_err *err);
+/* Receipts to send to peer: the newest max batches received from it,
+ * ascending: seq batch_id */
+int spool_store_acks(struct spool_store *st, const char *peer, size_t max,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+/* peer acknowledged our batch (seq, batch_id): it and its requests become
+ * acknowledged (*applied = 1); an unknown or conflicting ack does
+ * nothing. */
+int spool_store_ack(struct spool_store *st, const char *peer, uint64_t seq,
+    const char *batch_id, int *applied, spool_err *err);
+/* Processed requests whose result is not in the outbox yet (REQ columns
+ * as spool_store_list_requests), oldest first. */
+int spool_store_unanswered(struct spool_store *st, size_t limit,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
 
 #endif

@@ -119,7 +119,7 @@ TEST(store_older_version_is_migrated)
 
 	CHECK_OK(spool_store_open(&st, url, "low", &err));
 	CHECK_OK(spool_store_version(st, &v, &err));
-	CHECK_INT(v, 2);
+	CHECK_INT(v, SPOOL_STORE_VERSION);
 	CHECK_OK(spool_job_set_cap(st, "raster", 1, &err));
 	/* what version 1 held is still there */
 	spool_uuid7(id);
@@ -139,7 +139,7 @@ TEST(store_newer_version_is_refused)
 	    "key = 'schema_version'"));
 	spool_store_close(st);
 	CHECK_FAIL(spool_store_open(&st, url, "high", &err), SPOOL_ERR_STORE,
-	    "store schema version 99 is newer than this spool's 2");
+	    "store schema version 99 is newer than this spool's 3");
 }
 
 TEST(store_bad_url_is_a_config_error)

@@ -1,0 +1,429 @@
+/*
+ * store_flow.c - what the daemon's flows keep in the store: files claimed
+ * by intake, the outbox of manifest lines waiting for a batch, the
+ * batches that carry them (written, exported, acknowledged), acks, and
+ * parts of large files on their way in.
+ *
+ * The outbox is the spool discipline's queue file: a line is added in
+ * the transaction that makes it (intake, a finished job), a batch is
+ * planned for some lines in one transaction (seq taken, lines assigned),
+ * written to out/, then recorded as written.  A crash between planning
+ * and recording leaves a 'planned' batch whose lines say exactly what to
+ * write again under the same seq.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+#include "util.h"
+
+/* ---- intake ----------------------------------------------------------- */
+
+int
+spool_store_intake_add(struct spool_store *st, const char *path,
+    const char *request, spool_err *err)
+{
+	return st_q(st, NULL, err, "INSERT INTO intake (path, request, created) "
+	    "VALUES (?, ?, ?)", DBS(path), DBS(request),
+	    DBI(spool_store_now(st)));
+}
+
+int
+spool_store_intake_done(struct spool_store *st, const char *path,
+    spool_err *err)
+{
+	return st_q(st, NULL, err, "DELETE FROM intake WHERE path = ?",
+	    DBS(path));
+}
+
+int
+spool_store_intake_get(struct spool_store *st, const char *path,
+    char request[SPOOL_ID_MAX], spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT request FROM intake WHERE "
+	    "path = ?", DBS(path))) != SPOOL_OK)
+		return r;
+	if (res.nrows == 0)
+		r = SPOOL_ERR_NOTFOUND;
+	else
+		snprintf(request, SPOOL_ID_MAX, "%s",
+		    spool_dbres_text(&res, 0, 0));
+	spool_dbres_release(&res);
+	return r;
+}
+
+/* ---- the outbox ------------------------------------------------------- */
+
+int
+spool_store_outbox_add(struct spool_store *st, struct spool_outbox_item *o,
+    spool_err *err)
+{
+	if (o->id[0] == '\0')
+		spool_uuid7(o->id);
+	if (o->created == 0)
+		o->created = spool_store_now(st);
+	return st_q(st, NULL, err, "INSERT INTO outbox (id, peer, kind, "
+	    "request, priority, created, ord, size, item) VALUES (?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?)", DBS(o->id), DBS(o->peer), DBS(o->kind),
+	    DBS(o->request), DBI(o->priority), DBI(o->created), DBI(o->ord),
+	    DBI(o->size), DBS(o->item));
+}
+
+#define OUTBOX_COLS "id, kind, request, priority, created, ord, size, item"
+
+int
+spool_store_outbox_pending(struct spool_store *st, const char *peer,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT " OUTBOX_COLS " FROM outbox "
+	    "WHERE peer = ? AND batch IS NULL ORDER BY priority DESC, created, "
+	    "ord, id LIMIT ?", DBS(peer), DBI(limit))) != SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
+
+int
+spool_store_outbox_peers(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	/* peer, pending lines, oldest created */
+	if ((r = st_q0(st, &res, err, "SELECT peer, count(*), min(created) "
+	    "FROM outbox WHERE batch IS NULL GROUP BY peer ORDER BY peer")) !=
+	    SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
+
+struct oplan_arg {
+	const char *peer, *batch_id;
+	const char *const *ids;
+	size_t n;
+	uint64_t seq;
+};
+
+static int
+oplan_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct oplan_arg *a = arg;
+	struct spool_dbres res;
+	size_t i;
+	int r;
+
+	if ((r = spool_store_batch_plan(st, a->peer, a->batch_id, &a->seq,
+	    err)) != SPOOL_OK)
+		return r;
+	for (i = 0; i < a->n; i++) {
+		if ((r = st_q(st, &res, err, "UPDATE outbox SET batch = ? "
+		    "WHERE id = ? AND peer = ? AND batch IS NULL", DBS(a->batch_id),
+		    DBS(a->ids[i]), DBS(a->peer))) != SPOOL_OK)
+			return r;
+		if (res.changes != 1) {
+			spool_dbres_release(&res);
+			return spool_fail(err, SPOOL_ERR_STATE, "outbox line %s "
+			    "is no longer pending", a->ids[i]);
+		}
+		spool_dbres_release(&res);
+	}
+	return SPOOL_OK;
+}
+
+int
+spool_store_outbox_plan(struct spool_store *st, const char *peer,
+    const char *batch_id, const char *const *ids, size_t n, uint64_t *seq,
+    spool_err *err)
+{
+	struct oplan_arg a = { peer, batch_id, ids, n, 0 };
+	int r;
+
+	if ((r = st_tx(st, 1, oplan_tx, &a, err)) == SPOOL_OK)
+		*seq = a.seq;
+	return r;
+}
+
+int
+spool_store_outbox_batch(struct spool_store *st, const char *batch_id,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT " OUTBOX_COLS " FROM outbox "
+	    "WHERE batch = ? ORDER BY priority DESC, created, ord, id",
+	    DBS(batch_id))) != SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
+
+int
+spool_store_planned(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	/* batch_id peer seq created */
+	if ((r = st_q0(st, &res, err, "SELECT batch_id, peer, seq, created "
+	    "FROM batch WHERE dir = 'out' AND state = 'planned' ORDER BY peer, "
+	    "seq")) != SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
+
+/* Every request line of batch: request id and user. */
+static int
+batch_requests(struct spool_store *st, const char *batch_id,
+    struct spool_dbres *res, spool_err *err)
+{
+	return st_q(st, res, err, "SELECT o.request, r.usr, o.kind, o.id "
+	    "FROM outbox o LEFT JOIN request r ON r.id = o.request "
+	    "WHERE o.batch = ? ORDER BY o.priority DESC, o.created, o.ord, o.id",
+	    DBS(batch_id));
+}
+
+struct owritten_arg {
+	const char *batch_id, *name;
+	uint64_t items, bytes, tar;
+};
+
+static int
+owritten_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct owritten_arg *a = arg;
+	struct spool_dbres res;
+	char bref[SPOOL_REF_MAX], ref[SPOOL_REF_MAX];
+	const char *used[1] = { ref }, *gen[1] = { bref };
+	size_t i;
+	int r;
+
+	snprintf(bref, sizeof(bref), "batch:%s", a->batch_id);
+	if ((r = spool_store_batch_written(st, a->batch_id, a->name, a->items,
+	    a->bytes, a->tar, err)) != SPOOL_OK ||
+	    (r = spool_lineage_entity(st, bref, a->name, NULL, -1, err)) !=
+	    SPOOL_OK)
+		return r;
+	if ((r = batch_requests(st, a->batch_id, &res, err)) != SPOOL_OK)
+		return r;
+	for (i = 0; i < res.nrows && r == SPOOL_OK; i++) {
+		const char *req = spool_dbres_text(&res, i, 0);
+		const char *kind = spool_dbres_text(&res, i, 2);
+		struct spool_lineage_event ev;
+
+		if (strcmp(kind, "request") != 0)
+			continue;
+		if ((r = spool_store_request_set_state(st, req, "batched",
+		    a->name, err)) != SPOOL_OK)
+			break;
+		snprintf(ref, sizeof(ref), "request:%s", req);
+		memset(&ev, 0, sizeof(ev));
+		ev.event = "batched";
+		ev.user = spool_dbres_text(&res, i, 1);
+		ev.batch = a->batch_id;
+		ev.used = used;
+		ev.nused = 1;
+		ev.generated = gen;
+		ev.ngenerated = 1;
+		r = spool_lineage_record(st, &ev, err);
+	}
+	spool_dbres_release(&res);
+	return r;
+}
+
+int
+spool_store_outbox_written(struct spool_store *st, const char *batch_id,
+    const char *name, uint64_t items, uint64_t bytes, uint64_t tar,
+    spool_err *err)
+{
+	struct owritten_arg a = { batch_id, name, items, bytes, tar };
+
+	return st_tx(st, 1, owritten_tx, &a, err);
+}
+
+/* Requests of a sent batch move to state (when they are behind it). */
+static int
+batch_requests_to(struct spool_store *st, const char *batch_id,
+    const char *state, const char *detail, spool_err *err)
+{
+	struct spool_dbres res;
+	size_t i;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT o.request FROM outbox o JOIN "
+	    "request r ON r.id = o.request WHERE o.batch = ? AND "
+	    "o.kind = 'request' AND r.side = 'submit' AND r.state IN "
+	    "('batched', 'exported')", DBS(batch_id))) != SPOOL_OK)
+		return r;
+	for (i = 0; i < res.nrows && r == SPOOL_OK; i++) {
+		const char *req = spool_dbres_text(&res, i, 0);
+
+		/* batched -> exported -> acknowledged; exported twice
+		 * (a batch resent and carried again) is no step */
+		if (strcmp(state, "exported") == 0) {
+			struct spool_dbres cur;
+			int same;
+
+			if ((r = st_q(st, &cur, err, "SELECT state FROM request "
+			    "WHERE id = ?", DBS(req))) != SPOOL_OK)
+				break;
+			same = cur.nrows == 1 && strcmp(spool_dbres_text(&cur,
+			    0, 0), state) == 0;
+			spool_dbres_release(&cur);
+			if (same)
+				continue;
+		}
+		r = spool_store_request_set_state(st, req, state, detail, err);
+	}
+	spool_dbres_release(&res);
+	return r;
+}
+
+struct exported_arg {
+	const char *name;
+	char batch_id[SPOOL_ID_MAX];
+};
+
+static int
+exported_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct exported_arg *a = arg;
+	struct spool_dbres res;
+	struct spool_lineage_event ev;
+	char bref[SPOOL_REF_MAX], state[16];
+	const char *used[1] = { bref };
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT batch_id, state FROM batch WHERE "
+	    "dir = 'out' AND name = ? ORDER BY created DESC LIMIT 1",
+	    DBS(a->name))) != SPOOL_OK)
+		return r;
+	if (res.nrows == 0) {
+		spool_dbres_release(&res);
+		return spool_fail(err, SPOOL_ERR_NOTFOUND, "the store has no "
+		    "sent batch named %s", a->name);
+	}
+	snprintf(a->batch_id, sizeof(a->batch_id), "%s",
+	    spool_dbres_text(&res, 0, 0));
+	snprintf(state, sizeof(state), "%s", spool_dbres_text(&res, 0, 1));
+	spool_dbres_release(&res);
+	/* acknowledged before it was carried (a resend): stays so */
+	if (strcmp(state, "acknowledged") != 0 &&
+	    (r = spool_store_batch_set_state(st, a->batch_id, "exported", NULL,
+	    err)) != SPOOL_OK)
+		return r;
+	if ((r = batch_requests_to(st, a->batch_id, "exported", a->name,
+	    err)) != SPOOL_OK)
+		return r;
+	snprintf(bref, sizeof(bref), "batch:%s", a->batch_id);
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "exported";
+	ev.batch = a->batch_id;
+	ev.used = used;
+	ev.nused = 1;
+	return spool_lineage_record(st, &ev, err);
+}
+
+int
+spool_store_batch_exported(struct spool_store *st, const char *name,
+    spool_err *err)
+{
+	struct exported_arg a;
+
+	memset(&a, 0, sizeof(a));
+	a.name = name;
+	return st_tx(st, 1, exported_tx, &a, err);
+}
+
+/* ---- acks ------------------------------------------------------------- */
+
+int
+spool_store_acks(struct spool_store *st, const char *peer, size_t max,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	/* seq batch_id, ascending: the newest max received from peer */
+	if ((r = st_q(st, &res, err, "SELECT seq, batch_id FROM (SELECT seq, "
+	    "batch_id FROM batch WHERE dir = 'in' AND peer = ? AND "
+	    "state = 'received' ORDER BY seq DESC LIMIT ?) AS t ORDER BY seq",
+	    DBS(peer), DBI(max))) != SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
+
+int
+spool_store_ack(struct spool_store *st, const char *peer, uint64_t seq,
+    const char *batch_id, int *applied, spool_err *err)
+{
+	struct spool_dbres res;
+	char state[16];
+	int r;
+
+	*applied = 0;
+	if ((r = st_q(st, &res, err, "SELECT state FROM batch WHERE dir = 'out' "
+	    "AND peer = ? AND seq = ? AND batch_id = ?", DBS(peer), DBI(seq),
+	    DBS(batch_id))) != SPOOL_OK)
+		return r;
+	if (res.nrows == 0) {
+		spool_dbres_release(&res);
+		return SPOOL_OK; /* not ours, or a conflict: no effect */
+	}
+	snprintf(state, sizeof(state), "%s", spool_dbres_text(&res, 0, 0));
+	spool_dbres_release(&res);
+	if (strcmp(state, "written") != 0 && strcmp(state, "exported") != 0)
+		return SPOOL_OK;
+	if ((r = spool_store_batch_set_state(st, batch_id, "acknowledged", NULL,
+	    err)) != SPOOL_OK ||
+	    (r = batch_requests_to(st, batch_id, "acknowledged", NULL, err)) !=
+	    SPOOL_OK)
+		return r;
+	*applied = 1;
+	return SPOOL_OK;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+int
+spool_store_unanswered(struct spool_store *st, size_t limit,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	/* processed requests whose result is not in the outbox yet */
+	if ((r = st_q(st, &res, err, "SELECT " REQ_COLS " FROM request r "
+	    "WHERE side = 'process' AND state IN ('succeeded', 'failed', "
+	    "'expired', 'cancelled') AND NOT EXISTS (SELECT 1 FROM outbox o "
+	    "WHERE o.request = r.id AND o.kind = 'result') ORDER BY updated, id "
+	    "LIMIT ?", DBI(limit))) != SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
