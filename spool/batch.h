@@ -68,6 +68,8 @@ void spool_batch_writer_free(struct spool_batch_writer *w);
  * refuse by returning a spool code. */
 struct spool_batch_sink {
 	void *ctx;
+	/* the checked header line (acks), before any item; may be NULL */
+	int (*header)(void *ctx, const json_t *hdr, spool_err *err);
 	int (*item)(void *ctx, const json_t *item, spool_err *err);
 	int (*blob_begin)(void *ctx, const uint8_t hash[SPOOL_HASH_LEN],
 	    uint64_t size, spool_err *err);

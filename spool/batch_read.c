@@ -95,6 +95,8 @@ do_line(struct reader *rd, spool_err *err)
 		    jerr.text);
 	if (rd->lineno == 1) {
 		r = spool_manifest_check_header(rd->manifest, v, rd->facts, err);
+		if (r == SPOOL_OK && sink != NULL && sink->header != NULL)
+			r = sink->header(sink->ctx, v, err);
 	} else {
 		rd->items++;
 		if (rd->items > rd->facts->items)

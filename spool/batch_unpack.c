@@ -308,7 +308,7 @@ spool_batch_unpack(const char *batch_path, const char *sig_path,
     const struct spool_batch_check *chk, const char *dir,
     struct spool_batch_facts *facts, spool_err *err)
 {
-	struct spool_batch_sink sink = { NULL, on_item, on_blob_begin,
+	struct spool_batch_sink sink = { NULL, NULL, on_item, on_blob_begin,
 		on_blob_data, on_blob_end };
 	struct spool_batch_check c = *chk;
 	struct unpacker u;

@@ -418,3 +418,38 @@ spool_keep_file(const char *from, const char *to, spool_err *err)
 		return spool_fail_sys(err, "cannot link '%s' to '%s'", from, to);
 	return spool_copy_file(from, to, err);
 }
+
+int
+spool_write_file_replace(const char *path, const void *p, size_t n,
+    mode_t mode, spool_err *err)
+{
+	struct spool_tmpfile t;
+	char dir[PATH_MAX];
+	int r;
+
+	if (spool_dirname(dir, sizeof(dir), path) != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	if ((r = spool_tmpfile_open(&t, dir, spool_basename(path), mode,
+	    err)) != SPOOL_OK)
+		return r;
+	if ((r = spool_write_all(t.fd, p, n, err)) != SPOOL_OK)
+		goto fail;
+	if (fsync(t.fd) != 0) {
+		r = spool_fail_sys(err, "cannot fsync '%s'", t.path);
+		goto fail;
+	}
+	if (close(t.fd) != 0) {
+		t.fd = -1;
+		r = spool_fail_sys(err, "cannot write '%s'", t.path);
+		goto fail;
+	}
+	t.fd = -1;
+	if (rename(t.path, path) != 0) {
+		r = spool_fail_sys(err, "cannot rename to '%s'", path);
+		goto fail;
+	}
+	return SPOOL_OK;
+fail:
+	spool_tmpfile_discard(&t);
+	return r;
+}

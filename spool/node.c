@@ -183,13 +183,13 @@ spool_node_batch_check(const struct spool_node *n,
 	chk->max_tar = n->cfg->max_bytes;
 }
 
-static void
-owner_name(uid_t uid, char *out, size_t outsz)
+void
+spool_owner_name(unsigned uid, char *out, size_t outsz)
 {
 	struct passwd pw, *res = NULL;
 	char buf[1024];
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
 	    strlen(res->pw_name) <= 64)
 		snprintf(out, outsz, "%s", res->pw_name);
 	else
@@ -392,8 +392,8 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 	return SPOOL_OK;
 }
 
-static int
-archive_sent(const struct spool_node *n, const char *written,
+int
+spool_node_archive_sent(const struct spool_node *n, const char *written,
     const char *name, spool_err *err)
 {
 	char dst[PATH_MAX], src[PATH_MAX + 8], dsig[PATH_MAX + 8];
@@ -478,7 +478,7 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 	if ((r = hash_inputs(in, nfiles, err)) != SPOOL_OK)
 		goto out;
 	for (i = 0; i < nfiles; i++)
-		owner_name(in[i].uid, in[i].user, sizeof(in[i].user));
+		spool_owner_name(in[i].uid, in[i].user, sizeof(in[i].user));
 	for (i = 0; i < nfiles; i++)
 		if ((r = pack_item(w, &in[i], now, err)) != SPOOL_OK)
 			goto out;
@@ -498,7 +498,7 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 	snprintf(written, PATH_MAX, "%s", out_path ? out_path : name);
 	if ((r = spool_batch_write(w, written, &sk, facts, err)) != SPOOL_OK)
 		goto out;
-	if ((r = archive_sent(n, written, name, err)) != SPOOL_OK)
+	if ((r = spool_node_archive_sent(n, written, name, err)) != SPOOL_OK)
 		goto out;
 	rec.in = in;
 	rec.n = nfiles;

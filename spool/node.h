@@ -50,4 +50,12 @@ int spool_node_pack(const struct spool_node *n, const char *peer,
     char *const files[], size_t nfiles, const char *out_path,
     char written[PATH_MAX], struct spool_batch_facts *facts, spool_err *err);
 
+/* Keep a sent batch (written: its path) in archive/sent/NAME(.minisig)
+ * without writing its bytes again (reflink or hard link). */
+int spool_node_archive_sent(const struct spool_node *n, const char *written,
+    const char *name, spool_err *err);
+
+/* The user name of uid, or "uid123" when it has none (at most 64). */
+void spool_owner_name(unsigned uid, char *out, size_t outsz);
+
 #endif

@@ -30,7 +30,8 @@
 
 #define SPOOL_STORE_VERSION 3
 #define SPOOL_ID_MAX 37 /* a UUID and its NUL */
-#define SPOOL_REF_MAX 80 /* "kind:" + a hash or UUID, and the NUL */
+#define SPOOL_REF_MAX 80
+#define SPOOL_HASH_HEXLEN_ 64 /* hash.h's SPOOL_HASH_HEXLEN */ /* "kind:" + a hash or UUID, and the NUL */
 
 struct spool_store;
 
@@ -456,7 +457,8 @@ int spool_store_outbox_plan(struct spool_store *st, const char *peer,
 int spool_store_outbox_batch(struct spool_store *st, const char *batch_id,
     int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err);
-/* Planned batches not yet written: batch_id peer seq created */
+/* The daemon's planned batches not yet written (an offline pack's have
+ * no name until written): batch_id peer seq created name */
 int spool_store_planned(struct spool_store *st,
     int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err);
@@ -464,7 +466,7 @@ int spool_store_planned(struct spool_store *st,
 int spool_store_outbox_written(struct spool_store *st, const char *batch_id,
     const char *name, uint64_t items, uint64_t bytes, uint64_t tar,
     spool_err *err);
-/* The sent batch named name (NAME of NAME.batch) was carried out:
+/* The sent batch name (NAME.batch, or NAME) was carried out:
  * exported, with its requests, and a lineage event. */
 int spool_store_batch_exported(struct spool_store *st, const char *name,
     spool_err *err);
@@ -483,5 +485,37 @@ int spool_store_ack(struct spool_store *st, const char *peer, uint64_t seq,
 int spool_store_unanswered(struct spool_store *st, size_t limit,
     int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err);
+
+/* When the newest batch to or from peer (dir "out" | "in") was made
+ * here, in ms; 0 if none. */
+int spool_store_last_batch(struct spool_store *st, const char *peer,
+    const char *dir, int64_t *ms, spool_err *err);
+
+/* One request's facts ("" for NULL); SPOOL_ERR_NOTFOUND if none. */
+struct spool_request_info {
+	char side[8];
+	char peer[SPOOL_NAME_MAX + 1];
+	char state[16];
+	char type[16];
+	char user[80];
+	char folder[80];
+	char name[256];
+	char error[512];
+	char hash[SPOOL_HASH_HEXLEN_ + 1];
+	int64_t size;     /* -1: unknown */
+	int priority;
+	int64_t created, updated;
+};
+int spool_store_request_info(struct spool_store *st, const char *id,
+    struct spool_request_info *out, spool_err *err);
+/* Requests by side and state: side state count */
+int spool_store_request_counts(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+
+/* Tasks runnable now, and when the next waiting one becomes runnable
+ * (0: none). */
+int spool_store_work_due(struct spool_store *st, uint64_t *runnable,
+    int64_t *next, spool_err *err);
 
 #endif

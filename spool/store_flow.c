@@ -126,8 +126,17 @@ oplan_tx(struct spool_store *st, void *arg, spool_err *err)
 	size_t i;
 	int r;
 
+	char name[128];
+
 	if ((r = spool_store_batch_plan(st, a->peer, a->batch_id, &a->seq,
 	    err)) != SPOOL_OK)
+		return r;
+	/* the daemon's batches have their name from the start: recovery
+	 * knows them from an offline pack's, which names its own file */
+	snprintf(name, sizeof(name), "%s-%s-%010llu.batch", st->node, a->peer,
+	    (unsigned long long)a->seq);
+	if ((r = st_q(st, NULL, err, "UPDATE batch SET name = ? WHERE id = ?",
+	    DBS(name), DBS(a->batch_id))) != SPOOL_OK)
 		return r;
 	for (i = 0; i < a->n; i++) {
 		if ((r = st_q(st, &res, err, "UPDATE outbox SET batch = ? "
@@ -183,9 +192,9 @@ spool_store_planned(struct spool_store *st,
 	int r;
 
 	/* batch_id peer seq created */
-	if ((r = st_q0(st, &res, err, "SELECT batch_id, peer, seq, created "
-	    "FROM batch WHERE dir = 'out' AND state = 'planned' ORDER BY peer, "
-	    "seq")) != SPOOL_OK)
+	if ((r = st_q0(st, &res, err, "SELECT batch_id, peer, seq, created, "
+	    "name FROM batch WHERE dir = 'out' AND state = 'planned' AND "
+	    "name IS NOT NULL ORDER BY peer, seq")) != SPOOL_OK)
 		return r;
 	r = st_rows(&res, fn, arg);
 	spool_dbres_release(&res);
@@ -350,6 +359,16 @@ spool_store_batch_exported(struct spool_store *st, const char *name,
 {
 	struct exported_arg a;
 
+	char full[160];
+	size_t n = strlen(name);
+
+	/* NAME or NAME.batch */
+	if (n < 6 || strcmp(name + n - 6, ".batch") != 0) {
+		if (snprintf(full, sizeof(full), "%s.batch", name) >=
+		    (int)sizeof(full))
+			return spool_fail(err, SPOOL_ERR_USAGE, "bad name");
+		name = full;
+	}
 	memset(&a, 0, sizeof(a));
 	a.name = name;
 	return st_tx(st, 1, exported_tx, &a, err);
@@ -426,4 +445,92 @@ spool_store_unanswered(struct spool_store *st, size_t limit,
 	r = st_rows(&res, fn, arg);
 	spool_dbres_release(&res);
 	return r;
+}
+
+int
+spool_store_last_batch(struct spool_store *st, const char *peer,
+    const char *dir, int64_t *ms, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT max(created) FROM batch WHERE "
+	    "peer = ? AND dir = ?", DBS(peer), DBS(dir))) != SPOOL_OK)
+		return r;
+	*ms = spool_dbres_int(&res, 0, 0);
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}
+
+int
+spool_store_request_info(struct spool_store *st, const char *id,
+    struct spool_request_info *out, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT side, peer, state, type, usr, "
+	    "folder, name, created, error, hash, size, priority, updated FROM "
+	    "request WHERE id = ?", DBS(id))) !=
+	    SPOOL_OK)
+		return r;
+	if (res.nrows == 0) {
+		spool_dbres_release(&res);
+		return spool_fail(err, SPOOL_ERR_NOTFOUND, "no request %s", id);
+	}
+	memset(out, 0, sizeof(*out));
+#define CP(f, c) snprintf(out->f, sizeof(out->f), "%s", \
+	spool_dbres_text(&res, 0, c) ? spool_dbres_text(&res, 0, c) : "")
+	CP(side, 0);
+	CP(peer, 1);
+	CP(state, 2);
+	CP(type, 3);
+	CP(user, 4);
+	CP(folder, 5);
+	CP(name, 6);
+	CP(error, 8);
+	CP(hash, 9);
+#undef CP
+	out->created = spool_dbres_int(&res, 0, 7);
+	out->size = spool_dbres_text(&res, 0, 10) ? spool_dbres_int(&res, 0,
+	    10) : -1;
+	out->priority = (int)spool_dbres_int(&res, 0, 11);
+	out->updated = spool_dbres_int(&res, 0, 12);
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}
+
+int
+spool_store_request_counts(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q0(st, &res, err, "SELECT side, state, count(*) FROM "
+	    "request GROUP BY side, state ORDER BY side, state")) != SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
+
+int
+spool_store_work_due(struct spool_store *st, uint64_t *runnable,
+    int64_t *next, spool_err *err)
+{
+	struct spool_dbres res;
+	int64_t now = spool_store_now(st);
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT (SELECT count(*) FROM task WHERE "
+	    "state = 'queued' AND run_at <= ?), (SELECT min(run_at) FROM task "
+	    "WHERE state = 'queued' AND run_at > ?)", DBI(now), DBI(now))) !=
+	    SPOOL_OK)
+		return r;
+	*runnable = (uint64_t)spool_dbres_int(&res, 0, 0);
+	*next = spool_dbres_int(&res, 0, 1);
+	spool_dbres_release(&res);
+	return SPOOL_OK;
 }

@@ -37,6 +37,8 @@ static const struct command {
 	{ "jobs", cmd_jobs, NEEDS_NODE, "jobs [--state S] [--limit N]" },
 	{ "retry", cmd_retry, NEEDS_NODE, "retry ID" },
 	{ "cancel", cmd_cancel, NEEDS_NODE, "cancel ID [--reason TEXT]" },
+	{ "status", cmd_status, NEEDS_NODE, "status" },
+	{ "flush", cmd_flush, NEEDS_NODE, "flush" },
 	{ "config", cmd_config, 0, "config check [FILE]" },
 };
 

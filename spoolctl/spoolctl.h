@@ -45,5 +45,7 @@ int cmd_batches(struct ctl *c);
 int cmd_jobs(struct ctl *c);
 int cmd_retry(struct ctl *c);
 int cmd_cancel(struct ctl *c);
+int cmd_status(struct ctl *c);
+int cmd_flush(struct ctl *c);
 
 #endif

@@ -1,42 +1,717 @@
 /*
  * spoold - the spool daemon.
  *
- * This version checks a configuration and prints the effective one
- * (spoold -c FILE -T, like sshd -T); the event loop (hot folders, batcher,
- * import, jobs) is the subject of the daemon issue and is not in this
- * build, so spoold refuses to start rather than pretend to run.
+ * One event loop over file descriptors: inotify (hot folders and
+ * import/), a signalfd (TERM/INT stop after the current step, HUP reloads
+ * and rescans, CHLD reaps workers), one timerfd armed for the nearest
+ * thing due (a batch's max_age, a heartbeat, a settling file, the slow
+ * rescan, the watchdog), and a control socket (store/spoold.sock) that
+ * `spoolctl flush` talks to.  Tasks run in worker processes (fork, with
+ * RLIMIT_AS from [workers] memory_limit), each with its own store
+ * connection, so a crash in a task fails the task, not the daemon.
+ *
+ * Every step ends with the status files rewritten.  The steps are those of
+ * libspool (spool/daemon.h); this file only decides when to run them.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "spool.h"
+
+#define RESCAN_MS (60 * 1000)    /* the slow safety rescan */
+#define SWEEP_MS (15 * 1000)     /* expired leases and deadlines */
+#define WORK_POLL_MS 1000        /* while tasks wait for a retry */
+#define DISK_RETRY_MS 5000       /* intake paused by a full disk */
+#define WORKERS_MAX 256
+
+struct watch {
+	int wd;
+	char folder[80]; /* "" for import/ */
+};
+
+struct spoold {
+	const char *config;
+	struct spool_node *node;
+	struct spool_daemon *d;
+	int ifd, sfd, tfd, cfd;
+	struct watch *w;
+	size_t nw;
+	pid_t workers[WORKERS_MAX];
+	size_t nworkers;
+	int stop, reload, rescan, work_wanted;
+	int64_t next_rescan, next_sweep, next_outbox, next_retry, next_work;
+	int64_t next_watchdog;
+	int64_t watchdog_ms;
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/* ---- systemd notify (Type=notify) ---- */
+
+static void
+notify(const char *fmt, ...)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	char msg[512];
+	va_list ap;
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sa, len);
+	close(fd);
+}
+
+/* ---- watches ---- */
+
+static int
+add_watch(struct spoold *s, const char *rel, const char *folder,
+    spool_err *err)
+{
+	char path[PATH_MAX];
+	struct watch *w;
+	int wd, r;
+
+	if (spool_node_path(s->node, path, sizeof(path), rel) != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	if ((r = spool_mkdirs(path, 0755, err)) != SPOOL_OK)
+		return r;
+	wd = inotify_add_watch(s->ifd, path, IN_CLOSE_WRITE | IN_MOVED_TO |
+	    IN_ONLYDIR);
+	if (wd < 0)
+		return spool_fail_sys(err, "cannot watch '%s'", path);
+	if ((w = realloc(s->w, (s->nw + 1) * sizeof(*w))) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	s->w = w;
+	w[s->nw].wd = wd;
+	snprintf(w[s->nw].folder, sizeof(w[s->nw].folder), "%s", folder);
+	s->nw++;
+	return SPOOL_OK;
+}
+
+static int
+setup_watches(struct spoold *s, spool_err *err)
+{
+	const struct spool_config *c = s->node->cfg;
+	char rel[128];
+	size_t i;
+	int r;
+
+	if (s->ifd >= 0)
+		close(s->ifd);
+	free(s->w);
+	s->w = NULL;
+	s->nw = 0;
+	if ((s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return spool_fail_sys(err, "inotify");
+	for (i = 0; i < c->nfolders; i++) {
+		snprintf(rel, sizeof(rel), "in/%s", c->folders[i].name);
+		if ((r = add_watch(s, rel, c->folders[i].name, err)) !=
+		    SPOOL_OK)
+			return r;
+	}
+	return add_watch(s, "import", "", err);
+}
+
+/* ---- control socket ---- */
+
+static int
+setup_control(struct spoold *s)
+{
+	struct sockaddr_un sa;
+	char path[PATH_MAX];
+
+	s->cfd = -1;
+	spool_node_path(s->node, path, sizeof(path), "store/spoold.sock");
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		spool_daemon_log(s->d, "event=warning what=control reason="
+		    "\"socket path too long; spoolctl flush works only while "
+		    "spoold is stopped\"");
+		return 0;
+	}
+	snprintf(s->sock, sizeof(s->sock), "%s", path);
+	unlink(path);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((s->cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (bind(s->cfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, 0600) != 0 || listen(s->cfd, 16) != 0) {
+		close(s->cfd);
+		s->cfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- steps ---- */
+
+static int64_t
+min_due(int64_t a, int64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static void
+step_failed(struct spoold *s, const char *what, const spool_err *err)
+{
+	spool_daemon_log(s->d, "event=error what=%s reason=%s", what,
+	    spool_logq((char[600]){ 0 }, 600, err->msg));
+}
+
+static void
+status(struct spoold *s)
+{
+	spool_err err;
+
+	if (spool_status_flush(s->d, &err) != SPOOL_OK)
+		step_failed(s, "status", &err);
+}
+
+static void
+do_intake(struct spoold *s, const char *folder, char *const *names,
+    size_t n)
+{
+	int64_t retry = 0;
+	spool_err err;
+	int r, was_full = s->d->disk_full;
+
+	if (folder == NULL)
+		r = spool_intake_scan(s->d, &retry, &err);
+	else
+		r = spool_intake_folder(s->d, folder, names, n, &retry, &err);
+	if (r != SPOOL_OK)
+		step_failed(s, "intake", &err);
+	if (retry)
+		s->next_retry = min_due(s->next_retry, retry);
+	if (s->d->disk_full)
+		s->next_retry = min_due(s->next_retry, spool_now_ms() +
+		    DISK_RETRY_MS);
+	if (was_full && !s->d->disk_full)
+		spool_daemon_log(s->d, "event=disk-ok what=intake");
+	if (was_full != s->d->disk_full || s->d->taken)
+		status(s);
+}
+
+static void
+do_outbox(struct spoold *s, int force)
+{
+	int64_t next = 0;
+	spool_err err;
+
+	if (spool_outbox_run(s->d, force, &next, &err) != SPOOL_OK)
+		step_failed(s, "batch", &err);
+	s->next_outbox = next;
+	status(s);
+}
+
+static void
+do_import(struct spoold *s, const char *name)
+{
+	spool_err err;
+	int r;
+
+	r = name ? spool_inbox_take(s->d, name, &err) :
+	    spool_inbox_scan(s->d, &err);
+	if (r != SPOOL_OK)
+		step_failed(s, "import", &err);
+	s->work_wanted = 1;
+	status(s);
+}
+
+/* A worker process: its own store connection, run tasks, exit. */
+static void
+worker_main(struct spoold *s)
+{
+	struct spool_daemon cd = *s->d;
+	struct rlimit rl;
+	char name[64];
+	size_t ran;
+	spool_err err;
+	int r;
+
+	sigset_t all;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	if (s->node->cfg->memory_limit > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)s->node->cfg->memory_limit;
+		setrlimit(RLIMIT_AS, &rl);
+	}
+	memset(&cd.changed, 0, sizeof(cd.changed));
+	snprintf(name, sizeof(name), "%s/%ld", s->node->cfg->name,
+	    (long)getpid());
+	if (spool_store_open_config(&cd.st, s->node->cfg, &err) != SPOOL_OK) {
+		step_failed(s, "worker", &err);
+		_exit(1);
+	}
+	r = spool_work_run(&cd, name, &ran, &err);
+	if (r != SPOOL_OK)
+		step_failed(s, "worker", &err);
+	if (spool_status_flush(&cd, &err) != SPOOL_OK)
+		step_failed(s, "status", &err);
+	spool_store_close(cd.st);
+	free(cd.changed.v);
+	_exit(r == SPOOL_OK ? 0 : 1);
+}
+
+static void
+spawn_workers(struct spoold *s)
+{
+	size_t want = (size_t)s->node->cfg->workers;
+	pid_t pid;
+
+	if (want > WORKERS_MAX)
+		want = WORKERS_MAX;
+	/* one more worker per wake-up, up to the configured count */
+	if (s->nworkers >= want)
+		return;
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		spool_daemon_log(s->d, "event=error what=worker reason="
+		    "\"cannot fork\"");
+		return;
+	}
+	if (pid == 0)
+		worker_main(s);
+	s->workers[s->nworkers++] = pid;
+}
+
+static void
+reap(struct spoold *s)
+{
+	spool_err err;
+	int status_, any = 0;
+	pid_t pid;
+	size_t i;
+
+	while ((pid = waitpid(-1, &status_, WNOHANG)) > 0) {
+		for (i = 0; i < s->nworkers; i++)
+			if (s->workers[i] == pid) {
+				s->workers[i] = s->workers[--s->nworkers];
+				break;
+			}
+		if (WIFSIGNALED(status_))
+			spool_daemon_log(s->d, "event=worker-died pid=%ld "
+			    "signal=%d", (long)pid, WTERMSIG(status_));
+		any = 1;
+	}
+	if (!any)
+		return;
+	/* what the workers finished is answered now */
+	if (spool_answer_run(s->d, &err) != SPOOL_OK)
+		step_failed(s, "answer", &err);
+	s->work_wanted = 1;
+	do_outbox(s, 0);
+}
+
+static void
+sweep(struct spoold *s)
+{
+	uint64_t requeued = 0, expired = 0;
+	spool_err err;
+
+	if (spool_job_sweep(s->d->st, &requeued, &expired, &err) != SPOOL_OK)
+		step_failed(s, "sweep", &err);
+	else if (requeued || expired) {
+		spool_daemon_log(s->d, "event=sweep requeued=%llu expired=%llu",
+		    (unsigned long long)requeued, (unsigned long long)expired);
+		s->work_wanted = 1;
+		if (expired && spool_answer_run(s->d, &err) != SPOOL_OK)
+			step_failed(s, "answer", &err);
+	}
+}
+
+static void
+maybe_work(struct spoold *s)
+{
+	uint64_t runnable = 0;
+	int64_t next = 0;
+	spool_err err;
+
+	if (!s->work_wanted && s->next_work == 0)
+		return;
+	s->work_wanted = 0;
+	s->next_work = 0;
+	if (spool_store_work_due(s->d->st, &runnable, &next, &err) !=
+	    SPOOL_OK) {
+		step_failed(s, "work", &err);
+		return;
+	}
+	if (runnable > 0)
+		spawn_workers(s);
+	if (next > 0)
+		s->next_work = next;
+	else if (runnable > 0 && s->nworkers > 0)
+		s->next_work = spool_now_ms() + WORK_POLL_MS;
+}
+
+/* ---- events ---- */
+
+static void
+on_inotify(struct spoold *s)
+{
+	char buf[64 * 1024] __attribute__((aligned(8)));
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		n = read(s->ifd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		for (p = buf; p < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+			size_t i;
+
+			p += sizeof(*e) + e->len;
+			if (e->mask & IN_Q_OVERFLOW) {
+				spool_daemon_log(s->d, "event=overflow "
+				    "what=inotify action=rescan");
+				s->rescan = 1;
+				continue;
+			}
+			if (e->len == 0 || spool_intake_ignored(e->name))
+				continue;
+			for (i = 0; i < s->nw; i++)
+				if (s->w[i].wd == e->wd)
+					break;
+			if (i == s->nw)
+				continue;
+			if (s->w[i].folder[0] == '\0') {
+				size_t l = strlen(e->name);
+
+				/* a pair is complete when its .minisig is */
+				if (l > 14 && strcmp(e->name + l - 14,
+				    ".batch.minisig") == 0) {
+					char bn[NAME_MAX + 1];
+
+					snprintf(bn, sizeof(bn), "%.*s",
+					    (int)(l - 8), e->name);
+					do_import(s, bn);
+				} else if (l > 6 && strcmp(e->name + l - 6,
+				    ".batch") == 0)
+					do_import(s, e->name);
+			} else {
+				char *names[1] = { e->name };
+
+				do_intake(s, s->w[i].folder, names, 1);
+			}
+		}
+	}
+}
+
+/* A flush asked over the control socket: take what is in the folders
+ * now, batch everything pending, answer "ok" or "error: why". */
+static void
+on_control(struct spoold *s)
+{
+	char buf[64], reply[SPOOL_ERR_MSG_MAX + 32];
+	int64_t next = 0, retry = 0;
+	spool_err err;
+	ssize_t n;
+	int fd, r;
+
+	while ((fd = accept4(s->cfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		n = poll(&pfd, 1, 2000) == 1 ? read(fd, buf, sizeof(buf) - 1) :
+		    -1;
+		buf[n > 0 ? n : 0] = '\0';
+		if (strncmp(buf, "flush", 5) == 0) {
+			spool_daemon_log(s->d, "event=flush");
+			r = spool_intake_scan(s->d, &retry, &err);
+			if (r == SPOOL_OK && s->d->disk_full)
+				r = spool_fail(&err, SPOOL_ERR_SYS, "intake is "
+				    "paused: %s", s->d->disk_full_why);
+			if (r == SPOOL_OK)
+				r = spool_answer_run(s->d, &err);
+			if (r == SPOOL_OK)
+				r = spool_outbox_run(s->d, 1, &next, &err);
+			s->next_outbox = next;
+			status(s);
+			if (r == SPOOL_OK)
+				snprintf(reply, sizeof(reply), "ok\n");
+			else
+				snprintf(reply, sizeof(reply), "error: %s\n",
+				    err.msg);
+		} else
+			snprintf(reply, sizeof(reply), "error: unknown "
+			    "request\n");
+		(void)!write(fd, reply, strlen(reply));
+		close(fd);
+	}
+}
+
+static void
+on_signal(struct spoold *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			s->stop = 1;
+			break;
+		case SIGHUP:
+			s->reload = 1;
+			break;
+		case SIGCHLD:
+			reap(s);
+			break;
+		}
+	}
+}
+
+static void
+reload(struct spoold *s)
+{
+	struct spool_diag diag = { NULL, 0 };
+	struct spool_node *n = NULL;
+	spool_err err;
+	size_t i;
+
+	s->reload = 0;
+	notify("RELOADING=1");
+	if (spool_node_open(&n, s->config, &diag, &err) != SPOOL_OK) {
+		for (i = 0; i < diag.n; i++)
+			spool_daemon_log(s->d, "event=reload-failed reason=%s",
+			    spool_logq((char[600]){ 0 }, 600, diag.lines[i]));
+		if (diag.n == 0)
+			step_failed(s, "reload", &err);
+		spool_diag_release(&diag);
+		notify("READY=1");
+		return;
+	}
+	spool_diag_release(&diag);
+	if (strcmp(n->cfg->name, s->node->cfg->name) != 0 ||
+	    strcmp(n->cfg->root, s->node->cfg->root) != 0 ||
+	    strcmp(n->cfg->store_url, s->node->cfg->store_url) != 0)
+		spool_daemon_log(s->d, "event=warning what=reload reason="
+		    "\"node name, root and store url change only at restart\"");
+	spool_node_free(s->node);
+	s->node = n;
+	s->d->node = n;
+	if (setup_watches(s, &err) != SPOOL_OK)
+		step_failed(s, "reload", &err);
+	spool_daemon_log(s->d, "event=reloaded folders=%zu",
+	    n->cfg->nfolders);
+	s->rescan = 1;
+	notify("READY=1");
+}
+
+static void
+arm_timer(struct spoold *s)
+{
+	struct itimerspec it;
+	int64_t due = 0, now = spool_now_ms(), d;
+
+	due = min_due(due, s->next_rescan);
+	due = min_due(due, s->next_sweep);
+	due = min_due(due, s->next_outbox);
+	due = min_due(due, s->next_retry);
+	due = min_due(due, s->next_work);
+	due = min_due(due, s->next_watchdog);
+	memset(&it, 0, sizeof(it));
+	d = due - now;
+	if (d < 1)
+		d = 1;
+	it.it_value.tv_sec = d / 1000;
+	it.it_value.tv_nsec = (d % 1000) * 1000000;
+	timerfd_settime(s->tfd, 0, &it, NULL);
+}
+
+static void
+on_timer(struct spoold *s)
+{
+	uint64_t ticks;
+	int64_t now = spool_now_ms();
+
+	(void)!read(s->tfd, &ticks, sizeof(ticks));
+	if (s->next_watchdog && now >= s->next_watchdog) {
+		notify("WATCHDOG=1");
+		s->next_watchdog = now + s->watchdog_ms;
+	}
+	if (now >= s->next_rescan) {
+		s->rescan = 1;
+		s->next_rescan = now + RESCAN_MS;
+	}
+	if (s->next_retry && now >= s->next_retry) {
+		s->next_retry = 0;
+		s->d->disk_full = 0; /* try again */
+		do_intake(s, NULL, NULL, 0);
+	}
+	if (now >= s->next_sweep) {
+		sweep(s);
+		s->next_sweep = now + SWEEP_MS;
+	}
+	if (s->next_outbox && now >= s->next_outbox)
+		do_outbox(s, 0);
+	if (s->next_work && now >= s->next_work)
+		s->work_wanted = 1;
+}
+
+static void
+rescan(struct spoold *s)
+{
+	s->rescan = 0;
+	s->d->disk_full = 0;
+	do_intake(s, NULL, NULL, 0);
+	do_import(s, NULL);
+	do_outbox(s, 0);
+}
+
+static int
+loop(struct spoold *s)
+{
+	struct pollfd p[4];
+	char st[160];
+
+	while (!s->stop) {
+		if (s->reload)
+			reload(s);
+		if (s->rescan)
+			rescan(s);
+		maybe_work(s);
+		arm_timer(s);
+		snprintf(st, sizeof(st), "STATUS=taken %llu, batches written "
+		    "%llu, imported %llu, quarantined %llu",
+		    (unsigned long long)s->d->taken,
+		    (unsigned long long)s->d->written,
+		    (unsigned long long)s->d->imported,
+		    (unsigned long long)s->d->quarantined);
+		notify("%s", st);
+		p[0] = (struct pollfd){ s->ifd, POLLIN, 0 };
+		p[1] = (struct pollfd){ s->sfd, POLLIN, 0 };
+		p[2] = (struct pollfd){ s->tfd, POLLIN, 0 };
+		p[3] = (struct pollfd){ s->cfd, POLLIN, 0 };
+		if (poll(p, s->cfd >= 0 ? 4 : 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (p[1].revents)
+			on_signal(s);
+		if (s->stop)
+			break;
+		if (p[0].revents)
+			on_inotify(s);
+		if (p[2].revents)
+			on_timer(s);
+		if (s->cfd >= 0 && p[3].revents)
+			on_control(s);
+	}
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: spoold -c FILE [-T] [--foreground]\n");
+	exit(2);
+}
+
+/* Without --foreground: detach, and log to <root>/spoold.log. */
+static int
+detach(const struct spool_node *n)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+	int fd;
+
+	if (spool_node_path(n, path, sizeof(path), "spoold.log") != 0)
+		return -1;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0640)) < 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	dup2(fd, 2);
+	close(fd);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
 
 int
 main(int argc, char **argv)
 {
 	struct spool_diag diag = { NULL, 0 };
-	struct spool_config *cfg = NULL;
-	const char *path = NULL;
-	int print = 0, i;
-	size_t k;
+	struct spoold s;
+	sigset_t mask;
 	spool_err err;
+	int print = 0, fg = 0, i, rc;
+	size_t k;
+	const char *wd;
 
+	memset(&s, 0, sizeof(s));
+	s.ifd = s.sfd = s.tfd = s.cfd = -1;
+	s.config = getenv("SPOOL_CONFIG");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			path = argv[++i];
+			s.config = argv[++i];
 		else if (strcmp(argv[i], "-T") == 0)
 			print = 1;
-		else if (strcmp(argv[i], "--foreground") != 0) {
-			fprintf(stderr, "usage: spoold -c FILE [-T] "
-			    "[--foreground]\n");
-			return 2;
-		}
+		else if (strcmp(argv[i], "--foreground") == 0 ||
+		    strcmp(argv[i], "-f") == 0)
+			fg = 1;
+		else
+			usage();
 	}
-	if (path == NULL) {
-		fprintf(stderr, "usage: spoold -c FILE [-T] [--foreground]\n");
-		return 2;
-	}
-	if (spool_config_load(&cfg, path, &diag, &err) != SPOOL_OK) {
+	if (s.config == NULL)
+		usage();
+	if (spool_node_open(&s.node, s.config, &diag, &err) != SPOOL_OK) {
 		for (k = 0; k < diag.n; k++)
 			fprintf(stderr, "spoold: %s\n", diag.lines[k]);
 		if (diag.n == 0)
@@ -46,12 +721,72 @@ main(int argc, char **argv)
 	}
 	spool_diag_release(&diag);
 	if (print) {
-		spool_config_print(cfg, stdout);
-		spool_config_free(cfg);
-		return 0;
+		rc = spool_config_print(s.node->cfg, stdout) == SPOOL_OK ? 0 : 1;
+		spool_node_free(s.node);
+		return rc;
 	}
-	spool_config_free(cfg);
-	fprintf(stderr, "spoold: this build has no event loop yet; "
-	    "use -T to print the effective configuration\n");
-	return 1;
+	/* freed memory stays in the process up to 64 MiB: the store's
+	 * statements and batch buffers come and go at a high rate */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	if (spool_daemon_open(&s.d, s.node, 0, &err) != SPOOL_OK) {
+		fprintf(stderr, "spoold: %s\n", err.msg);
+		spool_node_free(s.node);
+		return 1;
+	}
+	if (!fg && getenv("NOTIFY_SOCKET") == NULL && detach(s.node) != 0) {
+		fprintf(stderr, "spoold: cannot detach\n");
+		return 1;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s.sfd < 0 || s.tfd < 0) {
+		fprintf(stderr, "spoold: cannot set up signals and timers\n");
+		return 1;
+	}
+	spool_daemon_log(s.d, "event=starting pid=%ld config=%s",
+	    (long)getpid(), spool_logq((char[600]){ 0 }, 600, s.config));
+	if (setup_watches(&s, &err) != SPOOL_OK ||
+	    spool_daemon_recover(s.d, &err) != SPOOL_OK) {
+		step_failed(&s, "start", &err);
+		spool_daemon_close(s.d);
+		spool_node_free(s.node);
+		return 1;
+	}
+	setup_control(&s);
+	if ((wd = getenv("WATCHDOG_USEC")) != NULL &&
+	    strtoll(wd, NULL, 10) > 0) {
+		s.watchdog_ms = strtoll(wd, NULL, 10) / 2000;
+		if (s.watchdog_ms < 1)
+			s.watchdog_ms = 1;
+		s.next_watchdog = spool_now_ms();
+	}
+	s.next_rescan = spool_now_ms() + RESCAN_MS;
+	s.next_sweep = spool_now_ms();
+	s.work_wanted = 1;
+	rescan(&s);
+	if (spool_answer_run(s.d, &err) != SPOOL_OK)
+		step_failed(&s, "answer", &err);
+	notify("READY=1");
+	spool_daemon_log(s.d, "event=ready folders=%zu",
+	    s.node->cfg->nfolders);
+	rc = loop(&s);
+	notify("STOPPING=1");
+	spool_daemon_log(s.d, "event=stopping workers=%zu", s.nworkers);
+	for (k = 0; k < s.nworkers; k++)
+		kill(s.workers[k], SIGTERM);
+	while (s.nworkers > 0 && waitpid(-1, NULL, 0) > 0)
+		s.nworkers--;
+	if (s.sock[0] != '\0')
+		unlink(s.sock);
+	spool_daemon_close(s.d);
+	spool_node_free(s.node);
+	free(s.w);
+	return rc;
 }

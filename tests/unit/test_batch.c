@@ -92,7 +92,7 @@ TEST(batch_roundtrip_through_sink)
 	struct spool_batch_facts f, g;
 	struct spool_seckey sk;
 	struct seen seen = { 0, 0, 0 };
-	struct spool_batch_sink sink = { &seen, s_item, s_begin, s_data, NULL };
+	struct spool_batch_sink sink = { &seen, NULL, s_item, s_begin, s_data, NULL };
 	struct spool_batch_check chk = { .self = "low", .root = "low",
 		.tmpdir = "tmp", .max_tar = 1 << 30, .strict_name = 1,
 		.sink = &sink };

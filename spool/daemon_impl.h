@@ -1,0 +1,28 @@
+/*
+ * daemon_impl.h - what the daemon's flows share (private to libspool).
+ */
+#ifndef SPOOL_DAEMON_IMPL_H
+#define SPOOL_DAEMON_IMPL_H
+
+#include "daemon.h"
+
+#define LQ(s) spool_logq((char[600]){ 0 }, 600, (s))
+
+/* syncfs() of the node's filesystem: data and renames so far. */
+int spool_daemon_sync(struct spool_daemon *d, spool_err *err);
+
+int spool_intake_recover(struct spool_daemon *d, spool_err *err);
+int spool_outbox_recover(struct spool_daemon *d, spool_err *err);
+
+
+#include <jansson.h>
+
+/* Write results/<request>/ for a result item (its blobs are in the blob
+ * store) and point results/by-name/<folder>/<name> at it. */
+int spool_results_write(struct spool_daemon *d, const json_t *item,
+    const struct spool_request_info *ri, spool_err *err);
+
+/* ms -> RFC 3339 with milliseconds when not whole seconds. */
+void spool_time_ms(char out[32], int64_t ms);
+
+#endif

@@ -1,0 +1,665 @@
+/*
+ * inbox.c - import: batch pairs in import/ are verified, applied in one
+ * transaction, archived; refused ones go to quarantine/.
+ *
+ * The pair is checked exactly as DESIGN section 4 says by
+ * spool_batch_read (private copy first, signature before any parsing).
+ * Its blobs stream into the blob store as they are verified; the result
+ * folders of results are written from them; one syncfs; then one
+ * transaction records the batch (or a duplicate), applies its acks, and
+ * each item: a request becomes a job, a result completes its request.
+ * Only then is the verified copy archived and the pair removed from
+ * import/.  A crash before the commit redoes the import (blobs and result
+ * folders are written again, to the same bytes); a crash after it finds
+ * the pair a duplicate of itself, which changes nothing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "blobstore.h"
+#include "daemon_impl.h"
+#include "fsutil.h"
+#include "minisig.h"
+#include "util.h"
+
+struct import {
+	struct spool_daemon *d;
+	struct spool_batch_facts f;
+	const char *name;
+	json_t *acks;
+	json_t **items;
+	size_t nitems, cap;
+	struct spool_blob_tmp b;
+	char batch_row[SPOOL_ID_MAX];
+	int duplicate;
+	uint64_t acked;
+	char why[SPOOL_ERR_MSG_MAX]; /* a refusal found while applying */
+};
+
+static int
+on_header(void *ctx, const json_t *hdr, spool_err *err)
+{
+	struct import *im = ctx;
+
+	(void)err;
+	im->acks = json_incref(json_object_get(hdr, "acks"));
+	return SPOOL_OK;
+}
+
+static int
+on_item(void *ctx, const json_t *item, spool_err *err)
+{
+	struct import *im = ctx;
+
+	if (im->nitems == im->cap) {
+		size_t cap = im->cap ? im->cap * 2 : 64;
+		void *p = realloc(im->items, cap * sizeof(*im->items));
+
+		if (p == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		im->items = p;
+		im->cap = cap;
+	}
+	im->items[im->nitems++] = json_incref((json_t *)item);
+	return SPOOL_OK;
+}
+
+static int
+on_blob_begin(void *ctx, const uint8_t hash[SPOOL_HASH_LEN], uint64_t size,
+    spool_err *err)
+{
+	struct import *im = ctx;
+	int r;
+
+	(void)hash;
+	(void)size;
+	if ((r = spool_blob_open(&im->b, im->d->node->root, err)) != SPOOL_OK)
+		return r;
+	im->b.trusted = 1; /* the reader hashes it, and checks at the end */
+	return SPOOL_OK;
+}
+
+static int
+on_blob_data(void *ctx, const uint8_t *p, size_t n, spool_err *err)
+{
+	return spool_blob_write(&((struct import *)ctx)->b, p, n, err);
+}
+
+static int
+on_blob_end(void *ctx, const uint8_t hash[SPOOL_HASH_LEN], spool_err *err)
+{
+	struct import *im = ctx;
+
+	return spool_blob_commit(&im->b, im->d->node->root, hash, err);
+}
+
+static void
+import_release(struct import *im)
+{
+	size_t i;
+
+	for (i = 0; i < im->nitems; i++)
+		json_decref(im->items[i]);
+	free(im->items);
+	json_decref(im->acks);
+	spool_blob_discard(&im->b);
+}
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* ---- applying --------------------------------------------------------- */
+
+static int
+lineage_imported(struct spool_store *st, struct import *im,
+    const char *user, const char *const *gen, size_t ngen, spool_err *err)
+{
+	char bref[SPOOL_REF_MAX];
+	const char *used[1] = { bref };
+	struct spool_lineage_event ev;
+
+	snprintf(bref, sizeof(bref), "batch:%s", im->f.id);
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "imported";
+	ev.user = user;
+	ev.batch = im->f.id;
+	ev.used = used;
+	ev.nused = 1;
+	ev.generated = gen;
+	ev.ngenerated = ngen;
+	return spool_lineage_record(st, &ev, err);
+}
+
+static int
+time_ms(const char *s, int64_t *out)
+{
+	time_t t;
+
+	if (s == NULL || spool_time_parse(s, &t) != SPOOL_OK)
+		return -1;
+	*out = (int64_t)t * 1000;
+	return 0;
+}
+
+/* A request from the peer: recorded on the processing side, and a job
+ * for it. */
+static int
+apply_request(struct spool_store *st, struct import *im, const json_t *it,
+    spool_err *err)
+{
+	struct spool_daemon *d = im->d;
+	const json_t *files = json_object_get(it, "files"), *f;
+	const char *id = jstr(it, "id"), *type = jstr(it, "type");
+	char rref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX];
+	char bpath[PATH_MAX], job[SPOOL_ID_MAX], input[128];
+	const char *gen[1] = { rref }, *ju[1] = { rref }, *jg[1] = { jref };
+	struct spool_request q;
+	struct spool_job_spec js;
+	struct spool_task_spec ts;
+	struct spool_lineage_event ev;
+	static const char *const stages[] = { "run" };
+	size_t i;
+	int r;
+
+	if (spool_store_get_row(st, "request", id, NULL, NULL, NULL) ==
+	    SPOOL_OK)
+		return SPOOL_OK; /* a resent request, already here */
+	f = json_array_get(files, 0);
+	memset(&q, 0, sizeof(q));
+	snprintf(q.id, sizeof(q.id), "%s", id);
+	q.side = "process";
+	q.type = type;
+	q.user = jstr(it, "user");
+	q.folder = jstr(it, "folder");
+	q.name = jstr(it, "name");
+	q.peer = im->f.from;
+	q.priority = (int)json_integer_value(json_object_get(it, "priority"));
+	if (time_ms(jstr(it, "expires"), &q.deadline) != 0)
+		q.deadline = 0;
+	q.state = "imported";
+	q.size = f ? (int64_t)json_integer_value(json_object_get(f, "size")) :
+	    -1;
+	q.hash = f ? jstr(f, "blob") : NULL;
+	if ((r = spool_store_request_add(st, &q, err)) != SPOOL_OK)
+		return r;
+	snprintf(rref, sizeof(rref), "request:%s", id);
+	if ((r = spool_lineage_entity(st, rref, q.name, q.hash, q.size,
+	    err)) != SPOOL_OK ||
+	    (r = lineage_imported(st, im, q.user, gen, 1, err)) != SPOOL_OK)
+		return r;
+	json_array_foreach(files, i, f) {
+		const char *h = jstr(f, "blob");
+		uint64_t sz = (uint64_t)json_integer_value(json_object_get(f,
+		    "size"));
+
+		if (json_object_get(f, "parts") != NULL)
+			return spool_fail(err, SPOOL_ERR_FORMAT, "request %s "
+			    "has a file in parts, which this node does not "
+			    "take yet", id);
+		spool_blob_path(d->node->root, h, bpath);
+		snprintf(fref, sizeof(fref), "file:%s", h);
+		if ((r = spool_store_blob_add(st, h, sz, bpath, err)) !=
+		    SPOOL_OK ||
+		    (r = spool_store_blob_ref(st, h, id, "input", err)) !=
+		    SPOOL_OK ||
+		    (r = spool_lineage_entity(st, fref, jstr(f, "name"), h,
+		    (int64_t)sz, err)) != SPOOL_OK)
+			return r;
+	}
+	/* the job: one stage for now; the GDAL workers plan more */
+	snprintf(input, sizeof(input), "{\"request\":\"%s\"}", id);
+	memset(&ts, 0, sizeof(ts));
+	ts.input = input;
+	memset(&js, 0, sizeof(js));
+	js.type = type;
+	js.request = id;
+	js.priority = q.priority;
+	js.deadline = q.deadline;
+	js.max_attempts = (int)d->node->cfg->retries + 1;
+	js.nstages = 1;
+	js.stage_names = stages;
+	js.tasks = &ts;
+	js.ntasks = 1;
+	if ((r = spool_job_create(st, &js, job, err)) != SPOOL_OK)
+		return r;
+	snprintf(jref, sizeof(jref), "job:%s", job);
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "started";
+	ev.user = q.user;
+	ev.used = ju;
+	ev.nused = 1;
+	ev.generated = jg;
+	ev.ngenerated = 1;
+	if ((r = spool_lineage_entity(st, jref, q.name, NULL, -1, err)) !=
+	    SPOOL_OK || (r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+		return r;
+	spool_idlist_add(&d->changed, id);
+	spool_daemon_log(d, "event=request-imported request=%s type=%s "
+	    "name=%s from=%s job=%s", id, type, LQ(q.name), im->f.from, job);
+	return SPOOL_OK;
+}
+
+/* Merge the processing node's lineage events carried by a result. */
+static int
+merge_lineage(struct spool_store *st, struct import *im, const json_t *it,
+    const char ***outs, size_t *nouts, spool_err *err)
+{
+	const json_t *evs = json_object_get(it, "lineage"), *e;
+	size_t i;
+	int r;
+
+	json_array_foreach(evs, i, e) {
+		const char *u[1000], *g[1000];
+		struct spool_lineage_event ev;
+		const json_t *x;
+		size_t k;
+
+		memset(&ev, 0, sizeof(ev));
+		snprintf(ev.id, sizeof(ev.id), "%s", jstr(e, "id"));
+		ev.event = jstr(e, "event");
+		if (time_ms(jstr(e, "time"), &ev.time) != 0)
+			ev.time = 0;
+		ev.node = jstr(e, "node");
+		ev.user = jstr(e, "user");
+		json_array_foreach(json_object_get(e, "used"), k, x)
+			u[k] = json_string_value(x);
+		ev.used = u;
+		ev.nused = json_array_size(json_object_get(e, "used"));
+		json_array_foreach(json_object_get(e, "generated"), k, x) {
+			g[k] = json_string_value(x);
+			if (strcmp(ev.event, "derived") == 0 &&
+			    strncmp(g[k], "output:", 7) == 0) {
+				const char **p = realloc(*outs, (*nouts + 1) *
+				    sizeof(**outs));
+
+				if (p == NULL)
+					return spool_fail(err, SPOOL_ERR_NOMEM,
+					    "out of memory");
+				*outs = p;
+				p[(*nouts)++] = g[k];
+			}
+		}
+		ev.generated = g;
+		ev.ngenerated = json_array_size(json_object_get(e, "generated"));
+		if ((r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+			return r;
+	}
+	(void)im;
+	return SPOOL_OK;
+}
+
+/* A result from the peer for a request this node sent it. */
+static int
+apply_result(struct spool_store *st, struct import *im, const json_t *it,
+    spool_err *err)
+{
+	struct spool_daemon *d = im->d;
+	const char *req = jstr(it, "request"), *status = jstr(it, "status");
+	const json_t *f;
+	const char **outs = NULL;
+	char bpath[PATH_MAX], detail[SPOOL_ERR_MSG_MAX];
+	const char *state;
+	size_t i, nouts = 0;
+	int r;
+
+	json_array_foreach(json_object_get(it, "files"), i, f) {
+		const char *h = jstr(f, "blob");
+
+		spool_blob_path(d->node->root, h, bpath);
+		if ((r = spool_store_blob_add(st, h, (uint64_t)
+		    json_integer_value(json_object_get(f, "size")), bpath,
+		    err)) != SPOOL_OK ||
+		    (r = spool_store_blob_ref(st, h, req, "output", err)) !=
+		    SPOOL_OK)
+			return r;
+	}
+	if ((r = merge_lineage(st, im, it, &outs, &nouts, err)) != SPOOL_OK ||
+	    (nouts > 0 && (r = lineage_imported(st, im, NULL, outs, nouts,
+	    err)) != SPOOL_OK)) {
+		free(outs);
+		return r;
+	}
+	free(outs);
+	state = strcmp(status, "succeeded") == 0 ? "completed" :
+	    strcmp(status, "expired") == 0 ? "expired" :
+	    strcmp(status, "cancelled") == 0 ? "cancelled" : "failed";
+	snprintf(detail, sizeof(detail), "%s", jstr(it, "error") ?
+	    jstr(it, "error") : im->name);
+	if ((r = spool_store_request_set_state(st, req, state, detail, err)) !=
+	    SPOOL_OK) {
+		if (r == SPOOL_ERR_STATE)
+			return SPOOL_OK; /* answered before: a resent result */
+		return r;
+	}
+	spool_idlist_add(&d->changed, req);
+	spool_daemon_log(d, "event=result request=%s status=%s from=%s", req,
+	    status, im->f.from);
+	return SPOOL_OK;
+}
+
+/* Results are accepted only from the peer their request went to. */
+static int
+check_result(struct import *im, const json_t *it, spool_err *err)
+{
+	struct spool_request_info ri;
+	const char *req = jstr(it, "request");
+	int r;
+
+	if ((r = spool_store_request_info(im->d->st, req, &ri, err)) !=
+	    SPOOL_OK) {
+		if (r == SPOOL_ERR_NOTFOUND)
+			return spool_fail(err, SPOOL_ERR_FORMAT, "result for "
+			    "request %s, which this node never sent", req);
+		return r;
+	}
+	if (strcmp(ri.side, "submit") != 0 || strcmp(ri.peer, im->f.from) != 0)
+		return spool_fail(err, SPOOL_ERR_UNTRUSTED, "result for "
+		    "request %s from %s, but it was sent to %s", req,
+		    im->f.from, ri.peer[0] ? ri.peer : "no peer");
+	return SPOOL_OK;
+}
+
+/* Before the commit: every result must come from the peer its request
+ * went to (else the batch is refused), and the result folders of
+ * requests not answered yet are written. */
+static int
+write_results(struct import *im, spool_err *err)
+{
+	struct spool_request_info ri;
+	size_t i;
+	int r;
+
+	for (i = 0; i < im->nitems; i++) {
+		const json_t *it = im->items[i];
+
+		if (strcmp(jstr(it, "kind"), "result") != 0)
+			continue;
+		if ((r = check_result(im, it, err)) != SPOOL_OK ||
+		    (r = spool_store_request_info(im->d->st, jstr(it,
+		    "request"), &ri, err)) != SPOOL_OK)
+			return r;
+		if (strcmp(ri.state, "completed") == 0 ||
+		    strcmp(ri.state, "failed") == 0 ||
+		    strcmp(ri.state, "expired") == 0 ||
+		    strcmp(ri.state, "cancelled") == 0)
+			continue; /* answered before */
+		if ((r = spool_results_write(im->d, it, &ri, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+static int
+apply_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct import *im = arg;
+	const json_t *a;
+	size_t i;
+	int r, applied;
+
+	im->acked = 0;
+	if ((r = spool_store_batch_received(st, im->f.from, im->f.seq,
+	    im->f.id, im->name, im->f.items, im->f.bytes, im->f.tar,
+	    &im->duplicate, im->batch_row, err)) != SPOOL_OK)
+		return r;
+	if (im->duplicate)
+		return SPOOL_OK;
+	json_array_foreach(im->acks, i, a) {
+		if ((r = spool_store_ack(st, im->f.from, (uint64_t)
+		    json_integer_value(json_object_get(a, "seq")),
+		    jstr(a, "id"), &applied, err)) != SPOOL_OK)
+			return r;
+		im->acked += (uint64_t)applied;
+	}
+	for (i = 0; i < im->nitems; i++) {
+		const json_t *it = im->items[i];
+		const char *kind = jstr(it, "kind");
+
+		if (strcmp(kind, "request") == 0)
+			r = apply_request(st, im, it, err);
+		else if (strcmp(kind, "result") == 0)
+			r = apply_result(st, im, it, err);
+		else
+			r = spool_fail(err, SPOOL_ERR_FORMAT, "the batch carries "
+			    "parts of a large file, which this node does not "
+			    "take yet");
+		if (r != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+/* ---- refusing --------------------------------------------------------- */
+
+/* Move the pair to quarantine/ with NAME.reason.json; record it. */
+static void
+quarantine(struct spool_daemon *d, const char *dir, const char *name,
+    const struct spool_batch_facts *f, int known, const char *why)
+{
+	char qdir[PATH_MAX], base[NAME_MAX + 1], cand[NAME_MAX + 1];
+	char src[PATH_MAX + NAME_MAX + 16], dst[PATH_MAX + NAME_MAX + 32];
+	char now[32], row[SPOOL_ID_MAX];
+	size_t n = strlen(name);
+	unsigned k;
+	struct stat sb;
+	json_t *doc;
+	char *text;
+	spool_err e;
+
+	spool_node_path(d->node, qdir, sizeof(qdir), "quarantine");
+	snprintf(base, sizeof(base), "%.*s", (int)(n > 6 ? n - 6 : n), name);
+	for (k = 1; k < 10000; k++) {
+		if (k == 1)
+			snprintf(cand, sizeof(cand), "%s", base);
+		else
+			snprintf(cand, sizeof(cand), "%.200s.%u", base, k);
+		snprintf(dst, sizeof(dst), "%s/%s.batch", qdir, cand);
+		if (lstat(dst, &sb) != 0)
+			break;
+	}
+	spool_time_ms(now, spool_now_ms());
+	doc = json_pack("{s:s, s:s, s:s}", "name", name, "reason", why, "time",
+	    now);
+	if (doc != NULL && known) {
+		json_object_set_new(doc, "from", json_string(f->from));
+		json_object_set_new(doc, "seq", json_integer((json_int_t)f->seq));
+		json_object_set_new(doc, "id", json_string(f->id));
+	}
+	text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	json_decref(doc);
+	snprintf(dst, sizeof(dst), "%s/%s.reason.json", qdir, cand);
+	if (text != NULL)
+		spool_write_file_atomic(dst, text, strlen(text), 0644, &e);
+	free(text);
+	snprintf(src, sizeof(src), "%s/%s", dir, name);
+	snprintf(dst, sizeof(dst), "%s/%s.batch", qdir, cand);
+	if (spool_rename_noreplace(src, dst, &e) != SPOOL_OK && errno != ENOENT)
+		spool_daemon_log(d, "event=error what=quarantine name=%s "
+		    "reason=%s", LQ(name), LQ(e.msg));
+	snprintf(src, sizeof(src), "%s/%s.minisig", dir, name);
+	snprintf(dst, sizeof(dst), "%s/%s.batch.minisig", qdir, cand);
+	spool_rename_noreplace(src, dst, &e);
+	spool_fsync_dir(qdir, NULL);
+	spool_fsync_dir(dir, NULL);
+	if (spool_store_batch_quarantined(d->st, name, known ? f->from : NULL,
+	    known ? f->seq : 0, known ? f->id : NULL, why, row, &e) != SPOOL_OK)
+		spool_daemon_log(d, "event=error what=quarantine name=%s "
+		    "reason=%s", LQ(name), LQ(e.msg));
+	d->quarantined++;
+	spool_daemon_log(d, "event=quarantined batch=%s reason=%s", LQ(name),
+	    LQ(why));
+}
+
+/* What the trusted comment says, if the .minisig parses (for the
+ * quarantine record; nothing is trusted from it). */
+static int
+facts_of(const char *sig, struct spool_batch_facts *f)
+{
+	struct spool_minisig m;
+
+	return spool_minisig_read(sig, &m, NULL) == SPOOL_OK &&
+	    spool_facts_parse(m.trusted, f, NULL) == SPOOL_OK;
+}
+
+/* Keep the verified copy in archive/received/, then remove the pair. */
+static int
+archive(struct spool_daemon *d, const char *dir, const char *name,
+    const char *copy, spool_err *err)
+{
+	char dst[PATH_MAX + NAME_MAX + 16], src[PATH_MAX + NAME_MAX + 16];
+	char adir[PATH_MAX];
+	int r;
+
+	spool_node_path(d->node, adir, sizeof(adir), "archive/received");
+	snprintf(dst, sizeof(dst), "%s/%s.minisig", adir, name);
+	snprintf(src, sizeof(src), "%s/%s.minisig", dir, name);
+	if ((r = spool_copy_file(src, dst, err)) != SPOOL_OK &&
+	    r != SPOOL_ERR_EXISTS)
+		return r;
+	snprintf(dst, sizeof(dst), "%s/%s", adir, name);
+	if ((r = spool_rename_noreplace(copy, dst, err)) != SPOOL_OK) {
+		if (r != SPOOL_ERR_EXISTS)
+			return r;
+		unlink(copy); /* the same batch is archived already */
+	}
+	spool_fsync_dir(adir, NULL);
+	unlink(src);
+	snprintf(src, sizeof(src), "%s/%s", dir, name);
+	unlink(src);
+	return spool_fsync_dir(dir, err);
+}
+
+int
+spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
+{
+	struct spool_batch_sink sink = { NULL, on_header, on_item,
+		on_blob_begin, on_blob_data, on_blob_end };
+	struct spool_batch_check chk;
+	struct import im;
+	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	char sig[PATH_MAX + NAME_MAX + 12], tmpdir[PATH_MAX], copy[PATH_MAX];
+	size_t n = strlen(name);
+	struct stat sb;
+	int r;
+
+	if (n < 7 || strcmp(name + n - 6, ".batch") != 0 || name[0] == '.')
+		return SPOOL_OK;
+	spool_node_path(d->node, dir, sizeof(dir), "import");
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(sig, sizeof(sig), "%s.minisig", path);
+	if (lstat(sig, &sb) != 0 || lstat(path, &sb) != 0)
+		return SPOOL_OK; /* not complete yet */
+	memset(&im, 0, sizeof(im));
+	im.d = d;
+	im.name = name;
+	im.b.fd = -1;
+	sink.ctx = &im;
+	spool_node_batch_check(d->node, &chk, tmpdir);
+	chk.strict_name = 1;
+	chk.manifest = d->manifest;
+	chk.sink = &sink;
+	copy[0] = '\0';
+	chk.keep_copy = copy;
+	r = spool_batch_read(path, sig, &chk, &im.f, err);
+	if (r == SPOOL_OK)
+		r = write_results(&im, err);
+	if (r == SPOOL_OK)
+		r = spool_daemon_sync(d, err);
+	if (r == SPOOL_OK)
+		r = spool_store_atomic(d->st, apply_tx, &im, err);
+	if (r != SPOOL_OK) {
+		import_release(&im);
+		if (copy[0] != '\0')
+			unlink(copy);
+		if (spool_err_is_verify(r) || r == SPOOL_ERR_NOTFOUND) {
+			struct spool_batch_facts f;
+			int known = facts_of(sig, &f);
+
+			quarantine(d, dir, name, &f, known, err->msg);
+			return SPOOL_OK;
+		}
+		spool_err_prefix(err, "import %s", name);
+		return r;
+	}
+	if (im.duplicate) {
+		spool_daemon_log(d, "event=duplicate batch=%s from=%s seq=%llu "
+		    "id=%s", name, im.f.from, (unsigned long long)im.f.seq,
+		    im.f.id);
+	} else {
+		d->imported++;
+		spool_daemon_log(d, "event=imported batch=%s from=%s seq=%llu "
+		    "items=%llu acked=%llu", name, im.f.from,
+		    (unsigned long long)im.f.seq,
+		    (unsigned long long)im.f.items,
+		    (unsigned long long)im.acked);
+	}
+	r = archive(d, dir, name, copy, err);
+	import_release(&im);
+	return r;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+spool_inbox_scan(struct spool_daemon *d, spool_err *err)
+{
+	char dir[PATH_MAX];
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	struct dirent *e;
+	DIR *dp;
+	int r = SPOOL_OK;
+
+	spool_node_path(d->node, dir, sizeof(dir), "import");
+	if ((dp = opendir(dir)) == NULL)
+		return spool_fail_sys(err, "cannot read '%s'", dir);
+	while ((e = readdir(dp)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || l < 7 ||
+		    strcmp(e->d_name + l - 6, ".batch") != 0)
+			continue;
+		if (n == cap) {
+			void *p = realloc(names, (cap ? cap * 2 : 16) *
+			    sizeof(*names));
+
+			if (p == NULL) {
+				r = spool_fail(err, SPOOL_ERR_NOMEM, "out of "
+				    "memory");
+				break;
+			}
+			names = p;
+			cap = cap ? cap * 2 : 16;
+		}
+		if ((names[n] = strdup(e->d_name)) == NULL) {
+			r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	closedir(dp);
+	/* in name order: a peer's batches in seq order */
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i < n && r == SPOOL_OK; i++)
+		r = spool_inbox_take(d, names[i], err);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}

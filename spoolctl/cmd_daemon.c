@@ -1,0 +1,208 @@
+/*
+ * cmd_daemon.c - the commands about a running node: status and flush.
+ *
+ * flush asks a running spoold over its control socket
+ * (store/spoold.sock) and waits for its answer; with no daemon running it
+ * takes the node lock and does the same steps itself.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cmd_store.h"
+#include "spoolctl.h"
+
+static void
+human_size(char *out, size_t n, double v)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void
+print_status(json_t *doc)
+{
+	const char *k;
+	json_t *p, *disk, *v;
+	size_t i;
+
+	printf("node %s\n", json_string_value(json_object_get(doc, "node")));
+	printf("requests: %lld pending, %lld in flight, %lld completed, "
+	    "%lld failed\n",
+	    (long long)json_integer_value(json_object_get(doc, "pending")),
+	    (long long)json_integer_value(json_object_get(doc, "in_flight")),
+	    (long long)json_integer_value(json_object_get(doc, "completed")),
+	    (long long)json_integer_value(json_object_get(doc, "failed")));
+	printf("processing: %lld waiting or running, %lld processed\n",
+	    (long long)json_integer_value(json_object_get(doc, "processing")),
+	    (long long)json_integer_value(json_object_get(doc, "processed")));
+	printf("rejected: %lld, quarantined: %lld\n",
+	    (long long)json_integer_value(json_object_get(doc, "rejected")),
+	    (long long)json_integer_value(json_object_get(doc, "quarantined")));
+	printf("out/: %lld batches to carry, import/: %lld waiting\n",
+	    (long long)json_integer_value(json_object_get(doc,
+	    "waiting_in_out")),
+	    (long long)json_integer_value(json_object_get(doc,
+	    "waiting_in_import")));
+	json_object_foreach(json_object_get(doc, "peers"), k, p) {
+		json_t *m = json_object_get(p, "missing");
+		const char *li = json_string_value(json_object_get(p,
+		    "last_in"));
+		const char *lo = json_string_value(json_object_get(p,
+		    "last_out"));
+
+		printf("peer %s: received up to %lld, next seq to send %lld, "
+		    "last in %s, last out %s\n", k,
+		    (long long)json_integer_value(json_object_get(p,
+		    "received_up_to")),
+		    (long long)json_integer_value(json_object_get(p,
+		    "next_seq")), li ? li : "never", lo ? lo : "never");
+		if (json_array_size(m) > 0) {
+			printf("  missing from %s:", k);
+			json_array_foreach(m, i, v)
+				printf("%s %lld", i ? "," : "",
+				    (long long)json_integer_value(v));
+			printf("%s\n", json_is_true(json_object_get(p,
+			    "missing_more")) ? ", ..." : "");
+		}
+	}
+	if ((disk = json_object_get(doc, "disk")) != NULL) {
+		char f[32], t[32];
+
+		human_size(f, sizeof(f), (double)json_integer_value(
+		    json_object_get(disk, "free_bytes")));
+		human_size(t, sizeof(t), (double)json_integer_value(
+		    json_object_get(disk, "total_bytes")));
+		printf("disk: %s free of %s\n", f, t);
+	}
+}
+
+int
+cmd_status(struct ctl *c)
+{
+	struct spool_store *st = NULL;
+	json_t *doc = NULL;
+	spool_err err;
+	char path[PATH_MAX];
+	int r;
+
+	if (c->argc != 0)
+		return ctl_usage(c, "status");
+	if ((r = out_store_open(c, &st)) != EXIT_OK)
+		return r;
+	if (spool_status_summary(st, c->node, &doc, &err) != SPOOL_OK) {
+		spool_store_close(st);
+		return out_fail(c, &err);
+	}
+	spool_store_close(st);
+	/* what the daemon knows that the store does not: intake paused */
+	if (spool_node_path(c->node, path, sizeof(path),
+	    "status/summary.json") == 0) {
+		json_t *sum = json_load_file(path, 0, NULL);
+		json_t *in = json_object_get(sum, "intake");
+
+		if (in != NULL)
+			json_object_set(doc, "intake", in);
+		if ((in = json_object_get(sum, "intake_reason")) != NULL)
+			json_object_set(doc, "intake_reason", in);
+		json_decref(sum);
+	}
+	if (c->json)
+		r = ctl_print_json(doc);
+	else {
+		print_status(doc);
+		if (json_object_get(doc, "intake") != NULL)
+			printf("intake: %s\n", json_string_value(
+			    json_object_get(doc, "intake")));
+		r = EXIT_OK;
+	}
+	json_decref(doc);
+	return r;
+}
+
+/* Ask the running daemon: 1 answered (r set), 0 no daemon listening. */
+static int
+ask_daemon(struct ctl *c, const char *what, int *r)
+{
+	struct sockaddr_un sa;
+	char path[PATH_MAX], buf[SPOOL_ERR_MSG_MAX + 64];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if (spool_node_path(c->node, path, sizeof(path), "store/spoold.sock") !=
+	    0 || strlen(path) >= sizeof(sa.sun_path))
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return 0;
+	}
+	if (write(fd, what, strlen(what)) != (ssize_t)strlen(what)) {
+		close(fd);
+		return 0;
+	}
+	while (got < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + got, sizeof(buf) - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strcmp(buf, "ok") == 0)
+		*r = EXIT_OK;
+	else if (strncmp(buf, "error: ", 7) == 0)
+		*r = ctl_fail(c, SPOOL_ERR_SYS, buf + 7);
+	else
+		*r = ctl_fail(c, SPOOL_ERR_SYS, "spoold gave no answer");
+	return 1;
+}
+
+int
+cmd_flush(struct ctl *c)
+{
+	struct spool_daemon *d = NULL;
+	int64_t next = 0, retry = 0;
+	spool_err err;
+	int r;
+
+	if (c->argc != 0)
+		return ctl_usage(c, "flush");
+	if (ask_daemon(c, "flush\n", &r))
+		return r;
+	/* no daemon: do it here, holding the node like a daemon would */
+	if (spool_daemon_open(&d, c->node, 0, &err) != SPOOL_OK) {
+		if (err.code == SPOOL_ERR_BUSY)
+			spool_err_prefix(&err, "spoold does not answer on "
+			    "store/spoold.sock");
+		return out_fail(c, &err);
+	}
+	if ((r = spool_daemon_recover(d, &err)) == SPOOL_OK &&
+	    (r = spool_intake_scan(d, &retry, &err)) == SPOOL_OK &&
+	    (r = spool_answer_run(d, &err)) == SPOOL_OK &&
+	    (r = spool_outbox_run(d, 1, &next, &err)) == SPOOL_OK)
+		r = spool_status_flush(d, &err);
+	if (r == SPOOL_OK && d->disk_full)
+		r = spool_fail(&err, SPOOL_ERR_SYS, "intake is paused: %s",
+		    d->disk_full_why);
+	spool_daemon_close(d);
+	return r == SPOOL_OK ? EXIT_OK : out_fail(c, &err);
+}
