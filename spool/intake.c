@@ -310,6 +310,28 @@ forget_tx(struct spool_store *st, void *arg, spool_err *err)
 	return SPOOL_OK;
 }
 
+/* A file name as JSON: as is when it is UTF-8, else with each byte that
+ * is not written \xNN (the name in rejected/ is the real one). */
+static json_t *
+json_name(const char *name)
+{
+	char buf[NAME_MAX * 4 + 1];
+	const unsigned char *p;
+	size_t o = 0;
+	json_t *j;
+
+	if ((j = json_string(name)) != NULL)
+		return j;
+	for (p = (const unsigned char *)name; *p && o + 5 < sizeof(buf); p++)
+		if (*p < 0x80 && *p >= 0x20)
+			buf[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02x",
+			    *p);
+	buf[o] = '\0';
+	return json_string(buf);
+}
+
 /* rejected/NAME.error.json, then the file itself as rejected/NAME (a
  * name taken gets "NAME (2)"...). */
 static void
@@ -335,9 +357,9 @@ reject(struct group *g, struct claim *c)
 			break;
 	}
 	spool_time_ms(now, g->now);
-	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", c->name,
+	doc = json_pack("{s:o, s:s, s:s, s:s, s:s}", "name", json_name(c->name),
 	    "reason", c->why, "time", now, "user", c->user, "folder",
-	    g->f->name, "request", c->id);
+	    g->f->name);
 	text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
 	if (text == NULL || spool_write_file_atomic(ej, text, strlen(text),
