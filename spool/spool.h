@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "key.h"
+#include "media.h"
 #include "minisig.h"
 #include "node.h"
 #include "status.h"
