@@ -722,7 +722,13 @@ export_pair(struct media *m, const char *stem, uint64_t *bytes,
 
 	/* 4. the store says so before out/ does: a crash after this leaves
 	 * the pair in out/ and on the medium, and a rerun finishes */
-	if ((r = spool_store_batch_exported(m->st, stem, err)) != SPOOL_OK) {
+	r = spool_store_batch_exported(m->st, stem, err);
+	/* BRIDGE: the function takes NAME, but batch rows written by pack
+	 * hold the file name NAME.batch (spool_batch_rec.name); until the
+	 * store matches either, ask again by the file name */
+	if (r == SPOOL_ERR_NOTFOUND)
+		r = spool_store_batch_exported(m->st, name, err);
+	if (r != SPOOL_OK) {
 		if (r != SPOOL_ERR_NOTFOUND) {
 			spool_err_prefix(err, "the copy on the medium is good, "
 			    "but the store cannot record it (out/ keeps it)");
