@@ -26,37 +26,85 @@ run "$ctl" --root "$D/low" key show
 run "$ctl" --root "$D/low" trust add high "$D/high.pub"
 run "$ctl" --root "$D/high" trust add low "$D/low.pub"
 
-step "3. On low: pack real rasters and vectors into one signed batch on the stick"
-cd "$D/usb"
-run "$ctl" --root "$D/low" pack --to high \
-	"$DATA/raster/RGB.byte.tif" "$DATA/raster/shade.tif" \
-	"$DATA/raster/world.rgb.tif" "$DATA/vector/coutwildrnp.zip" \
-	"$DATA/vector/grenada.geojson" "$DATA/vector/test_gpx.gpx"
-run ls -l "$D/usb"
+step "3. Start both daemons (logs: demo/low.log, demo/high.log)"
+for n in low high; do
+	# demo: no heartbeats, batches when we say flush
+	sed -i 's/^\[batch\]$/[batch]\nheartbeat = 0/' "$D/$n/spoold.conf"
+done
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
+for n in low high; do
+	printf '$ spoold -c demo/%s/spoold.conf --foreground 2> demo/%s.log &\n' $n $n
+	"$B/spoold" -c "$D/$n/spoold.conf" --foreground 2> "$D/$n.log" &
+	pids="$pids $!"
+done
+wait_log() { # wait_log NODE PATTERN COUNT
+	i=0
+	while [ "$(grep -c -- "$2" "$D/$1.log" 2>/dev/null || true)" -lt "$3" ]; do
+		i=$((i + 1)); [ $i -lt 600 ] || { echo "demo: timed out waiting for $2 on $1" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+wait_log low event=ready 1
+wait_log high event=ready 1
 
-step "4. Anyone can check it with standard tools, without spool"
-run minisign -Vm "$D/usb/low-high-0000000001.batch" -p "$D/low.pub"
+step "4. A user on low drops real rasters and vectors, and two JSON requests"
+for f in "$DATA/raster/RGB.byte.tif" "$DATA/raster/shade.tif" \
+    "$DATA/raster/world.rgb.tif" "$DATA/vector/coutwildrnp.zip" \
+    "$DATA/vector/grenada.geojson" "$DATA/vector/test_gpx.gpx"; do
+	run cp "$f" "$D/low/in/files/"
+done
+printf '$ echo ... > demo/low/in/requests/roads-query.json\n'
+printf '{"type":"query","params":{"source":"roads","bbox":[5.9,45.8,10.5,47.8],"limit":100}}\n' > "$D/low/in/requests/roads-query.json"
+printf '{"type":"raster","priority":5}\n' > "$D/low/in/requests/dem-cog.json"
+wait_log low event=accepted 8
+run "$ctl" --root "$D/low" flush
+run ls -l "$D/low/out"
+
+step "5. Anyone can check a batch with standard tools, without spool"
+run minisign -Vm "$D/low/out/low-high-0000000001.batch" -p "$D/low.pub"
 printf '$ zstd -dc low-high-0000000001.batch | tar -tvf -\n'
-zstd -dc "$D/usb/low-high-0000000001.batch" | tar -tvf -
+zstd -dc "$D/low/out/low-high-0000000001.batch" | tar -tvf -
 
-step "5. On high: verify, inspect, unpack"
-run "$ctl" --root "$D/high" verify "$D/usb/low-high-0000000001.batch"
-run "$ctl" --root "$D/high" inspect "$D/usb/low-high-0000000001.batch"
-run "$ctl" --root "$D/high" unpack "$D/usb/low-high-0000000001.batch" "$D/high/delivered/low"
+step "6. The operator carries low's batches to high on the stick"
+run "$ctl" --root "$D/low" export --to "$D/usb"
+run "$ctl" --root "$D/high" import --from "$D/usb"
+rm -f "$D/usb"/*
+wait_log high event=answered 8
 run ls -l "$D/high/delivered/low"
+run "$ctl" --root "$D/high" jobs
 
-step "6. A tampered batch is refused, and nothing is written"
-cp "$D/usb/low-high-0000000001.batch" "$D/usb/tampered.batch"
-cp "$D/usb/low-high-0000000001.batch.minisig" "$D/usb/tampered.batch.minisig"
-chmod u+w "$D/usb/tampered.batch"   # batches are read-only: a tamperer's first step
-printf 'X' | dd of="$D/usb/tampered.batch" bs=1 seek=1000 conv=notrunc 2>/dev/null
-set +e
-run "$ctl" --root "$D/high" unpack "$D/usb/tampered.batch" "$D/high/tampered"
-echo "exit status $? (3 = verification failed); $D/high/tampered exists: $(test -e "$D/high/tampered" && echo yes || echo no)" | sed "s|$top/||g"
-set -e
-step "7. On low: the store remembers what was sent, per file"
-run "$ctl" --root "$D/low" batches
+step "7. High answers; the operator carries the results back"
+run "$ctl" --root "$D/high" flush
+run "$ctl" --root "$D/high" export --to "$D/usb"
+run "$ctl" --root "$D/low" import --from "$D/usb"
+rm -f "$D/usb"/*
+wait_log low event=result 8
+
+step "8. On low: results by the dropped file's name, status, lineage"
+run ls "$D/low/results/by-name/files" "$D/low/results/by-name/requests"
+run cat "$D/low/results/by-name/files/shade.tif/result.json"
+run jq -r .error "$D/low/results/by-name/requests/roads-query.json/result.json"
+run "$ctl" --root "$D/low" status
 run "$ctl" --root "$D/low" requests
-run "$ctl" --root "$D/low" lineage "$DATA/raster/shade.tif"
+run "$ctl" --root "$D/low" lineage "$(b2sum -l 256 "$DATA/raster/shade.tif" | cut -d' ' -f1)"
+
+step "9. A tampered batch is refused on import, the daemon goes on"
+echo more > "$D/low/in/files/note.txt"
+wait_log low event=accepted 9
+"$ctl" --root "$D/low" flush
+"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
+chmod u+w "$D/usb/low-high-0000000002.batch"
+printf 'X' | dd of="$D/usb/low-high-0000000002.batch" bs=1 seek=200 conv=notrunc 2>/dev/null
+run "$ctl" --root "$D/high" import --from "$D/usb"
+wait_log high event=quarantined 1
+run ls "$D/high/quarantine"
+run jq -r .reason "$D/high/quarantine/low-high-0000000002.reason.json"
+
+step "10. Stop the daemons"
+for p in $pids; do kill -TERM $p; done
+wait
+pids=""
+run tail -n 3 "$D/high.log"
 
 step "Done. Everything is under demo/."
