@@ -140,59 +140,14 @@ int
 spool_blob_export(const char *root, const char *hex, const char *path,
     mode_t mode, spool_err *err)
 {
-	struct spool_tmpfile t;
-	char src[PATH_MAX], dir[PATH_MAX];
-	int in, r;
+	char src[PATH_MAX];
+	int r;
 
-	if (spool_blob_path(root, hex, src) != 0 ||
-	    spool_dirname(dir, sizeof(dir), path) != 0)
+	if (spool_blob_path(root, hex, src) != 0)
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-	if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return spool_fail_sys(err, "cannot open blob %s", hex);
-	if ((r = spool_tmpfile_open(&t, dir, "out", mode, err)) != SPOOL_OK) {
-		close(in);
+	if ((r = spool_copy_file(src, path, err)) != SPOOL_OK)
 		return r;
-	}
-	for (;;) {
-		ssize_t c = copy_file_range(in, NULL, t.fd, NULL, 1 << 30, 0);
-
-		if (c > 0)
-			continue;
-		if (c == 0) {
-			r = SPOOL_OK;
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-		    errno == EOPNOTSUPP) {
-			char buf[1 << 16];
-			ssize_t n;
-
-			r = SPOOL_OK;
-			while ((n = read(in, buf, sizeof(buf))) != 0) {
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0) {
-					r = spool_fail_sys(err, "cannot read "
-					    "blob %s", hex);
-					break;
-				}
-				if ((r = spool_write_all(t.fd, buf, (size_t)n,
-				    err)) != SPOOL_OK)
-					break;
-			}
-			break;
-		}
-		r = spool_fail_sys(err, "cannot copy blob %s", hex);
-		break;
-	}
-	close(in);
-	if (r == SPOOL_OK && fchmod(t.fd, mode) != 0)
-		r = spool_fail_sys(err, "cannot chmod '%s'", t.path);
-	if (r != SPOOL_OK) {
-		spool_tmpfile_discard(&t);
-		return r;
-	}
-	return spool_tmpfile_commit(&t, path, err);
+	if (chmod(path, mode) != 0)
+		return spool_fail_sys(err, "cannot chmod '%s'", path);
+	return SPOOL_OK;
 }

@@ -432,24 +432,14 @@ spool_write_file_replace(const char *path, const void *p, size_t n,
 	if ((r = spool_tmpfile_open(&t, dir, spool_basename(path), mode,
 	    err)) != SPOOL_OK)
 		return r;
-	if ((r = spool_write_all(t.fd, p, n, err)) != SPOOL_OK)
-		goto fail;
-	if (fsync(t.fd) != 0) {
-		r = spool_fail_sys(err, "cannot fsync '%s'", t.path);
-		goto fail;
+	if ((r = spool_write_all(t.fd, p, n, err)) != SPOOL_OK ||
+	    (fsync(t.fd) != 0 && (r = spool_fail_sys(err, "cannot fsync "
+	    "'%s'", t.path)) != SPOOL_OK) ||
+	    (rename(t.path, path) != 0 && (r = spool_fail_sys(err, "cannot "
+	    "rename to '%s'", path)) != SPOOL_OK)) {
+		spool_tmpfile_discard(&t);
+		return r;
 	}
-	if (close(t.fd) != 0) {
-		t.fd = -1;
-		r = spool_fail_sys(err, "cannot write '%s'", t.path);
-		goto fail;
-	}
-	t.fd = -1;
-	if (rename(t.path, path) != 0) {
-		r = spool_fail_sys(err, "cannot rename to '%s'", path);
-		goto fail;
-	}
+	close(t.fd);
 	return SPOOL_OK;
-fail:
-	spool_tmpfile_discard(&t);
-	return r;
 }
