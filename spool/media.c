@@ -723,11 +723,6 @@ export_pair(struct media *m, const char *stem, uint64_t *bytes,
 	/* 4. the store says so before out/ does: a crash after this leaves
 	 * the pair in out/ and on the medium, and a rerun finishes */
 	r = spool_store_batch_exported(m->st, stem, err);
-	/* BRIDGE: the function takes NAME, but batch rows written by pack
-	 * hold the file name NAME.batch (spool_batch_rec.name); until the
-	 * store matches either, ask again by the file name */
-	if (r == SPOOL_ERR_NOTFOUND)
-		r = spool_store_batch_exported(m->st, name, err);
 	if (r != SPOOL_OK) {
 		if (r != SPOOL_ERR_NOTFOUND) {
 			spool_err_prefix(err, "the copy on the medium is good, "
@@ -994,6 +989,71 @@ out:
 	names_release(&ns);
 	if (lock >= 0)
 		close(lock);
+	media_release(&m);
+	return r;
+}
+
+/* ---- resend ----------------------------------------------------------- */
+
+int
+spool_media_resend(const struct spool_node *n, const char *peer,
+    uint64_t seq, char name_out[NAME_BUF], spool_err *err)
+{
+	struct media m;
+	struct spool_minisig sig;
+	char stem[STEM_BUF], name[NAME_BUF], sname[NAME_BUF];
+	char ab[PATH_MAX], as[PATH_MAX], ob[PATH_MAX];
+	uint8_t digest[SPOOL_PREHASH_LEN];
+	char *sig_text = NULL;
+	size_t sig_len;
+	uint64_t size;
+	int in = -1, lock = -1, r;
+
+	if ((r = media_init(&m, n, NULL, NULL, NULL, err)) != SPOOL_OK)
+		goto out;
+	snprintf(stem, sizeof(stem), "%s-%s-%010llu", n->cfg->name, peer,
+	    (unsigned long long)seq);
+	snprintf(name, sizeof(name), "%s%s", stem, BATCH_EXT);
+	snprintf(sname, sizeof(sname), "%s%s", stem, SIG_EXT);
+	snprintf(name_out, NAME_BUF, "%s", name);
+	if ((r = path_join(ab, m.sent, name, "", err)) != SPOOL_OK ||
+	    (r = path_join(as, m.sent, sname, "", err)) != SPOOL_OK ||
+	    (r = path_join(ob, m.out, name, "", err)) != SPOOL_OK)
+		goto out;
+	if ((r = spool_node_pubkey(n, &m.pk, err)) != SPOOL_OK ||
+	    (r = lock_dir(m.out, "resend or export", &lock, err)) != SPOOL_OK)
+		goto out;
+	if (exists(ob, err) == 1) {
+		r = spool_fail(err, SPOOL_ERR_EXISTS, "%s is in out/ already",
+		    name);
+		goto out;
+	}
+	if ((r = spool_open_regular(ab, &in, NULL, err)) != SPOOL_OK) {
+		if (r == SPOOL_ERR_NOTFOUND)
+			r = spool_fail(err, SPOOL_ERR_NOTFOUND, "no %s in "
+			    "archive/sent/ (never sent, or past retention)",
+			    name);
+		goto out;
+	}
+	/* the archive shares its bytes with what was sent (a link or a
+	 * reflink): it is checked again before it is offered again */
+	if ((r = own_signature(&m, stem, as, &sig_text, &sig_len, &sig,
+	    err)) != SPOOL_OK ||
+	    (r = copy_in(&m, in, ab, m.out, name, digest, &size, err)) !=
+	    SPOOL_OK)
+		goto out;
+	if ((r = spool_minisig_verify(&sig, &m.pk, digest, err)) != SPOOL_OK) {
+		unlink(ob);
+		spool_err_prefix(err, "the archived %s does not verify", name);
+		goto out;
+	}
+	r = write_in(m.out, sname, sig_text, sig_len, err);
+out:
+	if (in >= 0)
+		close(in);
+	if (lock >= 0)
+		close(lock);
+	free(sig_text);
 	media_release(&m);
 	return r;
 }

@@ -76,4 +76,11 @@ int spool_media_export(const struct spool_node *n, const char *dir,
 int spool_media_import(const struct spool_node *n, const char *dir,
     spool_media_fn fn, void *arg, unsigned *refused, spool_err *err);
 
+/* Offer the archived sent batch to peer with seq again: checked (this
+ * node's signature over its bytes, under its own name), then copied into
+ * out/ unchanged (.batch, then .minisig), so a receiver that has it calls
+ * it a duplicate.  name gets NAME.batch. */
+int spool_media_resend(const struct spool_node *n, const char *peer,
+    uint64_t seq, char name[128], spool_err *err);
+
 #endif

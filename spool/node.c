@@ -215,6 +215,7 @@ struct pack_input {
 	uid_t uid;
 	int r;
 	spool_err err;
+	char *line; /* its manifest line */
 };
 
 static void
@@ -288,7 +289,7 @@ hash_inputs(struct pack_input *v, size_t n, spool_err *err)
 
 /* Describe one hashed input as a transfer request. */
 static int
-pack_item(struct spool_batch_writer *w, const struct pack_input *in,
+pack_item(struct spool_batch_writer *w, struct pack_input *in,
     time_t now, spool_err *err)
 {
 	char hex[SPOOL_HASH_HEXLEN + 1];
@@ -307,6 +308,10 @@ pack_item(struct spool_batch_writer *w, const struct pack_input *in,
 	if (item == NULL)
 		return spool_fail(err, SPOOL_ERR_USAGE,
 		    "cannot describe '%s'", in->path);
+	if ((in->line = json_dumps(item, JSON_COMPACT)) == NULL) {
+		json_decref(item);
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	}
 	if ((r = spool_batch_add_item(w, item, err)) != SPOOL_OK)
 		return r;
 	return spool_batch_add_blob(w, in->hash, in->size, in->path, 0, err);
@@ -344,6 +349,7 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		const char *name = spool_basename(in->path);
 		const char *fu[1] = { fref }, *ru[1] = { rref }, *bg[1] = { bref };
 		struct spool_lineage_event ev;
+		struct spool_outbox_item o;
 		struct spool_request q;
 
 		spool_hex(hex, in->hash, SPOOL_HASH_LEN);
@@ -387,6 +393,18 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		ev.generated = bg;
 		ev.ngenerated = 1;
 		if ((r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+			return r;
+		/* its line, as carried by this batch (export, acks) */
+		memset(&o, 0, sizeof(o));
+		o.peer = p->peer;
+		o.kind = "request";
+		o.request = in->id;
+		o.created = p->now;
+		o.ord = (int)i;
+		o.size = in->size;
+		o.item = in->line;
+		o.batch = p->batch_id;
+		if ((r = spool_store_outbox_add(st, &o, err)) != SPOOL_OK)
 			return r;
 	}
 	return SPOOL_OK;
@@ -518,6 +536,8 @@ out:
 		    err ? err->msg : "pack failed", &why);
 	}
 	spool_store_close(st);
+	for (i = 0; in != NULL && i < nfiles; i++)
+		free(in[i].line);
 	free(in);
 	spool_seckey_wipe(&sk);
 	spool_batch_writer_free(w);

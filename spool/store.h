@@ -436,6 +436,8 @@ struct spool_outbox_item {
 	int ord;               /* order among lines of one created time */
 	uint64_t size;
 	const char *item;      /* the JSON line */
+	const char *batch;     /* NULL: pending; else already carried by it
+	                          (an offline pack records its lines so) */
 };
 int spool_store_outbox_add(struct spool_store *st,
     struct spool_outbox_item *o, spool_err *err);

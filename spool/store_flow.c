@@ -68,10 +68,10 @@ spool_store_outbox_add(struct spool_store *st, struct spool_outbox_item *o,
 	if (o->created == 0)
 		o->created = spool_store_now(st);
 	return st_q(st, NULL, err, "INSERT INTO outbox (id, peer, kind, "
-	    "request, priority, created, ord, size, item) VALUES (?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?)", DBS(o->id), DBS(o->peer), DBS(o->kind),
+	    "request, priority, created, ord, size, item, batch) VALUES (?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?)", DBS(o->id), DBS(o->peer), DBS(o->kind),
 	    DBS(o->request), DBI(o->priority), DBI(o->created), DBI(o->ord),
-	    DBI(o->size), DBS(o->item));
+	    DBI(o->size), DBS(o->item), DBS(o->batch));
 }
 
 #define OUTBOX_COLS "id, kind, request, priority, created, ord, size, item"

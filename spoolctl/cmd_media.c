@@ -5,7 +5,9 @@
  * "spoolctl: CMD: NAME: why" (stderr); --json collects one document.
  * Exit 0 when every pair went, 1 when any was refused, 2 on usage.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,4 +111,51 @@ cmd_import(struct ctl *c)
 {
 	return run(c, "--from", "import --from DIR", "imported",
 	    spool_media_import);
+}
+
+/* resend SEQ [--to PEER]: the archived batch back into out/. */
+int
+cmd_resend(struct ctl *c)
+{
+	const char *usage = "resend SEQ [--to PEER]";
+	const char *peer = NULL, *s = NULL;
+	char name[128], *end;
+	unsigned long long seq;
+	spool_err err;
+	int i;
+
+	for (i = 0; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--to") == 0 && i + 1 < c->argc)
+			peer = c->argv[++i];
+		else if (s == NULL && c->argv[i][0] != '-')
+			s = c->argv[i];
+		else
+			return ctl_usage(c, usage);
+	}
+	if (s == NULL)
+		return ctl_usage(c, usage);
+	errno = 0;
+	seq = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || seq < 1 || seq > SPOOL_SEQ_MAX ||
+	    s[0] == '+' || s[0] == '-')
+		return ctl_fail(c, SPOOL_ERR_USAGE, "SEQ must be a number from "
+		    "1 to 9999999999");
+	if (peer == NULL)
+		peer = c->node->cfg->peer;
+	if (peer == NULL || !spool_node_name_ok(peer))
+		return ctl_fail(c, SPOOL_ERR_USAGE, "which peer? (--to PEER; "
+		    "the node has no default peer)");
+	spool_err_clear(&err);
+	if (spool_media_resend(c->node, peer, seq, name, &err) != SPOOL_OK)
+		return ctl_fail(c, err.code, err.msg);
+	if (c->json) {
+		json_t *doc = json_pack("{s:s, s:I, s:s}", "resent", name, "seq",
+		    (json_int_t)seq, "to", peer);
+		int r = ctl_print_json(doc);
+
+		json_decref(doc);
+		return r;
+	}
+	printf("%s: back in out/, unchanged\n", name);
+	return EXIT_OK;
 }

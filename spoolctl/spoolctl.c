@@ -39,6 +39,7 @@ static const struct command {
 	{ "cancel", cmd_cancel, NEEDS_NODE, "cancel ID [--reason TEXT]" },
 	{ "status", cmd_status, NEEDS_NODE, "status" },
 	{ "flush", cmd_flush, NEEDS_NODE, "flush" },
+	{ "resend", cmd_resend, NEEDS_NODE, "resend SEQ [--to PEER]" },
 	{ "export", cmd_export, NEEDS_NODE, "export --to DIR" },
 	{ "import", cmd_import, NEEDS_NODE, "import --from DIR" },
 	{ "config", cmd_config, 0, "config check [FILE]" },
