@@ -1,0 +1,69 @@
+#!/bin/sh
+# inotify queue overflow: a full rescan takes every file.  Disk full: new
+# files stay in in/, the condition is reported, intake resumes when space
+# returns, nothing lost or truncated.  Both need root (a lowered
+# max_queued_events, a small tmpfs); without it they are skipped.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/daemon.sh"
+plan 10
+
+if [ "$(id -u)" -ne 0 ]; then
+	for i in 1 2 3 4 5 6 7 8 9 10; do echo "ok $i # SKIP needs root"; done
+	exit 0
+fi
+
+# ---- overflow ----
+pair low high
+set_conf low batch heartbeat 0
+q=/proc/sys/fs/inotify/max_queued_events
+old=$(cat $q)
+echo 8 > $q
+start low
+echo "$old" > $q
+mkdir "$T/many"
+i=0
+while [ $i -lt 600 ]; do
+	i=$((i + 1))
+	echo "$i" > "$T/many/f$i"
+done
+# a burst the queue of 8 events cannot hold
+mv "$T/many"/* "$T/low/in/files/"
+ok "the queue overflowed and low rescanned" wait_for "overflow" 20 \
+    grep -q 'event=overflow' "$T/low.log"
+ok "all 600 taken" wait_for "600" 30 \
+    sh -c "[ \$(grep -c event=accepted '$T/low.log') -eq 600 ]"
+is "$(ls "$T/low/in/files" | wc -l)" 0 "the hot folder is empty"
+stop low
+
+# ---- disk full ----
+mkdir "$T/small"
+if ! mount -t tmpfs -o size=24m tmpfs "$T/small"; then
+	for i in 4 5 6 7 8 9 10; do echo "not ok $i - cannot mount a tmpfs"; done
+	exit 1
+fi
+trap 'for p in $_pids; do kill -TERM "$p" 2>/dev/null; done; wait; umount "$T/small"; rm -rf "$T"' EXIT
+"$SPOOLCTL" init --root "$T/small/n" --name small --peer high > /dev/null
+"$SPOOLCTL" --root "$T/small/n" trust add high "$T/high.pub" > /dev/null
+sed -i "s/^\[batch\]\$/[batch]\nheartbeat = 0/" "$T/small/n/spoold.conf"
+head -c 9437184 /dev/urandom > "$T/big"          # 9 MiB
+head -c 10485760 /dev/zero > "$T/small/filler"   # 10 MiB
+"$SPOOLD" -c "$T/small/n/spoold.conf" --foreground 2>> "$T/small.log" &
+_pids="$_pids $!"
+wait_for "small ready" 20 grep -q 'event=ready' "$T/small.log"
+cp "$T/big" "$T/small/n/in/files/.big.part"
+mv "$T/small/n/in/files/.big.part" "$T/small/n/in/files/big"
+ok "the full disk is reported" wait_for "disk-full" 20 \
+    grep -q 'event=disk-full' "$T/small.log"
+cmp -s "$T/big" "$T/small/n/in/files/big"
+is "$?" 0 "the file stays in in/, whole"
+like "$(jq -r .intake "$T/small/n/status/summary.json")" "paused" \
+    "summary.json says intake is paused"
+like "$("$SPOOLCTL" --root "$T/small/n" status)" "intake: paused" \
+    "spoolctl status says so"
+rm "$T/small/filler"
+ok "intake resumes when space returns" wait_for "taken" 20 \
+    grep -q 'event=accepted.*name=big' "$T/small.log"
+h=$(b2sum -l 256 "$T/big" | cut -d' ' -f1)
+cmp -s "$T/big" "$T/small/n/store/blobs/$(echo "$h" | cut -c1-2)/$h"
+is "$?" 0 "its bytes are stored whole"
+is "$(jq -r .intake "$T/small/n/status/summary.json")" "ok" "intake ok again"
