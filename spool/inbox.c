@@ -30,6 +30,12 @@
 #include "minisig.h"
 #include "util.h"
 
+struct whole {
+	char request[SPOOL_ID_MAX];
+	char hex[SPOOL_HASH_HEXLEN + 1];
+	uint64_t size;
+};
+
 struct import {
 	struct spool_daemon *d;
 	struct spool_batch_facts f;
@@ -41,7 +47,8 @@ struct import {
 	char batch_row[SPOOL_ID_MAX];
 	int duplicate;
 	uint64_t acked;
-	char why[SPOOL_ERR_MSG_MAX]; /* a refusal found while applying */
+	struct whole *whole;  /* files assembled from parts by this batch */
+	size_t nwhole;
 };
 
 static int
@@ -110,6 +117,7 @@ import_release(struct import *im)
 		json_decref(im->items[i]);
 	free(im->items);
 	json_decref(im->acks);
+	free(im->whole);
 	spool_blob_discard(&im->b);
 }
 
@@ -152,6 +160,112 @@ time_ms(const char *s, int64_t *out)
 	return 0;
 }
 
+struct ready {
+	struct spool_store *st;
+	int ready;
+	spool_err *err;
+	int r;
+};
+
+/* Row: name idx count offs size blob file_size file_blob */
+static int
+ready_row(void *arg, const struct spool_store_row *row)
+{
+	struct ready *rd = arg;
+	int has = 0;
+
+	if (strcmp(row->col[1], "-1") != 0)
+		return 0;
+	if ((rd->r = spool_store_blob_has(rd->st, row->col[7], &has,
+	    rd->err)) != SPOOL_OK)
+		return 1;
+	if (!has)
+		rd->ready = 0;
+	return 0;
+}
+
+/* A processing-side request whose files are all here and that has no job
+ * yet gets its job (one stage for now; the GDAL workers plan more). */
+static int
+maybe_start(struct spool_store *st, struct import *im, const char *id,
+    spool_err *err)
+{
+	static const char *const stages[] = { "run" };
+	struct spool_request_info ri;
+	struct spool_job_spec js;
+	struct spool_task_spec ts;
+	struct spool_lineage_event ev;
+	struct ready rd = { st, 1, err, SPOOL_OK };
+	char job[SPOOL_ID_MAX], input[128];
+	char rref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
+	const char *ju[1] = { rref }, *jg[1] = { jref };
+	int r;
+
+	if ((r = spool_store_request_info(st, id, &ri, err)) != SPOOL_OK)
+		return r == SPOOL_ERR_NOTFOUND ? SPOOL_OK : r;
+	if (strcmp(ri.side, "process") != 0 || strcmp(ri.state, "imported") != 0)
+		return SPOOL_OK;
+	if ((r = spool_store_parts(st, id, NULL, ready_row, &rd, err)) < 0 ||
+	    rd.r != SPOOL_OK)
+		return rd.r != SPOOL_OK ? rd.r : r;
+	if (!rd.ready)
+		return SPOOL_OK; /* parts still to come */
+	snprintf(input, sizeof(input), "{\"request\":\"%s\"}", id);
+	memset(&ts, 0, sizeof(ts));
+	ts.input = input;
+	memset(&js, 0, sizeof(js));
+	js.type = ri.type;
+	js.request = id;
+	js.priority = ri.priority;
+	js.deadline = ri.deadline;
+	js.max_attempts = (int)im->d->node->cfg->retries + 1;
+	js.nstages = 1;
+	js.stage_names = stages;
+	js.tasks = &ts;
+	js.ntasks = 1;
+	if ((r = spool_job_create(st, &js, job, err)) != SPOOL_OK)
+		return r;
+	snprintf(rref, sizeof(rref), "request:%s", id);
+	snprintf(jref, sizeof(jref), "job:%s", job);
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "started";
+	ev.user = ri.user;
+	ev.used = ju;
+	ev.nused = 1;
+	ev.generated = jg;
+	ev.ngenerated = 1;
+	if ((r = spool_lineage_entity(st, jref, ri.name, NULL, -1, err)) !=
+	    SPOOL_OK || (r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+		return r;
+	spool_idlist_add(&im->d->changed, id);
+	spool_daemon_log(im->d, "event=job-created request=%s job=%s type=%s",
+	    id, job, ri.type);
+	return SPOOL_OK;
+}
+
+/* A part of a large file: its blob is kept until the file is whole. */
+static int
+apply_part(struct spool_store *st, struct import *im, const json_t *it,
+    spool_err *err)
+{
+	const char *req = jstr(it, "request"), *b = jstr(it, "blob");
+	uint64_t size = (uint64_t)json_integer_value(json_object_get(it,
+	    "size"));
+	char path[PATH_MAX];
+	int r;
+
+	spool_blob_path(im->d->node->root, b, path);
+	if ((r = spool_store_blob_add(st, b, size, path, err)) != SPOOL_OK ||
+	    (r = spool_store_blob_ref(st, b, req, "part", err)) != SPOOL_OK)
+		return r;
+	return spool_store_part_add(st, req, jstr(it, "name"),
+	    (int)json_integer_value(json_object_get(it, "index")),
+	    (int)json_integer_value(json_object_get(it, "count")),
+	    (uint64_t)json_integer_value(json_object_get(it, "offset")), size,
+	    b, (uint64_t)json_integer_value(json_object_get(it, "file_size")),
+	    jstr(it, "file_blob"), err);
+}
+
 /* A request from the peer: recorded on the processing side, and a job
  * for it. */
 static int
@@ -161,14 +275,9 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 	struct spool_daemon *d = im->d;
 	const json_t *files = json_object_get(it, "files"), *f;
 	const char *id = jstr(it, "id"), *type = jstr(it, "type");
-	char rref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX];
-	char bpath[PATH_MAX], job[SPOOL_ID_MAX], input[128];
-	const char *gen[1] = { rref }, *ju[1] = { rref }, *jg[1] = { jref };
+	char rref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX], bpath[PATH_MAX];
+	const char *gen[1] = { rref };
 	struct spool_request q;
-	struct spool_job_spec js;
-	struct spool_task_spec ts;
-	struct spool_lineage_event ev;
-	static const char *const stages[] = { "run" };
 	size_t i;
 	int r;
 
@@ -203,10 +312,14 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 		uint64_t sz = (uint64_t)json_integer_value(json_object_get(f,
 		    "size"));
 
-		if (json_object_get(f, "parts") != NULL)
-			return spool_fail(err, SPOOL_ERR_FORMAT, "request %s "
-			    "has a file in parts, which this node does not "
-			    "take yet", id);
+		if (json_object_get(f, "parts") != NULL) {
+			/* it comes in parts: noted, assembled later */
+			if ((r = spool_store_part_add(st, id, jstr(f, "name"),
+			    -1, (int)json_integer_value(json_object_get(f,
+			    "parts")), 0, sz, h, sz, h, err)) != SPOOL_OK)
+				return r;
+			continue;
+		}
 		spool_blob_path(d->node->root, h, bpath);
 		snprintf(fref, sizeof(fref), "file:%s", h);
 		if ((r = spool_store_blob_add(st, h, sz, bpath, err)) !=
@@ -217,36 +330,11 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 		    (int64_t)sz, err)) != SPOOL_OK)
 			return r;
 	}
-	/* the job: one stage for now; the GDAL workers plan more */
-	snprintf(input, sizeof(input), "{\"request\":\"%s\"}", id);
-	memset(&ts, 0, sizeof(ts));
-	ts.input = input;
-	memset(&js, 0, sizeof(js));
-	js.type = type;
-	js.request = id;
-	js.priority = q.priority;
-	js.deadline = q.deadline;
-	js.max_attempts = (int)d->node->cfg->retries + 1;
-	js.nstages = 1;
-	js.stage_names = stages;
-	js.tasks = &ts;
-	js.ntasks = 1;
-	if ((r = spool_job_create(st, &js, job, err)) != SPOOL_OK)
-		return r;
-	snprintf(jref, sizeof(jref), "job:%s", job);
-	memset(&ev, 0, sizeof(ev));
-	ev.event = "started";
-	ev.user = q.user;
-	ev.used = ju;
-	ev.nused = 1;
-	ev.generated = jg;
-	ev.ngenerated = 1;
-	if ((r = spool_lineage_entity(st, jref, q.name, NULL, -1, err)) !=
-	    SPOOL_OK || (r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+	if ((r = maybe_start(st, im, id, err)) != SPOOL_OK)
 		return r;
 	spool_idlist_add(&d->changed, id);
 	spool_daemon_log(d, "event=request-imported request=%s type=%s "
-	    "name=%s from=%s job=%s", id, type, LQ(q.name), im->f.from, job);
+	    "name=%s from=%s", id, type, LQ(q.name), im->f.from);
 	return SPOOL_OK;
 }
 
@@ -370,6 +458,134 @@ check_result(struct import *im, const json_t *it, spool_err *err)
 	return SPOOL_OK;
 }
 
+struct partset {
+	char blob[SPOOL_HASH_HEXLEN + 1];
+	int have;
+};
+
+/* Row: name idx count offs size blob file_size file_blob */
+static int
+part_row(void *arg, const struct spool_store_row *row)
+{
+	struct partset *ps = arg;
+	long idx = strtol(row->col[1], NULL, 10), count = strtol(row->col[2],
+	    NULL, 10);
+
+	if (idx < 0 || idx >= count)
+		return 0;
+	snprintf(ps[idx].blob, sizeof(ps[idx].blob), "%s", row->col[5]);
+	ps[idx].have = 1;
+	return 0;
+}
+
+/* Before the commit: a file whose last part this batch brings is made
+ * whole in the blob store, its hash checked (a mismatch refuses the
+ * batch). */
+static int
+assemble(struct import *im, spool_err *err)
+{
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < im->nitems; i++) {
+		const json_t *it = im->items[i];
+		const char *req = jstr(it, "request"), *name = jstr(it, "name");
+		const char *fb = jstr(it, "file_blob");
+		long count = (long)json_integer_value(json_object_get(it,
+		    "count"));
+		struct spool_blob_tmp b;
+		struct partset *ps;
+		uint8_t want[SPOOL_HASH_LEN];
+		int has = 0, all = 1;
+		long k;
+
+		if (strcmp(jstr(it, "kind"), "part") != 0)
+			continue;
+		for (j = 0; j < im->nwhole; j++)
+			if (strcmp(im->whole[j].hex, fb) == 0)
+				break;
+		if (j < im->nwhole)
+			continue; /* made whole by an earlier part here */
+		if ((r = spool_store_blob_has(im->d->st, fb, &has, err)) !=
+		    SPOOL_OK)
+			return r;
+		if ((ps = calloc((size_t)count, sizeof(*ps))) == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		if ((r = spool_store_parts(im->d->st, req, name, part_row, ps,
+		    err)) < 0) {
+			free(ps);
+			return r;
+		}
+		for (j = 0; j < im->nitems; j++) {
+			const json_t *p = im->items[j];
+			long idx = (long)json_integer_value(json_object_get(p,
+			    "index"));
+
+			if (strcmp(jstr(p, "kind"), "part") == 0 &&
+			    strcmp(jstr(p, "request"), req) == 0 &&
+			    strcmp(jstr(p, "name"), name) == 0 && idx >= 0 &&
+			    idx < count) {
+				snprintf(ps[idx].blob, sizeof(ps[idx].blob), "%s",
+				    jstr(p, "blob"));
+				ps[idx].have = 1;
+			}
+		}
+		for (k = 0; k < count; k++)
+			all &= ps[k].have;
+		if (!all) {
+			free(ps);
+			continue;
+		}
+		r = spool_blob_open(&b, im->d->node->root, err);
+		for (k = 0; k < count && r == SPOOL_OK; k++) {
+			char path[PATH_MAX];
+			int fd;
+
+			spool_blob_path(im->d->node->root, ps[k].blob, path);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+				r = spool_fail_sys(err, "cannot open part %ld of "
+				    "'%s'", k, name);
+				break;
+			}
+			r = spool_blob_copy_fd(&b, fd, err);
+			close(fd);
+		}
+		free(ps);
+		if (r == SPOOL_OK && (spool_unhex(want, sizeof(want), fb) != 0 ||
+		    (r = spool_blob_commit(&b, im->d->node->root, want, err)) !=
+		    SPOOL_OK)) {
+			spool_err_prefix(err, "'%s' made whole from %ld parts",
+			    name, count);
+			if (r == SPOOL_OK)
+				r = spool_fail(err, SPOOL_ERR_FORMAT, "bad hash");
+		}
+		if (r != SPOOL_OK) {
+			spool_blob_discard(&b);
+			return r;
+		}
+		{
+			void *p = realloc(im->whole, (im->nwhole + 1) *
+			    sizeof(*im->whole));
+
+			if (p == NULL)
+				return spool_fail(err, SPOOL_ERR_NOMEM, "out of "
+				    "memory");
+			im->whole = p;
+		}
+		snprintf(im->whole[im->nwhole].request, SPOOL_ID_MAX, "%s", req);
+		snprintf(im->whole[im->nwhole].hex, SPOOL_HASH_HEXLEN + 1, "%s",
+		    fb);
+		im->whole[im->nwhole].size = (uint64_t)json_integer_value(
+		    json_object_get(it, "file_size"));
+		im->nwhole++;
+		spool_daemon_log(im->d, "event=assembled request=%s name=%s "
+		    "parts=%ld size=%llu", req, LQ(name), count,
+		    (unsigned long long)im->whole[im->nwhole - 1].size);
+		(void)has;
+	}
+	return SPOOL_OK;
+}
+
 /* Before the commit: every result must come from the peer its request
  * went to (else the batch is refused), and the result folders of
  * requests not answered yet are written. */
@@ -431,10 +647,21 @@ apply_tx(struct spool_store *st, void *arg, spool_err *err)
 		else if (strcmp(kind, "result") == 0)
 			r = apply_result(st, im, it, err);
 		else
-			r = spool_fail(err, SPOOL_ERR_FORMAT, "the batch carries "
-			    "parts of a large file, which this node does not "
-			    "take yet");
+			r = apply_part(st, im, it, err);
 		if (r != SPOOL_OK)
+			return r;
+	}
+	/* files made whole from their parts: the request may start */
+	for (i = 0; i < im->nwhole; i++) {
+		struct whole *w = &im->whole[i];
+		char path[PATH_MAX];
+
+		spool_blob_path(im->d->node->root, w->hex, path);
+		if ((r = spool_store_blob_add(st, w->hex, w->size, path, err)) !=
+		    SPOOL_OK ||
+		    (r = spool_store_blob_ref(st, w->hex, w->request, "input",
+		    err)) != SPOOL_OK ||
+		    (r = maybe_start(st, im, w->request, err)) != SPOOL_OK)
 			return r;
 	}
 	return SPOOL_OK;
@@ -572,6 +799,8 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 	copy[0] = '\0';
 	chk.keep_copy = copy;
 	r = spool_batch_read(path, sig, &chk, &im.f, err);
+	if (r == SPOOL_OK)
+		r = assemble(&im, err);
 	if (r == SPOOL_OK)
 		r = write_results(&im, err);
 	if (r == SPOOL_OK)

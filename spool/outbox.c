@@ -11,6 +11,7 @@
  * else written again from the same lines under the same seq and id.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,8 @@ struct lines {
 	struct line *v;
 	size_t n, cap;
 	uint64_t tar, limit, max;
-	int too_big; /* the first line alone does not fit */
+	int too_big; /* the first line alone does not fit: it is big */
+	struct line big;
 };
 
 static void
@@ -65,6 +67,7 @@ lines_release(struct lines *l)
 	for (i = 0; i < l->n; i++)
 		free(l->v[i].item);
 	free(l->v);
+	free(l->big.item);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -78,8 +81,14 @@ add_line(void *arg, const struct spool_store_row *row)
 	uint64_t cost = tar_member(size) + strlen(row->col[7]) + 1;
 
 	if (l->limit && l->tar + cost > l->limit) {
-		if (l->n == 0)
+		if (l->n == 0) {
 			l->too_big = 1;
+			snprintf(l->big.id, sizeof(l->big.id), "%s", row->col[0]);
+			snprintf(l->big.kind, sizeof(l->big.kind), "%s",
+			    row->col[1]);
+			if ((l->big.item = strdup(row->col[7])) == NULL)
+				return SPOOL_ERR_NOMEM;
+		}
 		return 1; /* full */
 	}
 	if (l->n == l->cap) {
@@ -337,6 +346,140 @@ spool_outbox_recover(struct spool_daemon *d, spool_err *err)
 	return r;
 }
 
+#define PART_LINE_MAX 4096 /* a part line's JSON, with room to spare */
+
+/* BLAKE2b-256 of size bytes of path from offset. */
+static int
+hash_range(const char *path, uint64_t offset, uint64_t size,
+    char hex[SPOOL_HASH_HEXLEN + 1], spool_err *err)
+{
+	static __thread uint8_t buf[1 << 17];
+	uint8_t h[SPOOL_HASH_LEN];
+	spool_hasher hs;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return spool_fail_sys(err, "cannot open '%s'", path);
+	spool_hasher_init(&hs, SPOOL_HASH_LEN);
+	while (size > 0) {
+		size_t want = size < sizeof(buf) ? (size_t)size : sizeof(buf);
+		ssize_t n = pread(fd, buf, want, (off_t)offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return n < 0 ? spool_fail_sys(err, "cannot read '%s'",
+			    path) : spool_fail(err, SPOOL_ERR_FORMAT, "'%s' is "
+			    "shorter than recorded", path);
+		}
+		spool_hasher_update(&hs, buf, (size_t)n);
+		offset += (uint64_t)n;
+		size -= (uint64_t)n;
+	}
+	close(fd);
+	spool_hasher_final(&hs, h);
+	spool_hex(hex, h, SPOOL_HASH_LEN);
+	return SPOOL_OK;
+}
+
+/* A request line too big for one batch: each file that does not fit
+ * travels as parts of at most part_max bytes, in the batches after it. */
+static int
+split(struct spool_daemon *d, struct lines *l, spool_err *err)
+{
+	uint64_t part_max = (l->limit - PART_LINE_MAX - TAR_BLOCK) /
+	    TAR_BLOCK * TAR_BLOCK, inline_size = 0;
+	json_t *item = NULL, *f;
+	char **parts = NULL, *text = NULL;
+	uint64_t *psizes = NULL;
+	size_t i, n = 0, cap = 0;
+	int r = SPOOL_OK;
+
+	if (strcmp(l->big.kind, "request") != 0 || l->limit < 2 * TAR_BLOCK +
+	    PART_LINE_MAX)
+		return spool_fail(err, SPOOL_ERR_LIMIT, "a %s line does not fit "
+		    "in batch.max_bytes", l->big.kind);
+	if ((item = json_loads(l->big.item, 0, NULL)) == NULL)
+		return spool_fail(err, SPOOL_ERR_INTERNAL, "bad outbox line");
+	json_array_foreach(json_object_get(item, "files"), i, f) {
+		uint64_t size = (uint64_t)json_integer_value(json_object_get(f,
+		    "size")), off, count, k;
+		const char *blob = json_string_value(json_object_get(f, "blob"));
+		char path[PATH_MAX], hex[SPOOL_HASH_HEXLEN + 1];
+
+		if (tar_member(size) + PART_LINE_MAX <= l->limit / 2) {
+			inline_size += size;
+			continue;
+		}
+		count = (size + part_max - 1) / part_max;
+		if (count < 2)
+			count = 2; /* a part item is one of several */
+		json_object_set_new(f, "parts", json_integer((json_int_t)count));
+		spool_blob_path(d->node->root, blob, path);
+		for (k = 0, off = 0; k < count; k++) {
+			uint64_t ps = k + 1 < count ? (size + count - 1) / count :
+			    size - off;
+			json_t *p;
+
+			if (k + 1 < count && ps > size - off)
+				ps = size - off;
+			if ((r = hash_range(path, off, ps, hex, err)) != SPOOL_OK)
+				goto out;
+			p = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, "
+			    "s:I, s:s}", "kind", "part", "request",
+			    json_string_value(json_object_get(item, "id")), "name",
+			    json_string_value(json_object_get(f, "name")),
+			    "index", (json_int_t)k, "count", (json_int_t)count,
+			    "offset", (json_int_t)off, "size", (json_int_t)ps,
+			    "blob", hex, "file_size", (json_int_t)size,
+			    "file_blob", blob);
+			if (n == cap) {
+				void *a = realloc(parts, (cap ? cap * 2 : 16) *
+				    sizeof(*parts));
+				void *b = a ? realloc(psizes, (cap ? cap * 2 :
+				    16) * sizeof(*psizes)) : NULL;
+
+				if (a != NULL)
+					parts = a;
+				if (b == NULL) {
+					json_decref(p);
+					r = spool_fail(err, SPOOL_ERR_NOMEM,
+					    "out of memory");
+					goto out;
+				}
+				psizes = b;
+				cap = cap ? cap * 2 : 16;
+			}
+			psizes[n] = ps;
+			parts[n] = p ? json_dumps(p, JSON_COMPACT) : NULL;
+			json_decref(p);
+			if (parts[n++] == NULL) {
+				r = spool_fail(err, SPOOL_ERR_NOMEM, "out of "
+				    "memory");
+				goto out;
+			}
+			off += ps;
+		}
+	}
+	if ((text = json_dumps(item, JSON_COMPACT)) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = spool_store_outbox_split(d->st, l->big.id, text, inline_size,
+	    (const char *const *)parts, psizes, n, err)) == SPOOL_OK)
+		spool_daemon_log(d, "event=split request=%s parts=%zu",
+		    json_string_value(json_object_get(item, "id")), n);
+out:
+	for (i = 0; i < n; i++)
+		free(parts[i]);
+	free(parts);
+	free(psizes);
+	free(text);
+	json_decref(item);
+	return r;
+}
+
 /* Plan and write one batch of peer's pending lines (none: a heartbeat).
  * *more: lines are left. */
 static int
@@ -362,8 +505,10 @@ one_batch(struct spool_daemon *d, const char *peer, int heartbeat,
 		if (r < 0)
 			goto out;
 		if (l.too_big) {
-			r = spool_fail(err, SPOOL_ERR_LIMIT, "a pending item "
-			    "to %s does not fit in batch.max_bytes", peer);
+			/* the next line is a large file: it goes in parts,
+			 * and this round is tried again */
+			if ((r = split(d, &l, err)) == SPOOL_OK)
+				*more = 1;
 			goto out;
 		}
 		if (l.n == 0)

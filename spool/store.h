@@ -506,6 +506,7 @@ struct spool_request_info {
 	char hash[SPOOL_HASH_HEXLEN_ + 1];
 	int64_t size;     /* -1: unknown */
 	int priority;
+	int64_t deadline; /* 0: none */
 	int64_t created, updated;
 };
 int spool_store_request_info(struct spool_store *st, const char *id,
@@ -519,5 +520,25 @@ int spool_store_request_counts(struct spool_store *st,
  * (0: none). */
 int spool_store_work_due(struct spool_store *st, uint64_t *runnable,
     int64_t *next, spool_err *err);
+
+/* Split a pending request line whose files do not fit one batch: its
+ * item becomes item (files with "parts"), size the bytes still inline,
+ * and the n part lines follow it in send order (one transaction). */
+int spool_store_outbox_split(struct spool_store *st, const char *id,
+    const char *item, uint64_t size, const char *const *parts,
+    const uint64_t *psizes, size_t n, spool_err *err);
+/* A part of a large file received (idempotent); idx -1 notes that the
+ * request has a file coming in count parts. */
+int spool_store_part_add(struct spool_store *st, const char *request,
+    const char *name, int idx, int count, uint64_t offset, uint64_t size,
+    const char *blob, uint64_t file_size, const char *file_blob,
+    spool_err *err);
+/* Parts of request (of one file when name is not NULL), by name and idx:
+ * name idx count offs size blob file_size file_blob */
+int spool_store_parts(struct spool_store *st, const char *request,
+    const char *name, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err);
+int spool_store_blob_has(struct spool_store *st, const char *hash, int *has,
+    spool_err *err);
 
 #endif

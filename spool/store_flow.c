@@ -470,8 +470,8 @@ spool_store_request_info(struct spool_store *st, const char *id,
 	int r;
 
 	if ((r = st_q(st, &res, err, "SELECT side, peer, state, type, usr, "
-	    "folder, name, created, error, hash, size, priority, updated FROM "
-	    "request WHERE id = ?", DBS(id))) !=
+	    "folder, name, created, error, hash, size, priority, updated, "
+	    "deadline FROM request WHERE id = ?", DBS(id))) !=
 	    SPOOL_OK)
 		return r;
 	if (res.nrows == 0) {
@@ -496,6 +496,7 @@ spool_store_request_info(struct spool_store *st, const char *id,
 	    10) : -1;
 	out->priority = (int)spool_dbres_int(&res, 0, 11);
 	out->updated = spool_dbres_int(&res, 0, 12);
+	out->deadline = spool_dbres_int(&res, 0, 13);
 	spool_dbres_release(&res);
 	return SPOOL_OK;
 }
@@ -531,6 +532,123 @@ spool_store_work_due(struct spool_store *st, uint64_t *runnable,
 		return r;
 	*runnable = (uint64_t)spool_dbres_int(&res, 0, 0);
 	*next = spool_dbres_int(&res, 0, 1);
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}
+
+struct split_arg {
+	const char *id, *item;
+	uint64_t size;
+	const char *const *parts;
+	const uint64_t *psizes;
+	size_t n;
+};
+
+static int
+split_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct split_arg *a = arg;
+	struct spool_dbres res;
+	struct spool_outbox_item o;
+	char peer[SPOOL_NAME_MAX + 1], req[SPOOL_ID_MAX];
+	size_t i;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT peer, request, priority, created, "
+	    "ord FROM outbox WHERE id = ? AND batch IS NULL", DBS(a->id))) !=
+	    SPOOL_OK)
+		return r;
+	if (res.nrows != 1) {
+		spool_dbres_release(&res);
+		return spool_fail(err, SPOOL_ERR_STATE, "outbox line %s is not "
+		    "pending", a->id);
+	}
+	memset(&o, 0, sizeof(o));
+	snprintf(peer, sizeof(peer), "%s", spool_dbres_text(&res, 0, 0));
+	snprintf(req, sizeof(req), "%s", spool_dbres_text(&res, 0, 1));
+	o.peer = peer;
+	o.kind = "part";
+	o.request = req;
+	o.priority = (int)spool_dbres_int(&res, 0, 2);
+	o.created = spool_dbres_int(&res, 0, 3);
+	o.ord = (int)spool_dbres_int(&res, 0, 4);
+	spool_dbres_release(&res);
+	if ((r = st_q(st, NULL, err, "UPDATE outbox SET item = ?, size = ? "
+	    "WHERE id = ?", DBS(a->item), DBI(a->size), DBS(a->id))) !=
+	    SPOOL_OK)
+		return r;
+	for (i = 0; i < a->n; i++) {
+		/* new UUIDv7s sort after the request line's, which is older:
+		 * the parts follow their request in send order */
+		o.id[0] = '\0';
+		o.item = a->parts[i];
+		o.size = a->psizes[i];
+		if ((r = spool_store_outbox_add(st, &o, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+int
+spool_store_outbox_split(struct spool_store *st, const char *id,
+    const char *item, uint64_t size, const char *const *parts,
+    const uint64_t *psizes, size_t n, spool_err *err)
+{
+	struct split_arg a = { id, item, size, parts, psizes, n };
+
+	return st_tx(st, 1, split_tx, &a, err);
+}
+
+int
+spool_store_part_add(struct spool_store *st, const char *request,
+    const char *name, int idx, int count, uint64_t offset, uint64_t size,
+    const char *blob, uint64_t file_size, const char *file_blob,
+    spool_err *err)
+{
+	return st_q(st, NULL, err, "INSERT INTO part (request, name, idx, "
+	    "count, offs, size, blob, file_size, file_blob, created) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	    DBS(request), DBS(name), DBI(idx), DBI(count), DBI(offset),
+	    DBI(size), DBS(blob), DBI(file_size), DBS(file_blob),
+	    DBI(spool_store_now(st)));
+}
+
+int
+spool_store_parts(struct spool_store *st, const char *request,
+    const char *name, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	/* name idx count offs size blob file_size file_blob; idx -1 is the
+	 * request's note that the file comes in parts */
+	if (name != NULL)
+		r = st_q(st, &res, err, "SELECT name, idx, count, offs, size, "
+		    "blob, file_size, file_blob FROM part WHERE request = ? AND "
+		    "name = ? ORDER BY idx", DBS(request), DBS(name));
+	else
+		r = st_q(st, &res, err, "SELECT name, idx, count, offs, size, "
+		    "blob, file_size, file_blob FROM part WHERE request = ? "
+		    "ORDER BY name, idx", DBS(request));
+	if (r != SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
+
+int
+spool_store_blob_has(struct spool_store *st, const char *hash, int *has,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT 1 FROM blob WHERE hash = ?",
+	    DBS(hash))) != SPOOL_OK)
+		return r;
+	*has = res.nrows > 0;
 	spool_dbres_release(&res);
 	return SPOOL_OK;
 }
