@@ -118,16 +118,13 @@ cmd_status(struct ctl *c)
 		json_decref(sum);
 	}
 	if (c->json)
-		r = ctl_print_json(doc);
-	else {
-		print_status(doc);
-		if (json_object_get(doc, "intake") != NULL)
-			printf("intake: %s\n", json_string_value(
-			    json_object_get(doc, "intake")));
-		r = EXIT_OK;
-	}
+		return ctl_print_json(doc); /* takes doc */
+	print_status(doc);
+	if (json_object_get(doc, "intake") != NULL)
+		printf("intake: %s\n", json_string_value(json_object_get(doc,
+		    "intake")));
 	json_decref(doc);
-	return r;
+	return EXIT_OK;
 }
 
 /* Ask the running daemon: 1 answered (r set), 0 no daemon listening. */

@@ -151,10 +151,7 @@ cmd_resend(struct ctl *c)
 	if (c->json) {
 		json_t *doc = json_pack("{s:s, s:I, s:s}", "resent", name, "seq",
 		    (json_int_t)seq, "to", peer);
-		int r = ctl_print_json(doc);
-
-		json_decref(doc);
-		return r;
+		return ctl_print_json(doc); /* takes doc */
 	}
 	printf("%s: back in out/, unchanged\n", name);
 	return EXIT_OK;

@@ -274,10 +274,16 @@ worker_main(struct spoold *s)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* (a sanitizer build reserves terabytes of address space for its
+	 * shadow memory: no address-space limit there) */
 	if (s->node->cfg->memory_limit > 0) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)s->node->cfg->memory_limit;
 		setrlimit(RLIMIT_AS, &rl);
 	}
+#else
+	(void)rl;
+#endif
 	memset(&cd.changed, 0, sizeof(cd.changed));
 	snprintf(name, sizeof(name), "%s/%ld", s->node->cfg->name,
 	    (long)getpid());
