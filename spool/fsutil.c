@@ -433,8 +433,6 @@ spool_write_file_replace(const char *path, const void *p, size_t n,
 	    err)) != SPOOL_OK)
 		return r;
 	if ((r = spool_write_all(t.fd, p, n, err)) != SPOOL_OK ||
-	    (fsync(t.fd) != 0 && (r = spool_fail_sys(err, "cannot fsync "
-	    "'%s'", t.path)) != SPOOL_OK) ||
 	    (rename(t.path, path) != 0 && (r = spool_fail_sys(err, "cannot "
 	    "rename to '%s'", path)) != SPOOL_OK)) {
 		spool_tmpfile_discard(&t);

@@ -64,9 +64,10 @@ int spool_keep_file(const char *from, const char *to, spool_err *err);
 int spool_dirname(char *out, size_t outsz, const char *path);
 const char *spool_basename(const char *path);
 
-/* As spool_write_file_atomic, but replacing path if it exists (status
- * files); the directory is not fsync'd (the next rewrite repairs a lost
- * rename). */
+/* Replace path with new content atomically for readers (temp name in the
+ * same directory, rename over): a reader sees the old file or the new
+ * one.  Not fsync'd: for files derived from the store (status files);
+ * ext4 (auto_da_alloc) flushes a file renamed over another. */
 int spool_write_file_replace(const char *path, const void *p, size_t n,
     mode_t mode, spool_err *err);
 

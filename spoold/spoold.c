@@ -394,20 +394,66 @@ maybe_work(struct spoold *s)
 
 /* ---- events ---- */
 
+/* Names of complete files per hot folder, gathered from a burst of
+ * events so that intake takes them as groups (one syncfs and one
+ * transaction per group, not per file). */
+struct pending {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+pending_add(struct pending *p, const char *name)
+{
+	char *d;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		void *x = realloc(p->v, cap * sizeof(*p->v));
+
+		if (x == NULL)
+			return; /* the slow rescan takes it */
+		p->v = x;
+		p->cap = cap;
+	}
+	if ((d = strdup(name)) != NULL)
+		p->v[p->n++] = d;
+}
+
+static void
+pending_run(struct spoold *s, struct pending *p, size_t i)
+{
+	size_t k;
+
+	if (p->n == 0)
+		return;
+	do_intake(s, s->w[i].folder, p->v, p->n);
+	for (k = 0; k < p->n; k++)
+		free(p->v[k]);
+	p->n = 0;
+}
+
+#define PENDING_MAX 4096 /* names gathered before intake runs */
+
 static void
 on_inotify(struct spoold *s)
 {
 	char buf[64 * 1024] __attribute__((aligned(8)));
+	struct pending *pend;
+	size_t i, total = 0;
 	ssize_t n;
 	char *p;
 
+	if ((pend = calloc(s->nw ? s->nw : 1, sizeof(*pend))) == NULL) {
+		s->rescan = 1;
+		return;
+	}
 	for (;;) {
 		n = read(s->ifd, buf, sizeof(buf));
 		if (n <= 0)
-			return;
+			break;
 		for (p = buf; p < buf + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
-			size_t i;
 
 			p += sizeof(*e) + e->len;
 			if (e->mask & IN_Q_OVERFLOW) {
@@ -437,13 +483,21 @@ on_inotify(struct spoold *s)
 				} else if (l > 6 && strcmp(e->name + l - 6,
 				    ".batch") == 0)
 					do_import(s, e->name);
-			} else {
-				char *names[1] = { e->name };
-
-				do_intake(s, s->w[i].folder, names, 1);
+				continue;
+			}
+			pending_add(&pend[i], e->name);
+			if (++total >= PENDING_MAX) {
+				for (i = 0; i < s->nw; i++)
+					pending_run(s, &pend[i], i);
+				total = 0;
 			}
 		}
 	}
+	for (i = 0; i < s->nw; i++) {
+		pending_run(s, &pend[i], i);
+		free(pend[i].v);
+	}
+	free(pend);
 }
 
 /* A flush asked over the control socket: take what is in the folders

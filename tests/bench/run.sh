@@ -11,7 +11,13 @@
 #                   loop (one row, claimed and completed in two
 #                   transactions).  Targets: >= 5,000/s on SQLite,
 #                   >= 3,000/s on PostgreSQL with 4 workers.
-#   BENCH_PARTS="pack store"   BENCH_SIZES="128 1536" (MiB)
+#   daemon          spoold: 10,000 small files dropped at once until all
+#                   are in signed batches (files/s; target >= 2,000/s);
+#                   500 small JSON requests from drop to signed batch
+#                   (target <= 1 s; NNCP 8.6-24 s); a 200 MiB file through
+#                   drop -> batch -> export -> import -> delivered (target
+#                   <= half of NNCP's 2.1-3.0 s); peak RSS of each spoold.
+#   BENCH_PARTS="pack store daemon"   BENCH_SIZES="128 1536" (MiB)
 #   BENCH_DIR=/var/tmp   BENCH_TASKS=10000   BENCH_PLAIN_ROWS=5000
 #   BENCH_STORE_REPS=3
 set -eu
@@ -55,7 +61,7 @@ grep -q '^max_bytes = 3G' "$W/high/spoold.conf" ||
 	printf '[batch]\nmax_bytes = 3G\n' >> "$W/high/spoold.conf"
 minisign -G -W -p "$W/a.pub" -s "$W/a.key" > /dev/null
 
-PARTS=${BENCH_PARTS:-pack store}
+PARTS=${BENCH_PARTS:-pack store daemon}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "spool bench: $(nproc) cores"
@@ -182,4 +188,89 @@ if want store; then
 	e4=$(GLIBC_TUNABLES=$tun best tuned4 sh -c '"$1" bench "$4" --workers "$2" --tasks "$3" --batch 10' _ "$st" 4 "$TASKS")
 	echo "  sqlite with GLIBC_TUNABLES=$tun (mallopt M_TRIM_THRESHOLD):" \
 		"1 worker $e1, 4 workers $e4"
+fi
+
+if want daemon; then
+	now() { date +%s.%N; }
+	since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+	waitlog() { # waitlog FILE PATTERN COUNT
+		while [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -lt "$3" ]; do
+			sleep 0.02
+		done
+	}
+	hwm() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
+	D=$W/daemon
+	mkdir -p "$D/usb" "$D/stage"
+	"$ctl" init --root "$D/low" --name low --peer high > /dev/null
+	"$ctl" init --root "$D/high" --name high --peer low > /dev/null
+	"$ctl" --root "$D/low" key show > "$D/low.pub"
+	"$ctl" --root "$D/high" key show > "$D/high.pub"
+	"$ctl" --root "$D/low" trust add high "$D/high.pub" > /dev/null
+	"$ctl" --root "$D/high" trust add low "$D/low.pub" > /dev/null
+	for n in low high; do
+		sed -i 's/^\[batch\]$/[batch]\nheartbeat = 0/' "$D/$n/spoold.conf"
+	done
+	"$B/spoold" -c "$D/low/spoold.conf" --foreground 2> "$D/low.log" &
+	plow=$!
+	"$B/spoold" -c "$D/high/spoold.conf" --foreground 2> "$D/high.log" &
+	phigh=$!
+	trap 'kill $plow $phigh 2>/dev/null; rm -rf "$W"' EXIT
+	waitlog "$D/low.log" event=ready 1
+	waitlog "$D/high.log" event=ready 1
+	echo
+	echo "daemon: two spoold, SQLite stores, durable (syncfs per intake group, fsync'd batches)"
+
+	# 10,000 small files dropped at once
+	mkdir "$D/stage/f"
+	i=0
+	while [ $i -lt 10000 ]; do
+		i=$((i + 1))
+		printf 'file %d\n' $i > "$D/stage/f/s$i.txt"
+	done
+	t0=$(now)
+	find "$D/stage/f" -type f -exec mv -t "$D/low/in/files" {} +
+	"$ctl" --root "$D/low" flush
+	e=$(since "$t0")
+	n=$(grep -c event=accepted "$D/low.log")
+	echo "  10000 small files dropped -> signed batches: ${e} s, $(awk -v n="$n" -v e="$e" 'BEGIN { printf "%d", n / e }') files/s (target >= 2000/s; $n taken)"
+	"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
+	rm -f "$D/usb"/*
+
+	# 500 small requests
+	mkdir "$D/stage/q"
+	i=0
+	while [ $i -lt 500 ]; do
+		i=$((i + 1))
+		printf '{"type":"query","params":{"n":%d}}' $i > "$D/stage/q/q$i.json"
+	done
+	t0=$(now)
+	find "$D/stage/q" -type f -exec mv -t "$D/low/in/requests" {} +
+	"$ctl" --root "$D/low" flush
+	e=$(since "$t0")
+	echo "  500 small JSON requests dropped -> signed batch: ${e} s (target <= 1 s; NNCP 8.6-24 s)"
+	"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
+	rm -f "$D/usb"/*
+
+	# one 200 MiB file end to end
+	head -c 209715200 /dev/urandom > "$D/stage/big.bin"
+	before=$(grep -c event=delivered "$D/high.log" || true)
+	sync
+	t0=$(now)
+	mv "$D/stage/big.bin" "$D/low/in/files/big.bin"
+	"$ctl" --root "$D/low" flush
+	t1=$(now)
+	"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
+	t2=$(now)
+	"$ctl" --root "$D/high" import --from "$D/usb" > /dev/null
+	t3=$(now)
+	waitlog "$D/high.log" 'event=delivered.*big.bin' 1
+	e=$(since "$t0")
+	echo "  200 MiB file drop -> batch -> export -> import -> delivered: ${e} s" \
+		"(batch $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')," \
+		"export $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')," \
+		"import+deliver $(awk -v a="$t2" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'));" \
+		"target <= 1.05-1.5 s (half of NNCP's 2.1-3.0 s)"
+	echo "  peak RSS: spoold low $(hwm $plow) KiB, high $(hwm $phigh) KiB"
+	kill $plow $phigh
+	wait $plow $phigh 2>/dev/null || true
 fi
