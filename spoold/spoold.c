@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -270,6 +271,20 @@ worker_main(struct spoold *s)
 
 	sigset_t all;
 
+	/* a worker dies with its daemon (its task's lease then runs out
+	 * and the task runs again), and holds none of the daemon's
+	 * descriptors: not the node lock, which a restarted daemon needs */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
+	if (s->d->lock_fd >= 0)
+		close(s->d->lock_fd);
+	s->d->lock_fd = -1;
+	close(s->ifd);
+	close(s->sfd);
+	close(s->tfd);
+	if (s->cfd >= 0)
+		close(s->cfd);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGTERM, SIG_DFL);

@@ -11,10 +11,12 @@ SPOOLD="$SPOOL_BUILD/spoold"
 _pids=""
 
 start() {
+	_r=$(grep -c 'event=ready' "$T/$1.log" 2> /dev/null || true)
 	"$SPOOLD" -c "$T/$1/spoold.conf" --foreground 2>> "$T/$1.log" &
 	eval "_pid_$1=$!"
 	_pids="$_pids $!"
-	wait_for "$1 is ready" 20 grep -q 'event=ready' "$T/$1.log"
+	# a new "ready" line, not one of an earlier run
+	wait_for "$1 is ready" 20 sh -c "[ \$(grep -c 'event=ready' '$T/$1.log') -gt ${_r:-0} ]"
 }
 
 stop() {
