@@ -113,6 +113,16 @@ int spool_work_run(struct spool_daemon *d, const char *worker,
 /* Put the results of processed requests in the outbox. */
 int spool_answer_run(struct spool_daemon *d, spool_err *err);
 
+/* ---- retention (gc.c) ---- */
+
+struct spool_gc_stats {
+	uint64_t jobs, seen, archived, results, released, status, blobs;
+	uint64_t blob_bytes;
+};
+/* Apply [retention] now. */
+int spool_gc_run(struct spool_daemon *d, struct spool_gc_stats *gs,
+    spool_err *err);
+
 /* ---- status files (status.c) ---- */
 
 /* Rewrite status/<id>.json of every request in d->changed and

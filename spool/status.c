@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "daemon_impl.h"
 #include "fsutil.h"
@@ -297,4 +299,41 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 	r = write_json(d->node, "status/summary.json", doc, err);
 	json_decref(doc);
 	return r;
+}
+
+uint64_t
+spool_status_expire(struct spool_store *st, const char *dir, int64_t cutoff)
+{
+	struct spool_request_info ri;
+	char p[PATH_MAX * 2], id[SPOOL_ID_MAX];
+	struct dirent *e;
+	struct stat sb;
+	uint64_t n = 0;
+	DIR *dp;
+
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(dp)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (l != SPOOL_UUID_LEN + 5 || strcmp(e->d_name + SPOOL_UUID_LEN,
+		    ".json") != 0)
+			continue;
+		snprintf(id, sizeof(id), "%.*s", SPOOL_UUID_LEN, e->d_name);
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (!spool_uuid_ok(id) || lstat(p, &sb) != 0 ||
+		    (int64_t)sb.st_mtim.tv_sec * 1000 >= cutoff)
+			continue;
+		if (spool_store_request_info(st, id, &ri, NULL) == SPOOL_OK &&
+		    strcmp(ri.state, "completed") != 0 &&
+		    strcmp(ri.state, "failed") != 0 &&
+		    strcmp(ri.state, "expired") != 0 &&
+		    strcmp(ri.state, "cancelled") != 0 &&
+		    strcmp(ri.state, "succeeded") != 0 &&
+		    strcmp(ri.state, "rejected") != 0)
+			continue; /* still moving */
+		n += unlink(p) == 0;
+	}
+	closedir(dp);
+	return n;
 }

@@ -17,4 +17,9 @@ int spool_status_summary(struct spool_store *st, const struct spool_node *n,
 int spool_status_request(struct spool_store *st, const char *id,
     json_t **out, spool_err *err);
 
+/* Remove status/<id>.json files older than cutoff whose request is final
+ * (or forgotten); returns how many. */
+uint64_t spool_status_expire(struct spool_store *st, const char *dir,
+    int64_t cutoff);
+
 #endif

@@ -541,4 +541,13 @@ int spool_store_parts(struct spool_store *st, const char *request,
 int spool_store_blob_has(struct spool_store *st, const char *hash, int *has,
     spool_err *err);
 
+/* Requests whose blobs may go (gc): final, unchanged since cutoff,
+ * holding blob references, with no line left to send.  Row: id */
+int spool_store_releasable(struct spool_store *st, int64_t cutoff,
+    size_t limit, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err);
+/* Drop every blob reference owner holds. */
+int spool_store_blob_release(struct spool_store *st, const char *owner,
+    spool_err *err);
+
 #endif

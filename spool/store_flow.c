@@ -652,3 +652,34 @@ spool_store_blob_has(struct spool_store *st, const char *hash, int *has,
 	spool_dbres_release(&res);
 	return SPOOL_OK;
 }
+
+int
+spool_store_releasable(struct spool_store *st, int64_t cutoff, size_t limit,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	/* final requests, untouched since cutoff, that still hold blobs and
+	 * have nothing left to send (no line waiting or only planned) */
+	if ((r = st_q(st, &res, err, "SELECT r.id FROM request r WHERE "
+	    "r.state IN ('completed', 'failed', 'expired', 'cancelled', "
+	    "'succeeded', 'rejected') AND r.updated < ? AND EXISTS (SELECT 1 "
+	    "FROM blob_ref b WHERE b.owner = r.id) AND NOT EXISTS (SELECT 1 "
+	    "FROM outbox o LEFT JOIN batch t ON t.id = o.batch WHERE "
+	    "o.request = r.id AND (o.batch IS NULL OR t.state = 'planned')) "
+	    "ORDER BY r.updated LIMIT ?", DBI(cutoff), DBI(limit))) != SPOOL_OK)
+		return r;
+	r = st_rows(&res, fn, arg);
+	spool_dbres_release(&res);
+	return r;
+}
+
+int
+spool_store_blob_release(struct spool_store *st, const char *owner,
+    spool_err *err)
+{
+	return st_q(st, NULL, err, "DELETE FROM blob_ref WHERE owner = ?",
+	    DBS(owner));
+}

@@ -127,6 +127,33 @@ cmd_status(struct ctl *c)
 	return EXIT_OK;
 }
 
+/* "k=v k=v" as the command's output: one "k: v" line each, or JSON. */
+static void
+print_kv(const struct ctl *c, const char *line)
+{
+	char buf[512], *save = NULL, *tok;
+	json_t *doc = json_object();
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		if (c->json)
+			json_object_set_new(doc, tok, json_integer(strtoll(eq + 1,
+			    NULL, 10)));
+		else
+			printf("%s: %s\n", tok, eq + 1);
+	}
+	if (c->json)
+		ctl_print_json(doc);
+	else
+		json_decref(doc);
+}
+
 /* Ask the running daemon: 1 answered (r set), 0 no daemon listening. */
 static int
 ask_daemon(struct ctl *c, const char *what, int *r)
@@ -164,8 +191,11 @@ ask_daemon(struct ctl *c, const char *what, int *r)
 	close(fd);
 	buf[got] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	if (strcmp(buf, "ok") == 0)
+	if (strncmp(buf, "ok", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ')) {
+		if (buf[2] == ' ')
+			print_kv(c, buf + 3);
 		*r = EXIT_OK;
+	}
 	else if (strncmp(buf, "error: ", 7) == 0)
 		*r = ctl_fail(c, SPOOL_ERR_SYS, buf + 7);
 	else
@@ -202,4 +232,39 @@ cmd_flush(struct ctl *c)
 		    d->disk_full_why);
 	spool_daemon_close(d);
 	return r == SPOOL_OK ? EXIT_OK : out_fail(c, &err);
+}
+
+int
+cmd_gc(struct ctl *c)
+{
+	struct spool_daemon *d = NULL;
+	struct spool_gc_stats gs;
+	char line[512];
+	spool_err err;
+	int r;
+
+	if (c->argc != 0)
+		return ctl_usage(c, "gc");
+	if (ask_daemon(c, "gc\n", &r))
+		return r;
+	if (spool_daemon_open(&d, c->node, 0, &err) != SPOOL_OK) {
+		if (err.code == SPOOL_ERR_BUSY)
+			spool_err_prefix(&err, "spoold does not answer on "
+			    "store/spoold.sock");
+		return out_fail(c, &err);
+	}
+	r = spool_gc_run(d, &gs, &err);
+	if (r == SPOOL_OK)
+		r = spool_status_flush(d, &err);
+	spool_daemon_close(d);
+	if (r != SPOOL_OK)
+		return out_fail(c, &err);
+	snprintf(line, sizeof(line), "jobs=%llu seen=%llu archive=%llu "
+	    "results=%llu released=%llu status=%llu blobs=%llu bytes=%llu",
+	    (unsigned long long)gs.jobs, (unsigned long long)gs.seen,
+	    (unsigned long long)gs.archived, (unsigned long long)gs.results,
+	    (unsigned long long)gs.released, (unsigned long long)gs.status,
+	    (unsigned long long)gs.blobs, (unsigned long long)gs.blob_bytes);
+	print_kv(c, line);
+	return EXIT_OK;
 }

@@ -40,6 +40,7 @@ static const struct command {
 	{ "status", cmd_status, NEEDS_NODE, "status" },
 	{ "flush", cmd_flush, NEEDS_NODE, "flush" },
 	{ "resend", cmd_resend, NEEDS_NODE, "resend SEQ [--to PEER]" },
+	{ "gc", cmd_gc, NEEDS_NODE, "gc" },
 	{ "export", cmd_export, NEEDS_NODE, "export --to DIR" },
 	{ "import", cmd_import, NEEDS_NODE, "import --from DIR" },
 	{ "config", cmd_config, 0, "config check [FILE]" },

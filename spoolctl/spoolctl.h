@@ -48,6 +48,7 @@ int cmd_cancel(struct ctl *c);
 int cmd_status(struct ctl *c);
 int cmd_flush(struct ctl *c);
 int cmd_resend(struct ctl *c);
+int cmd_gc(struct ctl *c);
 /* cmd_media.c */
 int cmd_export(struct ctl *c);
 int cmd_import(struct ctl *c);

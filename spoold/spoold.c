@@ -549,6 +549,25 @@ on_control(struct spoold *s)
 			else
 				snprintf(reply, sizeof(reply), "error: %s\n",
 				    err.msg);
+		} else if (strncmp(buf, "gc", 2) == 0) {
+			struct spool_gc_stats gs;
+
+			if (spool_gc_run(s->d, &gs, &err) == SPOOL_OK)
+				snprintf(reply, sizeof(reply), "ok jobs=%llu "
+				    "seen=%llu archive=%llu results=%llu "
+				    "released=%llu status=%llu blobs=%llu "
+				    "bytes=%llu\n", (unsigned long long)gs.jobs,
+				    (unsigned long long)gs.seen,
+				    (unsigned long long)gs.archived,
+				    (unsigned long long)gs.results,
+				    (unsigned long long)gs.released,
+				    (unsigned long long)gs.status,
+				    (unsigned long long)gs.blobs,
+				    (unsigned long long)gs.blob_bytes);
+			else
+				snprintf(reply, sizeof(reply), "error: %s\n",
+				    err.msg);
+			status(s);
 		} else
 			snprintf(reply, sizeof(reply), "error: unknown "
 			    "request\n");
