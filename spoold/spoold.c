@@ -40,6 +40,7 @@
 #define SWEEP_MS (15 * 1000)     /* expired leases and deadlines */
 #define WORK_POLL_MS 1000        /* while tasks wait for a retry */
 #define DISK_RETRY_MS 5000       /* intake paused by a full disk */
+#define GC_MS (6 * 3600 * 1000)  /* retention applied every 6 hours */
 #define WORKERS_MAX 256
 
 struct watch {
@@ -58,7 +59,7 @@ struct spoold {
 	size_t nworkers;
 	int stop, reload, rescan, work_wanted;
 	int64_t next_rescan, next_sweep, next_outbox, next_retry, next_work;
-	int64_t next_watchdog;
+	int64_t next_watchdog, next_gc;
 	int64_t watchdog_ms;
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -646,6 +647,7 @@ arm_timer(struct spoold *s)
 	due = min_due(due, s->next_retry);
 	due = min_due(due, s->next_work);
 	due = min_due(due, s->next_watchdog);
+	due = min_due(due, s->next_gc);
 	memset(&it, 0, sizeof(it));
 	d = due - now;
 	if (d < 1)
@@ -683,6 +685,15 @@ on_timer(struct spoold *s)
 		do_outbox(s, 0);
 	if (s->next_work && now >= s->next_work)
 		s->work_wanted = 1;
+	if (now >= s->next_gc) {
+		struct spool_gc_stats gs;
+		spool_err err;
+
+		if (spool_gc_run(s->d, &gs, &err) != SPOOL_OK)
+			step_failed(s, "gc", &err);
+		s->next_gc = now + GC_MS;
+		status(s);
+	}
 }
 
 static void
@@ -863,6 +874,7 @@ main(int argc, char **argv)
 	}
 	s.next_rescan = spool_now_ms() + RESCAN_MS;
 	s.next_sweep = spool_now_ms();
+	s.next_gc = spool_now_ms() + GC_MS;
 	s.work_wanted = 1;
 	rescan(&s);
 	if (spool_answer_run(s.d, &err) != SPOOL_OK)
