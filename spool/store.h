@@ -550,4 +550,10 @@ int spool_store_releasable(struct spool_store *st, int64_t cutoff,
 int spool_store_blob_release(struct spool_store *st, const char *owner,
     spool_err *err);
 
+/* A worker process died ("node/host/pid"), or every worker of an
+ * earlier daemon on this host did ("node/host/"): the leases they held
+ * end now (*n of them). */
+int spool_store_worker_died(struct spool_store *st, const char *worker,
+    uint64_t *n, spool_err *err);
+
 #endif

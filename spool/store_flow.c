@@ -683,3 +683,30 @@ spool_store_blob_release(struct spool_store *st, const char *owner,
 	return st_q(st, NULL, err, "DELETE FROM blob_ref WHERE owner = ?",
 	    DBS(owner));
 }
+
+int
+spool_store_worker_died(struct spool_store *st, const char *worker,
+    uint64_t *n, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	/* its leases end now: the next sweep requeues its tasks (or fails
+	 * them when their attempts are spent), as for any lost lease */
+	size_t n_ = strlen(worker);
+
+	/* "node/host/pid" is one worker; "node/host/" all of a host's */
+	if (n_ > 0 && worker[n_ - 1] == '/')
+		r = st_q(st, &res, err, "UPDATE task SET lease_until = ? WHERE "
+		    "state = 'running' AND substr(lease_owner, 1, ?) = ?",
+		    DBI(spool_store_now(st) - 1), DBI(n_), DBS(worker));
+	else
+		r = st_q(st, &res, err, "UPDATE task SET lease_until = ? WHERE "
+		    "state = 'running' AND lease_owner = ?",
+		    DBI(spool_store_now(st) - 1), DBS(worker));
+	if (r != SPOOL_OK)
+		return r;
+	*n = (uint64_t)res.changes;
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}

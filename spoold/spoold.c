@@ -259,13 +259,30 @@ do_import(struct spoold *s, const char *name)
 	status(s);
 }
 
+/* "node/host/pid": unique across the hosts sharing a PostgreSQL queue;
+ * "node/host/" (pid 0) names every worker of this host. */
+static void
+worker_name(const struct spoold *s, pid_t pid, char *out, size_t n)
+{
+	char host[65];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (pid > 0)
+		snprintf(out, n, "%s/%s/%ld", s->node->cfg->name, host,
+		    (long)pid);
+	else
+		snprintf(out, n, "%s/%s/", s->node->cfg->name, host);
+}
+
 /* A worker process: its own store connection, run tasks, exit. */
 static void
 worker_main(struct spoold *s)
 {
 	struct spool_daemon cd = *s->d;
 	struct rlimit rl;
-	char name[64];
+	char name[160];
 	size_t ran;
 	spool_err err;
 	int r;
@@ -301,8 +318,7 @@ worker_main(struct spoold *s)
 	(void)rl;
 #endif
 	memset(&cd.changed, 0, sizeof(cd.changed));
-	snprintf(name, sizeof(name), "%s/%ld", s->node->cfg->name,
-	    (long)getpid());
+	worker_name(s, getpid(), name, sizeof(name));
 	if (spool_store_open_config(&cd.st, s->node->cfg, &err) != SPOOL_OK) {
 		step_failed(s, "worker", &err);
 		_exit(1);
@@ -340,34 +356,6 @@ spawn_workers(struct spoold *s)
 }
 
 static void
-reap(struct spoold *s)
-{
-	spool_err err;
-	int status_, any = 0;
-	pid_t pid;
-	size_t i;
-
-	while ((pid = waitpid(-1, &status_, WNOHANG)) > 0) {
-		for (i = 0; i < s->nworkers; i++)
-			if (s->workers[i] == pid) {
-				s->workers[i] = s->workers[--s->nworkers];
-				break;
-			}
-		if (WIFSIGNALED(status_))
-			spool_daemon_log(s->d, "event=worker-died pid=%ld "
-			    "signal=%d", (long)pid, WTERMSIG(status_));
-		any = 1;
-	}
-	if (!any)
-		return;
-	/* what the workers finished is answered now */
-	if (spool_answer_run(s->d, &err) != SPOOL_OK)
-		step_failed(s, "answer", &err);
-	s->work_wanted = 1;
-	do_outbox(s, 0);
-}
-
-static void
 sweep(struct spoold *s)
 {
 	uint64_t requeued = 0, expired = 0;
@@ -382,6 +370,46 @@ sweep(struct spoold *s)
 		if (expired && spool_answer_run(s->d, &err) != SPOOL_OK)
 			step_failed(s, "answer", &err);
 	}
+}
+
+static void
+reap(struct spoold *s)
+{
+	spool_err err;
+	int status_, any = 0;
+	pid_t pid;
+	size_t i;
+
+	while ((pid = waitpid(-1, &status_, WNOHANG)) > 0) {
+		for (i = 0; i < s->nworkers; i++)
+			if (s->workers[i] == pid) {
+				s->workers[i] = s->workers[--s->nworkers];
+				break;
+			}
+		if (WIFSIGNALED(status_)) {
+			char name[160];
+			uint64_t n = 0;
+
+			/* its tasks run again now, not after their lease */
+			worker_name(s, pid, name, sizeof(name));
+			if (spool_store_worker_died(s->d->st, name, &n, &err) !=
+			    SPOOL_OK)
+				step_failed(s, "reap", &err);
+			spool_daemon_log(s->d, "event=worker-died pid=%ld "
+			    "signal=%d tasks=%llu", (long)pid,
+			    WTERMSIG(status_), (unsigned long long)n);
+			if (n > 0)
+				sweep(s);
+		}
+		any = 1;
+	}
+	if (!any)
+		return;
+	/* what the workers finished is answered now */
+	if (spool_answer_run(s->d, &err) != SPOOL_OK)
+		step_failed(s, "answer", &err);
+	s->work_wanted = 1;
+	do_outbox(s, 0);
 }
 
 static void
@@ -871,6 +899,19 @@ main(int argc, char **argv)
 		if (s.watchdog_ms < 1)
 			s.watchdog_ms = 1;
 		s.next_watchdog = spool_now_ms();
+	}
+	{
+		/* the workers of an earlier daemon here died with it: their
+		 * tasks run again now, not when their leases run out */
+		char name[160];
+		uint64_t n = 0;
+
+		worker_name(&s, 0, name, sizeof(name));
+		if (spool_store_worker_died(s.d->st, name, &n, &err) != SPOOL_OK)
+			step_failed(&s, "start", &err);
+		else if (n > 0)
+			spool_daemon_log(s.d, "event=leases-released tasks=%llu",
+			    (unsigned long long)n);
 	}
 	s.next_rescan = spool_now_ms() + RESCAN_MS;
 	s.next_sweep = spool_now_ms();
