@@ -41,6 +41,7 @@
 #define WORK_POLL_MS 1000        /* while tasks wait for a retry */
 #define DISK_RETRY_MS 5000       /* intake paused by a full disk */
 #define GC_MS (6 * 3600 * 1000)  /* retention applied every 6 hours */
+#define STATUS_DELAY_MS 200      /* status files follow within this */
 #define WORKERS_MAX 256
 
 struct watch {
@@ -59,7 +60,7 @@ struct spoold {
 	size_t nworkers;
 	int stop, reload, rescan, work_wanted;
 	int64_t next_rescan, next_sweep, next_outbox, next_retry, next_work;
-	int64_t next_watchdog, next_gc;
+	int64_t next_watchdog, next_gc, next_status;
 	int64_t watchdog_ms;
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -199,13 +200,24 @@ step_failed(struct spoold *s, const char *what, const spool_err *err)
 	    spool_logq((char[600]){ 0 }, 600, err->msg));
 }
 
+/* Status files now (before answering a flush, and at stop). */
 static void
-status(struct spoold *s)
+status_now(struct spoold *s)
 {
 	spool_err err;
 
+	s->next_status = 0;
 	if (spool_status_flush(s->d, &err) != SPOOL_OK)
 		step_failed(s, "status", &err);
+}
+
+/* Status files soon: the steps of a burst share one rewrite, and a
+ * request that moved twice in it is written once, in its last state. */
+static void
+status(struct spoold *s)
+{
+	if (s->next_status == 0)
+		s->next_status = spool_now_ms() + STATUS_DELAY_MS;
 }
 
 static void
@@ -572,7 +584,7 @@ on_control(struct spoold *s)
 			if (r == SPOOL_OK)
 				r = spool_outbox_run(s->d, 1, &next, &err);
 			s->next_outbox = next;
-			status(s);
+			status_now(s);
 			if (r == SPOOL_OK)
 				snprintf(reply, sizeof(reply), "ok\n");
 			else
@@ -596,7 +608,7 @@ on_control(struct spoold *s)
 			else
 				snprintf(reply, sizeof(reply), "error: %s\n",
 				    err.msg);
-			status(s);
+			status_now(s);
 		} else
 			snprintf(reply, sizeof(reply), "error: unknown "
 			    "request\n");
@@ -676,6 +688,7 @@ arm_timer(struct spoold *s)
 	due = min_due(due, s->next_work);
 	due = min_due(due, s->next_watchdog);
 	due = min_due(due, s->next_gc);
+	due = min_due(due, s->next_status);
 	memset(&it, 0, sizeof(it));
 	d = due - now;
 	if (d < 1)
@@ -713,6 +726,8 @@ on_timer(struct spoold *s)
 		do_outbox(s, 0);
 	if (s->next_work && now >= s->next_work)
 		s->work_wanted = 1;
+	if (s->next_status && now >= s->next_status)
+		status_now(s);
 	if (now >= s->next_gc) {
 		struct spool_gc_stats gs;
 		spool_err err;
@@ -924,6 +939,7 @@ main(int argc, char **argv)
 	spool_daemon_log(s.d, "event=ready folders=%zu",
 	    s.node->cfg->nfolders);
 	rc = loop(&s);
+	status_now(&s);
 	notify("STOPPING=1");
 	spool_daemon_log(s.d, "event=stopping workers=%zu", s.nworkers);
 	for (k = 0; k < s.nworkers; k++)

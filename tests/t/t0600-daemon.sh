@@ -55,6 +55,8 @@ carry high low
 ok "low gets every result" wait_for "22 results" 30 \
     sh -c "[ \$(grep -c event=result '$T/low.log') -eq 22 ]"
 
+# status files follow their step within a moment
+wait_for "status files" 5 sh -c "[ \$(jq .completed '$T/low/status/summary.json') -eq 20 ]"
 j=$("$SPOOLCTL" --root "$T/low" requests --json)
 is "$(printf '%s' "$j" | jq '[.requests[] | select(.state == "completed")] | length')" 20 \
     "20 requests completed"

@@ -28,7 +28,8 @@ carry low high
 ok "1 and 3 imported" wait_for "3 imported" 10 grep -q 'event=imported batch=low-high-0000000003' "$T/high.log"
 is "$(missing)" "[2]" "the middle one is a gap"
 like "$("$SPOOLCTL" --root "$T/high" status)" "missing from low: 2" "status names it"
-is "$(jq -c .peers.low.missing "$T/high/status/summary.json")" "[2]" "summary.json names it"
+ok "summary.json names it" wait_for "summary" 5 \
+    sh -c "[ \"\$(jq -c .peers.low.missing '$T/high/status/summary.json')\" = '[2]' ]"
 
 ok "resend 2" "$SPOOLCTL" --root "$T/low" resend 2
 like "$(cat "$T/.out")" "low-high-0000000002.batch: back in out/" "says so"

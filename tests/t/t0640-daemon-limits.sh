@@ -56,8 +56,8 @@ ok "the full disk is reported" wait_for "disk-full" 20 \
     grep -q 'event=disk-full' "$T/small.log"
 cmp -s "$T/big" "$T/small/n/in/files/big"
 is "$?" 0 "the file stays in in/, whole"
-like "$(jq -r .intake "$T/small/n/status/summary.json")" "paused" \
-    "summary.json says intake is paused"
+ok "summary.json says intake is paused" wait_for "paused" 5 \
+    sh -c "jq -r .intake '$T/small/n/status/summary.json' | grep -q paused"
 like "$("$SPOOLCTL" --root "$T/small/n" status)" "intake: paused" \
     "spoolctl status says so"
 rm "$T/small/filler"
@@ -66,4 +66,5 @@ ok "intake resumes when space returns" wait_for "taken" 20 \
 h=$(b2sum -l 256 "$T/big" | cut -d' ' -f1)
 cmp -s "$T/big" "$T/small/n/store/blobs/$(echo "$h" | cut -c1-2)/$h"
 is "$?" 0 "its bytes are stored whole"
-is "$(jq -r .intake "$T/small/n/status/summary.json")" "ok" "intake ok again"
+ok "intake ok again" wait_for "ok" 5 \
+    sh -c "[ \$(jq -r .intake '$T/small/n/status/summary.json') = ok ]"
