@@ -23,11 +23,9 @@
 void
 spool_idlist_add(struct spool_idlist *l, const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], id) == 0)
-			return;
+	/* repeats are dropped when the list is used (status.c sorts it) */
+	if (l->n > 0 && strcmp(l->v[l->n - 1], id) == 0)
+		return;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		void *p = realloc(l->v, cap * sizeof(*l->v));

@@ -26,7 +26,7 @@
 struct spool_manifest;
 struct spool_schema;
 
-/* Ids of requests whose state changed, for status files. */
+/* Ids of requests whose state changed, for status files (may repeat). */
 struct spool_idlist {
 	char (*v)[SPOOL_ID_MAX];
 	size_t n, cap;

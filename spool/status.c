@@ -270,6 +270,12 @@ write_json(const struct spool_node *n, const char *rel, json_t *doc,
 	return r;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
 int
 spool_status_flush(struct spool_daemon *d, spool_err *err)
 {
@@ -278,7 +284,12 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 	size_t i;
 	int r;
 
+	if (d->changed.n > 1)
+		qsort(d->changed.v, d->changed.n, sizeof(*d->changed.v),
+		    cmp_id);
 	for (i = 0; i < d->changed.n; i++) {
+		if (i > 0 && strcmp(d->changed.v[i], d->changed.v[i - 1]) == 0)
+			continue;
 		if ((r = spool_status_request(d->st, d->changed.v[i], &doc,
 		    err)) != SPOOL_OK)
 			return r;
