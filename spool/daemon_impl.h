@@ -22,6 +22,11 @@ int spool_outbox_recover(struct spool_daemon *d, spool_err *err);
 int spool_results_write(struct spool_daemon *d, const json_t *item,
     const struct spool_request_info *ri, spool_err *err);
 
+/* rm -r of a result folder (files only); by-name links left dangling
+ * (under byname/<folder>/) are removed. */
+void spool_results_remove(const char *dir);
+void spool_results_drop_dangling(const char *byname);
+
 /* ms -> RFC 3339 with milliseconds when not whole seconds. */
 void spool_time_ms(char out[32], int64_t ms);
 

@@ -72,8 +72,8 @@ expire_dir(const char *dir, int64_t cutoff, int dirs)
 }
 
 /* by-name links whose result folder is gone. */
-static void
-drop_dangling(const char *byname)
+void
+spool_results_drop_dangling(const char *byname)
 {
 	char p[PATH_MAX * 2], q[PATH_MAX * 3];
 	struct dirent *e, *f;
@@ -189,7 +189,7 @@ spool_gc_run(struct spool_daemon *d, struct spool_gc_stats *gs,
 		spool_node_path(d->node, dir, sizeof(dir), "results");
 		gs->results = expire_dir(dir, cut, 1);
 		spool_node_path(d->node, dir, sizeof(dir), "results/by-name");
-		drop_dangling(dir);
+		spool_results_drop_dangling(dir);
 		/* blobs of answered requests, and their delivery ledgers */
 		if ((r = spool_store_releasable(d->st, cut, 100000, add_id, &ids,
 		    err)) < 0)

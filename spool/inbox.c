@@ -49,6 +49,7 @@ struct import {
 	uint64_t acked;
 	struct whole *whole;  /* files assembled from parts by this batch */
 	size_t nwhole;
+	size_t nwritten;      /* result folders written for items[0..n) */
 };
 
 static int
@@ -463,18 +464,27 @@ struct partset {
 	int have;
 };
 
-/* Row: name idx count offs size blob file_size file_blob */
+struct parts {
+	struct partset *v;
+	long count;          /* v has count entries */
+	const char *file_blob;
+};
+
+/* Row: name idx count offs size blob file_size file_blob.  Only parts
+ * that agree with the file being assembled (same count, same whole-file
+ * hash) count. */
 static int
 part_row(void *arg, const struct spool_store_row *row)
 {
-	struct partset *ps = arg;
+	struct parts *p = arg;
 	long idx = strtol(row->col[1], NULL, 10), count = strtol(row->col[2],
 	    NULL, 10);
 
-	if (idx < 0 || idx >= count)
+	if (idx < 0 || idx >= p->count || count != p->count ||
+	    strcmp(row->col[7], p->file_blob) != 0)
 		return 0;
-	snprintf(ps[idx].blob, sizeof(ps[idx].blob), "%s", row->col[5]);
-	ps[idx].have = 1;
+	snprintf(p->v[idx].blob, sizeof(p->v[idx].blob), "%s", row->col[5]);
+	p->v[idx].have = 1;
 	return 0;
 }
 
@@ -511,10 +521,14 @@ assemble(struct import *im, spool_err *err)
 			return r;
 		if ((ps = calloc((size_t)count, sizeof(*ps))) == NULL)
 			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-		if ((r = spool_store_parts(im->d->st, req, name, part_row, ps,
-		    err)) < 0) {
-			free(ps);
-			return r;
+		{
+			struct parts pp = { ps, count, fb };
+
+			if ((r = spool_store_parts(im->d->st, req, name,
+			    part_row, &pp, err)) < 0) {
+				free(ps);
+				return r;
+			}
 		}
 		for (j = 0; j < im->nitems; j++) {
 			const json_t *p = im->items[j];
@@ -523,8 +537,10 @@ assemble(struct import *im, spool_err *err)
 
 			if (strcmp(jstr(p, "kind"), "part") == 0 &&
 			    strcmp(jstr(p, "request"), req) == 0 &&
-			    strcmp(jstr(p, "name"), name) == 0 && idx >= 0 &&
-			    idx < count) {
+			    strcmp(jstr(p, "name"), name) == 0 &&
+			    strcmp(jstr(p, "file_blob"), fb) == 0 &&
+			    json_integer_value(json_object_get(p, "count")) ==
+			    count && idx >= 0 && idx < count) {
 				snprintf(ps[idx].blob, sizeof(ps[idx].blob), "%s",
 				    jstr(p, "blob"));
 				ps[idx].have = 1;
@@ -594,15 +610,24 @@ write_results(struct import *im, spool_err *err)
 {
 	struct spool_request_info ri;
 	size_t i;
-	int r;
+	int r, seen = 0;
 
+	/* every result is checked before any folder is written: a batch
+	 * refused changes nothing but quarantine/ */
+	for (i = 0; i < im->nitems; i++)
+		if (strcmp(jstr(im->items[i], "kind"), "result") == 0 &&
+		    (r = check_result(im, im->items[i], err)) != SPOOL_OK)
+			return r;
+	/* a batch seen before (a duplicate, or a conflict) writes none */
+	if ((r = spool_store_batch_seen(im->d->st, im->f.from, im->f.seq,
+	    &seen, err)) != SPOOL_OK || seen)
+		return r;
 	for (i = 0; i < im->nitems; i++) {
 		const json_t *it = im->items[i];
 
 		if (strcmp(jstr(it, "kind"), "result") != 0)
 			continue;
-		if ((r = check_result(im, it, err)) != SPOOL_OK ||
-		    (r = spool_store_request_info(im->d->st, jstr(it,
+		if ((r = spool_store_request_info(im->d->st, jstr(it,
 		    "request"), &ri, err)) != SPOOL_OK)
 			return r;
 		if (strcmp(ri.state, "completed") == 0 ||
@@ -612,8 +637,30 @@ write_results(struct import *im, spool_err *err)
 			continue; /* answered before */
 		if ((r = spool_results_write(im->d, it, &ri, err)) != SPOOL_OK)
 			return r;
+		im->nwritten = i + 1; /* results of items[0..nwritten) */
 	}
 	return SPOOL_OK;
+}
+
+/* The import failed after result folders were written: they go again
+ * (their requests were not answered; the links point at nothing). */
+static void
+unwrite_results(struct import *im)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 64];
+	size_t i;
+
+	spool_node_path(im->d->node, dir, sizeof(dir), "results");
+	for (i = 0; i < im->nwritten; i++) {
+		const json_t *it = im->items[i];
+
+		if (strcmp(jstr(it, "kind"), "result") != 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, jstr(it, "request"));
+		spool_results_remove(p);
+	}
+	spool_node_path(im->d->node, dir, sizeof(dir), "results/by-name");
+	spool_results_drop_dangling(dir);
 }
 
 static int
@@ -629,6 +676,10 @@ apply_tx(struct spool_store *st, void *arg, spool_err *err)
 	    im->f.id, im->name, im->f.items, im->f.bytes, im->f.tar,
 	    &im->duplicate, im->batch_row, err)) != SPOOL_OK)
 		return r;
+	if (im->duplicate == 2)
+		return spool_fail(err, SPOOL_ERR_FORMAT, "conflict: seq %llu "
+		    "from %s was received before with another batch id",
+		    (unsigned long long)im->f.seq, im->f.from);
 	if (im->duplicate)
 		return SPOOL_OK;
 	json_array_foreach(im->acks, i, a) {
@@ -751,9 +802,19 @@ archive(struct spool_daemon *d, const char *dir, const char *name,
 	spool_node_path(d->node, adir, sizeof(adir), "archive/received");
 	snprintf(dst, sizeof(dst), "%s/%s.minisig", adir, name);
 	snprintf(src, sizeof(src), "%s/%s.minisig", dir, name);
-	if ((r = spool_copy_file(src, dst, err)) != SPOOL_OK &&
-	    r != SPOOL_ERR_EXISTS)
-		return r;
+	{
+		/* bounded, regular, no FIFO can hold the daemon here */
+		char *text = NULL;
+		size_t len;
+
+		if ((r = spool_read_file(src, SPOOL_MINISIG_MAX, &text, &len,
+		    err)) != SPOOL_OK)
+			return r;
+		r = spool_write_file_atomic(dst, text, len, 0444, err);
+		free(text);
+		if (r != SPOOL_OK && r != SPOOL_ERR_EXISTS)
+			return r;
+	}
 	snprintf(dst, sizeof(dst), "%s/%s", adir, name);
 	if ((r = spool_rename_noreplace(copy, dst, err)) != SPOOL_OK) {
 		if (r != SPOOL_ERR_EXISTS)
@@ -808,6 +869,8 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 	if (r == SPOOL_OK)
 		r = spool_store_atomic(d->st, apply_tx, &im, err);
 	if (r != SPOOL_OK) {
+		if (im.nwritten > 0)
+			unwrite_results(&im);
 		import_release(&im);
 		if (copy[0] != '\0')
 			unlink(copy);
@@ -885,8 +948,15 @@ spool_inbox_scan(struct spool_daemon *d, spool_err *err)
 	/* in name order: a peer's batches in seq order */
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_names);
-	for (i = 0; i < n && r == SPOOL_OK; i++)
-		r = spool_inbox_take(d, names[i], err);
+	/* one pair that cannot be imported now does not hold up the
+	 * others: said in the log, tried again at the next scan */
+	for (i = 0; i < n && r == SPOOL_OK; i++) {
+		spool_err ie;
+
+		if (spool_inbox_take(d, names[i], &ie) != SPOOL_OK)
+			spool_daemon_log(d, "event=error what=import batch=%s "
+			    "reason=%s", LQ(names[i]), LQ(ie.msg));
+	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

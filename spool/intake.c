@@ -29,6 +29,7 @@
 #include "blobstore.h"
 #include "daemon_impl.h"
 #include "fsutil.h"
+#include "batch.h"
 #include "manifest.h"
 #include "schema.h"
 #include "trust.h"
@@ -52,12 +53,14 @@ struct claim {
 	char rel[NAME_MAX * 2 + 2];   /* F/NAME under store/intake */
 	char path[PATH_MAX];          /* store/intake/F/NAME */
 	char id[SPOOL_ID_MAX];
+	char ino[64];                 /* "dev:inode" of the claimed file */
 	char user[80];
 	char type[16];
 	char why[SPOOL_ERR_MSG_MAX * 2];
 	int priority;
 	int64_t deadline;
 	int ok;
+	int gone;                     /* the claimed file is removed */
 	struct spool_blob_tmp b;
 	json_t *params;
 };
@@ -134,6 +137,8 @@ read_request(struct group *g, struct claim *c, int fd, spool_err *err)
 	return SPOOL_OK;
 }
 
+static int check_line(struct group *g, struct claim *c, spool_err *err);
+
 /* Open, check and copy one claimed file.  A refusal is c->ok = 0 with
  * c->why; an error returned is the node's (no space, I/O). */
 static int
@@ -145,6 +150,8 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	c->ok = 1;
 	if (lstat(c->path, &sb) != 0)
 		return spool_fail_sys(err, "cannot stat '%s'", c->path);
+	snprintf(c->ino, sizeof(c->ino), "%llu:%llu",
+	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino);
 	spool_owner_name(sb.st_uid, c->user, sizeof(c->user));
 	if (S_ISLNK(sb.st_mode))
 		return refuse(c, "is a symbolic link; only regular files are "
@@ -165,9 +172,15 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 		return refuse(c, "the folder has no destination peer ([folder] "
 		    "peer or [node] peer)%s", "");
 	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return errno == ELOOP ? refuse(c, "is a symbolic link%s", "") :
-		    spool_fail_sys(err, "cannot open '%s'", c->path);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return refuse(c, "is a symbolic link%s", "");
+		if (errno == EACCES || errno == EPERM)
+			return refuse(c, "spoold may not read it (%s); give "
+			    "the spool user read access and drop it again",
+			    strerror(errno));
+		return spool_fail_sys(err, "cannot open '%s'", c->path);
+	}
 	if (fstat(fd, &fsb) != 0 || fsb.st_ino != sb.st_ino ||
 	    fsb.st_dev != sb.st_dev || !S_ISREG(fsb.st_mode)) {
 		close(fd);
@@ -190,7 +203,41 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 		r = spool_blob_commit(&c->b, g->d->node->root, NULL, err);
 	else
 		spool_blob_discard(&c->b);
+	if (r == SPOOL_OK && c->ok)
+		r = check_line(g, c, err);
 	return r;
+}
+
+static char *request_line(struct group *g, const struct claim *c);
+
+/* The request's manifest line must be one a batch can carry (schema, and
+ * its length as the writer encodes it): refused now, not stuck later. */
+static int
+check_line(struct group *g, struct claim *c, spool_err *err)
+{
+	char *line = request_line(g, c), *ascii = NULL;
+	json_t *item = NULL;
+	spool_err e;
+
+	if (line == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	if ((item = json_loads(line, 0, NULL)) == NULL ||
+	    (ascii = json_dumps(item, JSON_COMPACT | JSON_ENSURE_ASCII)) ==
+	    NULL) {
+		json_decref(item);
+		free(line);
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	}
+	if (strlen(ascii) >= SPOOL_LINE_MAX)
+		refuse(c, "the request is too large for a batch manifest "
+		    "line (its params take more than 1 MiB as JSON)%s", "");
+	else if (spool_manifest_check_item(g->d->manifest, item, &e) !=
+	    SPOOL_OK)
+		refuse(c, "the request cannot travel: %s", e.msg);
+	json_decref(item);
+	free(ascii);
+	free(line);
+	return SPOOL_OK;
 }
 
 /* The manifest line of an accepted file. */
@@ -260,8 +307,8 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 		    err)) != SPOOL_OK ||
 		    (r = spool_store_blob_ref(st, c->b.hex, c->id, "input",
 		    err)) != SPOOL_OK ||
-		    (r = spool_store_intake_add(st, c->rel, c->id, err)) !=
-		    SPOOL_OK ||
+		    (r = spool_store_intake_add(st, c->rel, c->id, c->ino,
+		    err)) != SPOOL_OK ||
 		    (r = spool_lineage_entity(st, fref, c->name, c->b.hex,
 		    (int64_t)c->b.size, err)) != SPOOL_OK ||
 		    (r = spool_lineage_entity(st, rref, c->name, c->b.hex,
@@ -304,8 +351,9 @@ forget_tx(struct spool_store *st, void *arg, spool_err *err)
 	int r;
 
 	for (i = 0; i < g->n; i++)
-		if (g->c[i].ok && (r = spool_store_intake_done(st, g->c[i].rel,
-		    err)) != SPOOL_OK)
+		if (g->c[i].ok && g->c[i].gone &&
+		    (r = spool_store_intake_done(st, g->c[i].rel, err)) !=
+		    SPOOL_OK)
 			return r;
 	return SPOOL_OK;
 }
@@ -446,7 +494,12 @@ take_group(struct group *g, spool_err *err)
 			reject(g, c);
 			continue;
 		}
-		unlink(c->path);
+		/* its row goes only once the file is gone: a row names a
+		 * claimed file that was committed */
+		c->gone = unlink(c->path) == 0 || errno == ENOENT;
+		if (!c->gone)
+			spool_daemon_log(g->d, "event=error what=intake "
+			    "name=%s reason=%s", LQ(c->name), LQ(strerror(errno)));
 		spool_idlist_add(&g->d->changed, c->id);
 		g->d->taken++;
 		spool_daemon_log(g->d, "event=accepted request=%s folder=%s "
@@ -654,7 +707,7 @@ spool_intake_recover(struct spool_daemon *d, spool_err *err)
 {
 	const struct spool_config *cfg = d->node->cfg;
 	char dir[PATH_MAX], path[PATH_MAX], rel[NAME_MAX * 2 + 2];
-	char req[SPOOL_ID_MAX];
+	char req[SPOOL_ID_MAX], ino[64];
 	struct dirent *e;
 	struct group g;
 	size_t i;
@@ -680,14 +733,25 @@ spool_intake_recover(struct spool_daemon *d, spool_err *err)
 				continue;
 			snprintf(rel, sizeof(rel), "%s/%s", folder, e->d_name);
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			r = spool_store_intake_get(d->st, rel, req, err);
+			r = spool_store_intake_get(d->st, rel, req, ino, err);
 			if (r == SPOOL_OK) {
-				/* committed before the crash */
-				unlink(path);
-				r = spool_store_intake_done(d->st, rel, err);
-				continue;
-			}
-			if (r != SPOOL_ERR_NOTFOUND)
+				struct stat sb;
+				char cur[64] = "";
+
+				if (lstat(path, &sb) == 0)
+					snprintf(cur, sizeof(cur), "%llu:%llu",
+					    (unsigned long long)sb.st_dev,
+					    (unsigned long long)sb.st_ino);
+				if (strcmp(cur, ino) == 0) {
+					/* committed before the crash */
+					if (unlink(path) == 0 || errno == ENOENT)
+						r = spool_store_intake_done(d->st,
+						    rel, err);
+					continue;
+				}
+				/* another file of that name: the row is
+				 * stale (the new one replaces it at commit) */
+			} else if (r != SPOOL_ERR_NOTFOUND)
 				break;
 			r = SPOOL_OK;
 			group_add(&g, e->d_name, path);

@@ -428,9 +428,14 @@ spool_node_archive_sent(const struct spool_node *n, const char *written,
 	 * the same bytes without writing them again (a reflink or a hard
 	 * link: a full copy would double the disk writes of every pack).
 	 * Resend must verify an archived batch before offering it again. */
-	if ((r = spool_keep_file(written, dst, err)) != SPOOL_OK)
+	/* a .batch archived already (a step redone after a crash) still
+	 * needs its .minisig */
+	if ((r = spool_keep_file(written, dst, err)) != SPOOL_OK &&
+	    r != SPOOL_ERR_EXISTS)
 		return r;
-	return spool_keep_file(src, dsig, err);
+	if ((r = spool_keep_file(src, dsig, err)) == SPOOL_ERR_EXISTS)
+		r = SPOOL_OK;
+	return r;
 }
 
 /* The output can be created: its name is free, its directory writable. */

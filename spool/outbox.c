@@ -26,7 +26,7 @@
 #include "minisig.h"
 #include "util.h"
 
-#define ACKS_MAX 1000 /* receipts carried per batch */
+#define ACKS_MAX 256 /* receipts carried per batch (the newest) */
 #define TAR_BLOCK 512u
 
 static uint64_t
@@ -408,6 +408,8 @@ split(struct spool_daemon *d, struct lines *l, spool_err *err)
 		const char *blob = json_string_value(json_object_get(f, "blob"));
 		char path[PATH_MAX], hex[SPOOL_HASH_HEXLEN + 1];
 
+		if (json_object_get(f, "parts") != NULL)
+			continue; /* split before */
 		if (tar_member(size) + PART_LINE_MAX <= l->limit / 2) {
 			inline_size += size;
 			continue;
@@ -461,6 +463,13 @@ split(struct spool_daemon *d, struct lines *l, spool_err *err)
 			}
 			off += ps;
 		}
+	}
+	if (n == 0) {
+		/* nothing left to split: this line can never go */
+		r = spool_fail(err, SPOOL_ERR_LIMIT, "request %s does not fit "
+		    "in batch.max_bytes even with its files in parts",
+		    json_string_value(json_object_get(item, "id")));
+		goto out;
 	}
 	if ((text = json_dumps(item, JSON_COMPACT)) == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
@@ -572,7 +581,7 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 	struct due_list due;
 	int64_t now = spool_now_ms();
 	size_t i;
-	int r, more;
+	int r, more, failed = SPOOL_OK;
 
 	if ((r = spool_outbox_recover(d, err)) != SPOOL_OK)
 		return r;
@@ -589,8 +598,13 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 		}
 		do {
 			if ((r = one_batch(d, p->peer, 0, &more, err)) !=
-			    SPOOL_OK)
-				return r;
+			    SPOOL_OK) {
+				/* this peer waits; the others go on */
+				spool_daemon_log(d, "event=error what=batch "
+				    "peer=%s reason=%s", p->peer, LQ(err->msg));
+				failed = r;
+				break;
+			}
 		} while (more);
 	}
 	/* heartbeats: a peer that got nothing for [batch] heartbeat */
@@ -613,5 +627,5 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 			return r;
 		next_at(next_ms, now + (int64_t)c->heartbeat * 1000);
 	}
-	return SPOOL_OK;
+	return failed;
 }

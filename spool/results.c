@@ -22,8 +22,8 @@
 #include "util.h"
 
 /* rm -r of a folder spool made (files and no subfolders). */
-static void
-remove_flat(const char *dir)
+void
+spool_results_remove(const char *dir)
 {
 	char p[PATH_MAX + NAME_MAX + 2];
 	struct dirent *e;
@@ -90,7 +90,7 @@ spool_results_write(struct spool_daemon *d, const json_t *item,
 	spool_node_path(d->node, rdir, sizeof(rdir), "results");
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", rdir, req);
 	snprintf(final, sizeof(final), "%s/%s", rdir, req);
-	remove_flat(tmp);
+	spool_results_remove(tmp);
 	if (mkdir(tmp, 0755) != 0)
 		return spool_fail_sys(err, "cannot create '%s'", tmp);
 	if ((outs = json_array()) == NULL) {
@@ -147,7 +147,7 @@ spool_results_write(struct spool_daemon *d, const json_t *item,
 		goto out;
 	/* into place: an older folder of the same request is replaced */
 	snprintf(old, sizeof(old), "%s/.%s.old", rdir, req);
-	remove_flat(old);
+	spool_results_remove(old);
 	if (rename(final, old) != 0 && errno != ENOENT) {
 		r = spool_fail_sys(err, "cannot replace '%s'", final);
 		goto out;
@@ -156,7 +156,7 @@ spool_results_write(struct spool_daemon *d, const json_t *item,
 		r = spool_fail_sys(err, "cannot rename into '%s'", final);
 		goto out;
 	}
-	remove_flat(old);
+	spool_results_remove(old);
 	if ((r = spool_fsync_dir(rdir, err)) != SPOOL_OK)
 		goto out;
 	r = link_by_name(rdir, ri->folder[0] ? ri->folder : "pack", ri->name,
@@ -166,6 +166,6 @@ out:
 	json_decref(doc);
 	free(text);
 	if (r != SPOOL_OK)
-		remove_flat(tmp);
+		spool_results_remove(tmp);
 	return r;
 }

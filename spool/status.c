@@ -291,8 +291,12 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 		if (i > 0 && strcmp(d->changed.v[i], d->changed.v[i - 1]) == 0)
 			continue;
 		if ((r = spool_status_request(d->st, d->changed.v[i], &doc,
-		    err)) != SPOOL_OK)
+		    err)) != SPOOL_OK) {
+			if (r == SPOOL_ERR_NOTFOUND)
+				continue; /* its step was rolled back */
+			d->changed.n = 0;
 			return r;
+		}
 		snprintf(rel, sizeof(rel), "status/%s.json", d->changed.v[i]);
 		r = write_json(d->node, rel, doc, err);
 		json_decref(doc);

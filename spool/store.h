@@ -115,9 +115,11 @@ int spool_store_batch_set_state(struct spool_store *st, const char *batch_id,
 
 /* A verified batch from peer arrived.  In one transaction: the ledger of
  * seen batches decides; a new one is recorded 'received' (and the
- * contiguous mark moves on), a seq seen before (or at/below the mark) is
- * recorded as a 'duplicate' with the reason, *duplicate set to 1.
- * id_out (may be NULL) gets the row id. */
+ * contiguous mark moves on), the same batch seen before (or a seq at or
+ * below the mark whose record was pruned) is recorded as a 'duplicate'
+ * with the reason, *duplicate set to 1; a seq seen with another batch id
+ * is a conflict: nothing is recorded, *duplicate set to 2 (the caller
+ * quarantines it).  id_out (may be NULL) gets the row id. */
 int spool_store_batch_received(struct spool_store *st, const char *peer,
     uint64_t seq, const char *batch_id, const char *name, uint64_t items,
     uint64_t bytes, uint64_t tar, int *duplicate, char id_out[SPOOL_ID_MAX],
@@ -414,15 +416,16 @@ int spool_store_lineage_entities(struct spool_store *st, int64_t since,
 
 /* ---- the daemon's flows (store_flow.c) -------------------------------- */
 
-/* Intake: a claimed file (path relative to store/intake/) whose request
- * is committed; recorded in the request's transaction, forgotten once
- * the claimed copy is gone.  _get: SPOOL_ERR_NOTFOUND if not recorded. */
+/* Intake: a claimed file (path relative to store/intake/, ino its
+ * "dev:inode") whose request is committed; recorded in the request's
+ * transaction, forgotten once the claimed copy is gone.  _get:
+ * SPOOL_ERR_NOTFOUND if not recorded. */
 int spool_store_intake_add(struct spool_store *st, const char *path,
-    const char *request, spool_err *err);
+    const char *request, const char *ino, spool_err *err);
 int spool_store_intake_done(struct spool_store *st, const char *path,
     spool_err *err);
 int spool_store_intake_get(struct spool_store *st, const char *path,
-    char request[SPOOL_ID_MAX], spool_err *err);
+    char request[SPOOL_ID_MAX], char ino[64], spool_err *err);
 
 /* One manifest line waiting for a batch to peer.  Lines go out in
  * priority DESC, created, ord order; size is the blob bytes it brings. */
@@ -555,5 +558,10 @@ int spool_store_blob_release(struct spool_store *st, const char *owner,
  * end now (*n of them). */
 int spool_store_worker_died(struct spool_store *st, const char *worker,
     uint64_t *n, spool_err *err);
+
+/* Whether (peer, seq) was received before (recorded, or at or below the
+ * contiguous mark): read only, for what must not be redone. */
+int spool_store_batch_seen(struct spool_store *st, const char *peer,
+    uint64_t seq, int *seen, spool_err *err);
 
 #endif

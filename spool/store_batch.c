@@ -266,6 +266,7 @@ recv_tx(struct spool_store *st, void *arg, spool_err *err)
 	struct spool_dbres res;
 	int64_t now = spool_store_now(st);
 	const char *why = NULL;
+	uint64_t mark;
 	int r;
 
 	if ((r = ensure_peer(st, a->peer, NULL, err)) != SPOOL_OK)
@@ -274,20 +275,23 @@ recv_tx(struct spool_store *st, void *arg, spool_err *err)
 	if ((r = st_q(st, &res, err, "SELECT recv_contiguous FROM peer "
 	    "WHERE name = ? /*FOR UPDATE*/", DBS(a->peer))) != SPOOL_OK)
 		return r;
-	if ((uint64_t)spool_dbres_int(&res, 0, 0) >= a->seq)
+	mark = (uint64_t)spool_dbres_int(&res, 0, 0);
+	spool_dbres_release(&res);
+	/* the record of seen batches first, below the mark too: the same
+	 * seq with another id is a conflict, whatever the mark says */
+	if ((r = st_q(st, &res, err, "SELECT batch_id FROM seen WHERE "
+	    "peer = ? AND seq = ?", DBS(a->peer), DBI(a->seq))) != SPOOL_OK)
+		return r;
+	if (res.nrows > 0) {
+		if (strcmp(spool_dbres_text(&res, 0, 0), a->batch_id) != 0) {
+			spool_dbres_release(&res);
+			a->duplicate = 2; /* the caller quarantines it */
+			return SPOOL_OK;
+		}
+		why = "batch already received";
+	} else if (mark >= a->seq)
 		why = "seq already received";
 	spool_dbres_release(&res);
-	if (why == NULL) {
-		if ((r = st_q(st, &res, err, "SELECT batch_id FROM seen WHERE "
-		    "peer = ? AND seq = ?", DBS(a->peer), DBI(a->seq))) !=
-		    SPOOL_OK)
-			return r;
-		if (res.nrows > 0)
-			why = strcmp(spool_dbres_text(&res, 0, 0),
-			    a->batch_id) == 0 ? "batch already received" :
-			    "seq already received with another batch id";
-		spool_dbres_release(&res);
-	}
 	spool_uuid7(a->id);
 	a->duplicate = why != NULL;
 	if (why == NULL) {

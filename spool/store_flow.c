@@ -23,10 +23,14 @@
 
 int
 spool_store_intake_add(struct spool_store *st, const char *path,
-    const char *request, spool_err *err)
+    const char *request, const char *ino, spool_err *err)
 {
-	return st_q(st, NULL, err, "INSERT INTO intake (path, request, created) "
-	    "VALUES (?, ?, ?)", DBS(path), DBS(request),
+	/* a row for the same path is stale: the claim's no-replace rename
+	 * proves the file it named is gone */
+	return st_q(st, NULL, err, "INSERT INTO intake (path, request, ino, "
+	    "created) VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+	    "request = excluded.request, ino = excluded.ino, created = "
+	    "excluded.created", DBS(path), DBS(request), DBS(ino),
 	    DBI(spool_store_now(st)));
 }
 
@@ -40,19 +44,21 @@ spool_store_intake_done(struct spool_store *st, const char *path,
 
 int
 spool_store_intake_get(struct spool_store *st, const char *path,
-    char request[SPOOL_ID_MAX], spool_err *err)
+    char request[SPOOL_ID_MAX], char ino[64], spool_err *err)
 {
 	struct spool_dbres res;
 	int r;
 
-	if ((r = st_q(st, &res, err, "SELECT request FROM intake WHERE "
+	if ((r = st_q(st, &res, err, "SELECT request, ino FROM intake WHERE "
 	    "path = ?", DBS(path))) != SPOOL_OK)
 		return r;
 	if (res.nrows == 0)
 		r = SPOOL_ERR_NOTFOUND;
-	else
+	else {
 		snprintf(request, SPOOL_ID_MAX, "%s",
 		    spool_dbres_text(&res, 0, 0));
+		snprintf(ino, 64, "%s", spool_dbres_text(&res, 0, 1));
+	}
 	spool_dbres_release(&res);
 	return r;
 }
@@ -707,6 +713,24 @@ spool_store_worker_died(struct spool_store *st, const char *worker,
 	if (r != SPOOL_OK)
 		return r;
 	*n = (uint64_t)res.changes;
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}
+
+int
+spool_store_batch_seen(struct spool_store *st, const char *peer,
+    uint64_t seq, int *seen, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT (SELECT count(*) FROM seen WHERE "
+	    "peer = ? AND seq = ?), (SELECT count(*) FROM peer WHERE name = ? "
+	    "AND recv_contiguous >= ?)", DBS(peer), DBI(seq), DBS(peer),
+	    DBI(seq))) != SPOOL_OK)
+		return r;
+	*seen = spool_dbres_int(&res, 0, 0) > 0 || spool_dbres_int(&res, 0, 1) >
+	    0;
 	spool_dbres_release(&res);
 	return SPOOL_OK;
 }

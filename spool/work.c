@@ -61,6 +61,34 @@ ledger_write(struct spool_daemon *d, const char *id, const char *path,
 	return spool_write_file_atomic(lp, path, strlen(path), 0600, err);
 }
 
+/* The file at path holds the bytes of blob hex (delivered before). */
+static int
+same_bytes(const char *path, const char *hex, uint64_t size, spool_err *err)
+{
+	uint8_t h[SPOOL_HASH_LEN];
+	char got[SPOOL_HASH_HEXLEN + 1];
+	struct stat sb;
+	uint64_t n = 0;
+	int fd, r;
+
+	if ((r = spool_open_regular(path, &fd, &sb, err)) != SPOOL_OK)
+		return r;
+	if ((uint64_t)sb.st_size != size) {
+		close(fd);
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' holds other "
+		    "bytes than the delivery chosen for it", path);
+	}
+	r = spool_hash_fd(fd, h, &n, err);
+	close(fd);
+	if (r != SPOOL_OK)
+		return r;
+	spool_hex(got, h, SPOOL_HASH_LEN);
+	if (strcmp(got, hex) != 0)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' holds other "
+		    "bytes than the delivery chosen for it", path);
+	return SPOOL_OK;
+}
+
 /* Deliver blob hex as delivered/<from>/<name>, exactly once per id. */
 static int
 deliver(struct spool_daemon *d, const struct spool_request_info *ri,
@@ -72,18 +100,18 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 	unsigned k;
 	int r;
 
+	/* once a path is chosen it is the only one: a rerun finishes that
+	 * delivery or finds it done (the same bytes there), never makes a
+	 * second one */
 	if (ledger_read(d, id, path, sizeof(path)) == 0) {
-		if (lstat(path, &sb) == 0 && (uint64_t)sb.st_size == size) {
-			snprintf(out, outsz, "%s", path);
-			return SPOOL_OK; /* delivered before a crash */
+		r = spool_blob_export(d->node->root, hex, path, 0644, err);
+		if (r == SPOOL_ERR_EXISTS) {
+			if ((r = same_bytes(path, hex, size, err)) != SPOOL_OK)
+				return r;
 		}
-		if ((r = spool_blob_export(d->node->root, hex, path, 0644,
-		    err)) == SPOOL_OK) {
+		if (r == SPOOL_OK)
 			snprintf(out, outsz, "%s", path);
-			return SPOOL_OK;
-		}
-		if (r != SPOOL_ERR_EXISTS)
-			return r;
+		return r;
 	}
 	if (spool_node_path(d->node, dir, sizeof(dir), "delivered") != 0 ||
 	    strlen(dir) + strlen(ri->peer) + 2 >= sizeof(dir))
@@ -168,6 +196,17 @@ run_transfer(struct spool_daemon *d, const char *worker,
 	json_decref(res);
 	if (text == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	/* the lineage of the delivery is in the store before the request
+	 * can be answered (the answer carries it): the file is there */
+	if ((r = spool_lineage_entity(d->st, oref, spool_basename(path), ri.hash,
+	    (int64_t)sb.st_size, err)) != SPOOL_OK ||
+	    (r = lineage_event(d->st, "derived", ri.user, u2, 2, g1, 1, err)) !=
+	    SPOOL_OK ||
+	    (r = lineage_event(d->st, "delivered", ri.user, u1, 1, g2, 1,
+	    err)) != SPOOL_OK) {
+		free(text);
+		return r;
+	}
 	memset(&done, 0, sizeof(done));
 	done.task = t->id;
 	done.result = text;
@@ -177,13 +216,6 @@ run_transfer(struct spool_daemon *d, const char *worker,
 		return r;
 	if (done.status != SPOOL_OK)
 		return SPOOL_OK; /* lease lost or cancelled: not ours */
-	if ((r = spool_lineage_entity(d->st, oref, spool_basename(path), ri.hash,
-	    (int64_t)sb.st_size, err)) != SPOOL_OK ||
-	    (r = lineage_event(d->st, "derived", ri.user, u2, 2, g1, 1, err)) !=
-	    SPOOL_OK ||
-	    (r = lineage_event(d->st, "delivered", ri.user, u1, 1, g2, 1,
-	    err)) != SPOOL_OK)
-		return r;
 	spool_idlist_add(&d->changed, req);
 	spool_daemon_log(d, "event=delivered request=%s path=%s size=%lld",
 	    req, LQ(path + strlen(d->node->root) + 1), (long long)sb.st_size);

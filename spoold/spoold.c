@@ -661,9 +661,14 @@ reload(struct spoold *s)
 	spool_diag_release(&diag);
 	if (strcmp(n->cfg->name, s->node->cfg->name) != 0 ||
 	    strcmp(n->cfg->root, s->node->cfg->root) != 0 ||
-	    strcmp(n->cfg->store_url, s->node->cfg->store_url) != 0)
-		spool_daemon_log(s->d, "event=warning what=reload reason="
-		    "\"node name, root and store url change only at restart\"");
+	    strcmp(n->cfg->store_url, s->node->cfg->store_url) != 0) {
+		spool_daemon_log(s->d, "event=reload-failed reason=\"node "
+		    "name, root and store url change only at restart; the "
+		    "configuration in use is kept\"");
+		spool_node_free(n);
+		notify("READY=1");
+		return;
+	}
 	spool_node_free(s->node);
 	s->node = n;
 	s->d->node = n;
@@ -876,13 +881,15 @@ main(int argc, char **argv)
 	/* freed memory stays in the process up to 64 MiB: the store's
 	 * statements and batch buffers come and go at a high rate */
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	/* detach first: the store's connection and locks belong to the
+	 * process that runs, never carried across a fork */
+	if (!fg && getenv("NOTIFY_SOCKET") == NULL && detach(s.node) != 0) {
+		fprintf(stderr, "spoold: cannot detach\n");
+		return 1;
+	}
 	if (spool_daemon_open(&s.d, s.node, 0, &err) != SPOOL_OK) {
 		fprintf(stderr, "spoold: %s\n", err.msg);
 		spool_node_free(s.node);
-		return 1;
-	}
-	if (!fg && getenv("NOTIFY_SOCKET") == NULL && detach(s.node) != 0) {
-		fprintf(stderr, "spoold: cannot detach\n");
 		return 1;
 	}
 	sigemptyset(&mask);

@@ -4,7 +4,7 @@
 # is recorded as a duplicate; nothing of them is applied.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 24
+plan 26
 
 pair low high
 for n in low high; do set_conf $n batch heartbeat 0; done
@@ -89,6 +89,16 @@ put "$T/good.batch" "$T/good.minisig"
 ok "the genuine batch is imported" wait_for "imported" 10 grep -q "event=imported batch=$B" "$T/high.log"
 put "$T/good.batch" "$T/good.minisig"
 ok "its replay is a duplicate" wait_for "dup" 10 grep -q "event=duplicate batch=$B" "$T/high.log"
+# a conflict: low's key, low's seq 1, another batch
+"$SPOOLCTL" init --root "$T/clone" --name low --peer high > /dev/null
+cp "$T/low/keys/"node.* "$T/clone/keys/"
+"$SPOOLCTL" --root "$T/clone" trust add high "$T/high.pub" > /dev/null
+echo other > "$T/other.txt"
+"$SPOOLCTL" --root "$T/clone" pack -o "$T/conflict.batch" --to high "$T/other.txt" > /dev/null
+put "$T/conflict.batch" "$T/conflict.batch.minisig"
+ok "a conflicting batch (same seq, another id) is quarantined" wait_for "q4" 10 \
+    sh -c "[ \$(ls '$T/high/quarantine' | grep -c 'reason.json\$') -eq 4 ]"
+like "$(cat "$T/high/quarantine/"*.reason.json)" "conflict: seq 1 from low" "... loudly"
 is "$("$SPOOLCTL" --root "$T/high" batches --json | jq -r '[.batches[] | select(.dir == "in") | .state] | sort | join(",")')" \
-    "duplicate,quarantined,quarantined,quarantined,received" "the store records each"
+    "duplicate,quarantined,quarantined,quarantined,quarantined,received" "the store records each"
 ok "both daemons still run" sh -c "kill -0 $_pid_low && kill -0 $_pid_high"
