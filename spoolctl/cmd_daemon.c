@@ -203,6 +203,20 @@ ask_daemon(struct ctl *c, const char *what, int *r)
 	return 1;
 }
 
+/* The node's steps in this process, when no daemon answers. */
+static int
+local_daemon(struct ctl *c, struct spool_daemon **d)
+{
+	spool_err err;
+
+	if (spool_daemon_open(d, c->node, 0, &err) == SPOOL_OK)
+		return EXIT_OK;
+	if (err.code == SPOOL_ERR_BUSY)
+		spool_err_prefix(&err, "spoold does not answer on "
+		    "store/spoold.sock");
+	return out_fail(c, &err);
+}
+
 int
 cmd_flush(struct ctl *c)
 {
@@ -216,12 +230,8 @@ cmd_flush(struct ctl *c)
 	if (ask_daemon(c, "flush\n", &r))
 		return r;
 	/* no daemon: do it here, holding the node like a daemon would */
-	if (spool_daemon_open(&d, c->node, 0, &err) != SPOOL_OK) {
-		if (err.code == SPOOL_ERR_BUSY)
-			spool_err_prefix(&err, "spoold does not answer on "
-			    "store/spoold.sock");
-		return out_fail(c, &err);
-	}
+	if ((r = local_daemon(c, &d)) != EXIT_OK)
+		return r;
 	if ((r = spool_daemon_recover(d, &err)) == SPOOL_OK &&
 	    (r = spool_intake_scan(d, &retry, &err)) == SPOOL_OK &&
 	    (r = spool_answer_run(d, &err)) == SPOOL_OK &&
@@ -247,12 +257,8 @@ cmd_gc(struct ctl *c)
 		return ctl_usage(c, "gc");
 	if (ask_daemon(c, "gc\n", &r))
 		return r;
-	if (spool_daemon_open(&d, c->node, 0, &err) != SPOOL_OK) {
-		if (err.code == SPOOL_ERR_BUSY)
-			spool_err_prefix(&err, "spoold does not answer on "
-			    "store/spoold.sock");
-		return out_fail(c, &err);
-	}
+	if ((r = local_daemon(c, &d)) != EXIT_OK)
+		return r;
 	r = spool_gc_run(d, &gs, &err);
 	if (r == SPOOL_OK)
 		r = spool_status_flush(d, &err);
