@@ -186,8 +186,8 @@ if want store; then
 	tun=glibc.malloc.trim_threshold=67108864
 	e1=$(GLIBC_TUNABLES=$tun best tuned1 sh -c '"$1" bench "$4" --workers "$2" --tasks "$3" --batch 10' _ "$st" 1 "$TASKS")
 	e4=$(GLIBC_TUNABLES=$tun best tuned4 sh -c '"$1" bench "$4" --workers "$2" --tasks "$3" --batch 10' _ "$st" 4 "$TASKS")
-	echo "  sqlite with GLIBC_TUNABLES=$tun (mallopt M_TRIM_THRESHOLD):" \
-		"1 worker $e1, 4 workers $e4"
+	echo "  sqlite with GLIBC_TUNABLES=$tun too (storetool already sets" \
+		"M_TRIM_THRESHOLD as spoold does): 1 worker $e1, 4 workers $e4"
 fi
 
 if want daemon; then

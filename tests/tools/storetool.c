@@ -24,6 +24,7 @@
  * It must never report success for a store it did not check.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1049,6 +1050,9 @@ main(int argc, char **argv)
 	int rc = 2, npos;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* as spoold and its workers run: freed memory is kept up to 64 MiB
+	 * (spoold/spoold.c) */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	memset(&o, 0, sizeof(o));
 	o.per = 50;
 	o.attempts = 25;
