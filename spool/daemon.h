@@ -86,6 +86,9 @@ int spool_intake_folder(struct spool_daemon *d, const char *folder,
 /* Every hot folder. */
 int spool_intake_scan(struct spool_daemon *d, int64_t *retry_ms,
     spool_err *err);
+/* Files left claimed in store/intake/ (a crash, or a put-back that found
+ * the name taken again): removed if committed, else taken now. */
+int spool_intake_recover(struct spool_daemon *d, spool_err *err);
 
 /* ---- the batcher (outbox.c) ---- */
 

@@ -11,7 +11,6 @@
 /* syncfs() of the node's filesystem: data and renames so far. */
 int spool_daemon_sync(struct spool_daemon *d, spool_err *err);
 
-int spool_intake_recover(struct spool_daemon *d, spool_err *err);
 int spool_outbox_recover(struct spool_daemon *d, spool_err *err);
 
 

@@ -8,7 +8,9 @@
  *   jobs     finished jobs with their stages, tasks and events
  *   seen     the ledger of seen batches (never past the contiguous mark)
  * A duration of 0 keeps forever (seen is at least a day).  Blobs nobody
- * refers to any more are removed, each with a lineage event "purged".
+ * refers to any more are removed, each with a lineage event "purged";
+ * files under store/blobs/ the store never recorded (a crash, a refused
+ * import) go once they are an hour old.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -156,6 +158,50 @@ on_orphan(void *arg, const char *hash, const char *path)
 	return spool_lineage_record(o->d->st, &ev, o->err);
 }
 
+#define STRAY_GRACE_MS (3600 * 1000)
+
+/* Files under store/blobs/ the store has no row for (left by a crash, a
+ * refused import, a group that failed), older than an hour. */
+static uint64_t
+stray_blobs(struct spool_daemon *d, int64_t now, uint64_t *bytes)
+{
+	char dir[PATH_MAX], sub[PATH_MAX * 2], p[PATH_MAX * 3];
+	struct dirent *e, *f;
+	struct stat sb;
+	uint64_t n = 0;
+	DIR *dp, *sp;
+	int has;
+
+	spool_node_path(d->node, dir, sizeof(dir), "store/blobs");
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(dp)) != NULL) {
+		if (strlen(e->d_name) != 2)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		if ((sp = opendir(sub)) == NULL)
+			continue;
+		while ((f = readdir(sp)) != NULL) {
+			if (strlen(f->d_name) != SPOOL_HASH_HEXLEN)
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", sub, f->d_name);
+			if (lstat(p, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+			    mtime_ms(&sb) > now - STRAY_GRACE_MS)
+				continue;
+			if (spool_store_blob_has(d->st, f->d_name, &has,
+			    NULL) != SPOOL_OK || has)
+				continue;
+			if (unlink(p) == 0) {
+				n++;
+				*bytes += (uint64_t)sb.st_size;
+			}
+		}
+		closedir(sp);
+	}
+	closedir(dp);
+	return n;
+}
+
 int
 spool_gc_run(struct spool_daemon *d, struct spool_gc_stats *gs,
     spool_err *err)
@@ -214,7 +260,7 @@ spool_gc_run(struct spool_daemon *d, struct spool_gc_stats *gs,
 	if ((r = spool_store_blob_orphans(d->st, on_orphan, &o, err)) !=
 	    SPOOL_OK)
 		goto out;
-	gs->blobs = o.n;
+	gs->blobs = o.n + stray_blobs(d, now, &o.bytes);
 	gs->blob_bytes = o.bytes;
 	spool_daemon_log(d, "event=gc jobs=%llu seen=%llu archive=%llu "
 	    "results=%llu released=%llu status=%llu blobs=%llu bytes=%llu",

@@ -427,7 +427,7 @@ reject(struct group *g, struct claim *c)
 
 /* Put a claimed file back where the user left it (no space to take it
  * now).  If the name was taken meanwhile it stays claimed: the next
- * start or rescan takes it. */
+ * rescan takes it from store/intake/ (spool_intake_recover). */
 static void
 put_back(struct group *g, struct claim *c)
 {

@@ -747,8 +747,12 @@ on_timer(struct spoold *s)
 static void
 rescan(struct spoold *s)
 {
+	spool_err err;
+
 	s->rescan = 0;
 	s->d->disk_full = 0;
+	if (spool_intake_recover(s->d, &err) != SPOOL_OK)
+		step_failed(s, "intake", &err);
 	do_intake(s, NULL, NULL, 0);
 	do_import(s, NULL);
 	do_outbox(s, 0);

@@ -3,7 +3,7 @@
 # the blobs of answered requests go; what is still moving stays.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 14
+plan 16
 
 pair low high
 for n in low high; do
@@ -32,10 +32,19 @@ is "$(find "$T/low/results/by-name" -type l | wc -l)" 0 "no link left dangling"
 h=$(b2sum -l 256 "$T/low/in/files/second.txt" 2>/dev/null | cut -d' ' -f1)
 is "$(ls "$T/low/status" | grep -c -v summary)" 1 "only the pending request's status file is left"
 stop high
+# a blob file the store never recorded (a crash, a refused import)
+mkdir -p "$T/high/store/blobs/ab"
+stray="$T/high/store/blobs/ab/ab$(printf '%062d' 7)"
+fresh="$T/high/store/blobs/ab/ab$(printf '%062d' 8)"
+echo stray > "$stray"
+echo fresh > "$fresh"
+touch -d '2 hours ago' "$stray"
 ok "gc on high without its daemon" "$SPOOLCTL" --root "$T/high" --json gc
 is "$(jq .jobs "$T/.out")" 1 "the finished job is pruned"
 is "$("$SPOOLCTL" --root "$T/high" jobs --json | jq '.jobs | length')" 0 "no job left"
-is "$(find "$T/high/store/blobs" -type f | wc -l)" 0 "high's blobs are gone"
+is "$(find "$T/high/store/blobs" -type f | wc -l)" 1 "high's blobs are gone, but for a fresh unrecorded one"
+ok "an unrecorded blob file an hour old is removed" test ! -e "$stray"
+ok "a fresh one is kept (it may be on its way in)" test -e "$fresh"
 hf=$(b2sum -l 256 "$T/high/delivered/low/first.txt" | cut -d' ' -f1)
 is "$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"SELECT count(*) FROM lineage_event e JOIN lineage_io i ON i.event = e.id WHERE e.event = 'purged' AND i.ref = ?\", ('file:' + sys.argv[2],)).fetchone()[0])" "$T/high/lineage.db" "$hf")" \
     1 "lineage records the blob purged"
