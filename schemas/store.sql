@@ -241,12 +241,12 @@ CREATE INDEX task_running_type ON task (type) WHERE state = 'running';
 -- A file claimed from a hot folder into store/intake/ whose request is
 -- committed: the claimed copy is removed after the commit, and this row
 -- with it; a row left by a crash says the copy is done and only needs
--- removing, if the file there is still that one (same dev:inode).  path
+-- removing, if the file there is still that one (same dev:inode:ctime).  path
 -- is relative to store/intake/.
 CREATE TABLE intake (
 	path TEXT PRIMARY KEY,
 	request TEXT NOT NULL,
-	ino TEXT NOT NULL,     -- "dev:inode" of the claimed file
+	ino TEXT NOT NULL,     -- "dev:inode:ctime" of the claimed file
 	created BIGINT NOT NULL
 );
 

@@ -53,7 +53,7 @@ struct claim {
 	char rel[NAME_MAX * 2 + 2];   /* F/NAME under store/intake */
 	char path[PATH_MAX];          /* store/intake/F/NAME */
 	char id[SPOOL_ID_MAX];
-	char ino[64];                 /* "dev:inode" of the claimed file */
+	char ino[64];                 /* "dev:inode:ctime" of the claimed file */
 	char user[80];
 	char type[16];
 	char why[SPOOL_ERR_MSG_MAX * 2];
@@ -139,6 +139,16 @@ read_request(struct group *g, struct claim *c, int fd, spool_err *err)
 
 static int check_line(struct group *g, struct claim *c, spool_err *err);
 
+/* Which file this is: device, inode and the change time the claim's
+ * rename gave it (an inode number alone is reused once freed). */
+static void
+file_id(const struct stat *sb, char *out, size_t n)
+{
+	snprintf(out, n, "%llu:%llu:%lld.%09ld",
+	    (unsigned long long)sb->st_dev, (unsigned long long)sb->st_ino,
+	    (long long)sb->st_ctim.tv_sec, (long)sb->st_ctim.tv_nsec);
+}
+
 /* Open, check and copy one claimed file.  A refusal is c->ok = 0 with
  * c->why; an error returned is the node's (no space, I/O). */
 static int
@@ -150,8 +160,7 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	c->ok = 1;
 	if (lstat(c->path, &sb) != 0)
 		return spool_fail_sys(err, "cannot stat '%s'", c->path);
-	snprintf(c->ino, sizeof(c->ino), "%llu:%llu",
-	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino);
+	file_id(&sb, c->ino, sizeof(c->ino));
 	spool_owner_name(sb.st_uid, c->user, sizeof(c->user));
 	if (S_ISLNK(sb.st_mode))
 		return refuse(c, "is a symbolic link; only regular files are "
@@ -739,9 +748,7 @@ spool_intake_recover(struct spool_daemon *d, spool_err *err)
 				char cur[64] = "";
 
 				if (lstat(path, &sb) == 0)
-					snprintf(cur, sizeof(cur), "%llu:%llu",
-					    (unsigned long long)sb.st_dev,
-					    (unsigned long long)sb.st_ino);
+					file_id(&sb, cur, sizeof(cur));
 				if (strcmp(cur, ino) == 0) {
 					/* committed before the crash */
 					if (unlink(path) == 0 || errno == ENOENT)
