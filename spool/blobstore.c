@@ -23,18 +23,16 @@ spool_blob_path(const char *root, const char *hex, char out[PATH_MAX])
 int
 spool_blob_open(struct spool_blob_tmp *t, const char *root, spool_err *err)
 {
-	struct spool_tmpfile tf;
 	char dir[PATH_MAX];
 	int r;
 
 	memset(t, 0, sizeof(*t));
-	t->fd = -1;
+	t->tf.fd = -1;
 	if (snprintf(dir, sizeof(dir), "%s/store/tmp", root) >= PATH_MAX)
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-	if ((r = spool_tmpfile_open(&tf, dir, "blob", 0600, err)) != SPOOL_OK)
+	if ((r = spool_tmpfile_open(&t->tf, dir, "blob", 0600, err)) !=
+	    SPOOL_OK)
 		return r;
-	t->fd = tf.fd;
-	memcpy(t->path, tf.path, sizeof(t->path));
 	spool_hasher_init(&t->h, SPOOL_HASH_LEN);
 	return SPOOL_OK;
 }
@@ -47,7 +45,7 @@ spool_blob_write(struct spool_blob_tmp *t, const void *p, size_t n,
 
 	if (!t->trusted)
 		spool_hasher_update(&t->h, p, n);
-	if ((r = spool_write_all(t->fd, p, n, err)) != SPOOL_OK)
+	if ((r = spool_write_all(t->tf.fd, p, n, err)) != SPOOL_OK)
 		return r;
 	t->size += n;
 	return SPOOL_OK;
@@ -91,13 +89,13 @@ spool_blob_commit(struct spool_blob_tmp *t, const char *root,
 		return spool_fail(err, SPOOL_ERR_HASH, "blob does not match "
 		    "its hash");
 	}
-	if (close(t->fd) != 0) {
-		t->fd = -1;
-		r = spool_fail_sys(err, "cannot write '%s'", t->path);
+	if (close(t->tf.fd) != 0) {
+		t->tf.fd = -1;
+		r = spool_fail_sys(err, "cannot write '%s'", t->tf.path);
 		spool_blob_discard(t);
 		return r;
 	}
-	t->fd = -1;
+	t->tf.fd = -1;
 	if (spool_blob_path(root, t->hex, final) != 0 ||
 	    spool_dirname(dir, sizeof(dir), final) != 0) {
 		spool_blob_discard(t);
@@ -116,24 +114,19 @@ spool_blob_commit(struct spool_blob_tmp *t, const char *root,
 	/* rename() replaces a blob cut short by a crash before its sync:
 	 * a name under blobs/ never holds other bytes than its hash says
 	 * once the syncfs after this group returned */
-	if (rename(t->path, final) != 0) {
+	if (rename(t->tf.path, final) != 0) {
 		r = spool_fail_sys(err, "cannot rename into '%s'", final);
 		spool_blob_discard(t);
 		return r;
 	}
-	t->path[0] = '\0';
+	t->tf.path[0] = '\0';
 	return SPOOL_OK;
 }
 
 void
 spool_blob_discard(struct spool_blob_tmp *t)
 {
-	if (t->fd >= 0)
-		close(t->fd);
-	t->fd = -1;
-	if (t->path[0] != '\0')
-		unlink(t->path);
-	t->path[0] = '\0';
+	spool_tmpfile_discard(&t->tf);
 }
 
 int

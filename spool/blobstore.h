@@ -14,11 +14,11 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "fsutil.h"
 #include "hash.h"
 
 struct spool_blob_tmp {
-	int fd;
-	char path[PATH_MAX];
+	struct spool_tmpfile tf; /* under store/tmp; fd -1 when closed */
 	spool_hasher h;
 	uint8_t hash[SPOOL_HASH_LEN];
 	char hex[SPOOL_HASH_HEXLEN + 1];

@@ -196,23 +196,33 @@ fail:
 	return r;
 }
 
-int
-spool_write_file_atomic(const char *path, const void *p, size_t n,
-    mode_t mode, spool_err *err)
+/* A temp file beside path holding p[0..n), open (discarded on failure). */
+static int
+write_tmp(struct spool_tmpfile *t, const char *path, const void *p,
+    size_t n, mode_t mode, spool_err *err)
 {
-	struct spool_tmpfile t;
 	char dir[PATH_MAX];
 	int r;
 
 	if (spool_dirname(dir, sizeof(dir), path) != 0)
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-	if ((r = spool_tmpfile_open(&t, dir, spool_basename(path), mode,
+	if ((r = spool_tmpfile_open(t, dir, spool_basename(path), mode,
 	    err)) != SPOOL_OK)
 		return r;
-	if ((r = spool_write_all(t.fd, p, n, err)) != SPOOL_OK) {
-		spool_tmpfile_discard(&t);
+	if ((r = spool_write_all(t->fd, p, n, err)) != SPOOL_OK)
+		spool_tmpfile_discard(t);
+	return r;
+}
+
+int
+spool_write_file_atomic(const char *path, const void *p, size_t n,
+    mode_t mode, spool_err *err)
+{
+	struct spool_tmpfile t;
+	int r;
+
+	if ((r = write_tmp(&t, path, p, n, mode, err)) != SPOOL_OK)
 		return r;
-	}
 	return spool_tmpfile_commit(&t, path, err);
 }
 
@@ -424,17 +434,12 @@ spool_write_file_replace(const char *path, const void *p, size_t n,
     mode_t mode, spool_err *err)
 {
 	struct spool_tmpfile t;
-	char dir[PATH_MAX];
 	int r;
 
-	if (spool_dirname(dir, sizeof(dir), path) != 0)
-		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-	if ((r = spool_tmpfile_open(&t, dir, spool_basename(path), mode,
-	    err)) != SPOOL_OK)
+	if ((r = write_tmp(&t, path, p, n, mode, err)) != SPOOL_OK)
 		return r;
-	if ((r = spool_write_all(t.fd, p, n, err)) != SPOOL_OK ||
-	    (rename(t.path, path) != 0 && (r = spool_fail_sys(err, "cannot "
-	    "rename to '%s'", path)) != SPOOL_OK)) {
+	if (rename(t.path, path) != 0) {
+		r = spool_fail_sys(err, "cannot rename to '%s'", path);
 		spool_tmpfile_discard(&t);
 		return r;
 	}

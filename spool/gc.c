@@ -202,13 +202,24 @@ stray_blobs(struct spool_daemon *d, int64_t now, uint64_t *bytes)
 	return n;
 }
 
+void
+spool_gc_format(const struct spool_gc_stats *gs, char *out, size_t n)
+{
+	snprintf(out, n, "jobs=%llu seen=%llu archive=%llu results=%llu "
+	    "released=%llu status=%llu blobs=%llu bytes=%llu",
+	    (unsigned long long)gs->jobs, (unsigned long long)gs->seen,
+	    (unsigned long long)gs->archived, (unsigned long long)gs->results,
+	    (unsigned long long)gs->released, (unsigned long long)gs->status,
+	    (unsigned long long)gs->blobs, (unsigned long long)gs->blob_bytes);
+}
+
 int
 spool_gc_run(struct spool_daemon *d, struct spool_gc_stats *gs,
     spool_err *err)
 {
 	const struct spool_config *c = d->node->cfg;
 	int64_t now = spool_now_ms();
-	char dir[PATH_MAX], p[PATH_MAX + 64];
+	char dir[PATH_MAX], p[PATH_MAX + 64], line[256];
 	struct orphans o = { d, 0, 0, err };
 	struct ids ids = { NULL, 0, 0 };
 	size_t i;
@@ -262,12 +273,8 @@ spool_gc_run(struct spool_daemon *d, struct spool_gc_stats *gs,
 		goto out;
 	gs->blobs = o.n + stray_blobs(d, now, &o.bytes);
 	gs->blob_bytes = o.bytes;
-	spool_daemon_log(d, "event=gc jobs=%llu seen=%llu archive=%llu "
-	    "results=%llu released=%llu status=%llu blobs=%llu bytes=%llu",
-	    (unsigned long long)gs->jobs, (unsigned long long)gs->seen,
-	    (unsigned long long)gs->archived, (unsigned long long)gs->results,
-	    (unsigned long long)gs->released, (unsigned long long)gs->status,
-	    (unsigned long long)gs->blobs, (unsigned long long)gs->blob_bytes);
+	spool_gc_format(gs, line, sizeof(line));
+	spool_daemon_log(d, "event=gc %s", line);
 	r = SPOOL_OK;
 out:
 	free(ids.v);

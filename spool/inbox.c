@@ -851,7 +851,7 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 	memset(&im, 0, sizeof(im));
 	im.d = d;
 	im.name = name;
-	im.b.fd = -1;
+	im.b.tf.fd = -1;
 	sink.ctx = &im;
 	spool_node_batch_check(d->node, &chk, tmpdir);
 	chk.strict_name = 1;

@@ -558,7 +558,7 @@ group_init(struct group *g, struct spool_daemon *d, const char *folder,
 	if ((g->c = calloc(GROUP_MAX, sizeof(*g->c))) == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < GROUP_MAX; i++)
-		g->c[i].b.fd = -1;
+		g->c[i].b.tf.fd = -1;
 	return SPOOL_OK;
 }
 
@@ -569,7 +569,7 @@ group_add(struct group *g, const char *name, const char *path)
 	struct claim *c = &g->c[g->n++];
 
 	memset(c, 0, sizeof(*c));
-	c->b.fd = -1;
+	c->b.tf.fd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->rel, sizeof(c->rel), "%s/%s", g->f->name, name);
 	snprintf(c->path, sizeof(c->path), "%s", path);

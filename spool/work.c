@@ -405,7 +405,7 @@ answer_one(struct spool_daemon *d, const struct spool_store_row *row,
 
 	memset(&jf, 0, sizeof(jf));
 	memset(&b, 0, sizeof(b));
-	b.fd = -1;
+	b.tf.fd = -1;
 	if (spool_job_resolve(d->st, id, job, NULL) == SPOOL_OK)
 		spool_store_get_row(d->st, "job", job, job_row, &jf, NULL);
 	snprintf(ref, sizeof(ref), "request:%s", id);

@@ -265,12 +265,7 @@ cmd_gc(struct ctl *c)
 	spool_daemon_close(d);
 	if (r != SPOOL_OK)
 		return out_fail(c, &err);
-	snprintf(line, sizeof(line), "jobs=%llu seen=%llu archive=%llu "
-	    "results=%llu released=%llu status=%llu blobs=%llu bytes=%llu",
-	    (unsigned long long)gs.jobs, (unsigned long long)gs.seen,
-	    (unsigned long long)gs.archived, (unsigned long long)gs.results,
-	    (unsigned long long)gs.released, (unsigned long long)gs.status,
-	    (unsigned long long)gs.blobs, (unsigned long long)gs.blob_bytes);
+	spool_gc_format(&gs, line, sizeof(line));
 	print_kv(c, line);
 	return EXIT_OK;
 }

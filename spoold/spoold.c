@@ -593,18 +593,12 @@ on_control(struct spoold *s)
 		} else if (strncmp(buf, "gc", 2) == 0) {
 			struct spool_gc_stats gs;
 
-			if (spool_gc_run(s->d, &gs, &err) == SPOOL_OK)
-				snprintf(reply, sizeof(reply), "ok jobs=%llu "
-				    "seen=%llu archive=%llu results=%llu "
-				    "released=%llu status=%llu blobs=%llu "
-				    "bytes=%llu\n", (unsigned long long)gs.jobs,
-				    (unsigned long long)gs.seen,
-				    (unsigned long long)gs.archived,
-				    (unsigned long long)gs.results,
-				    (unsigned long long)gs.released,
-				    (unsigned long long)gs.status,
-				    (unsigned long long)gs.blobs,
-				    (unsigned long long)gs.blob_bytes);
+			if (spool_gc_run(s->d, &gs, &err) == SPOOL_OK) {
+				char line[256];
+
+				spool_gc_format(&gs, line, sizeof(line));
+				snprintf(reply, sizeof(reply), "ok %s\n", line);
+			}
 			else
 				snprintf(reply, sizeof(reply), "error: %s\n",
 				    err.msg);
