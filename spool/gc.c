@@ -136,9 +136,7 @@ static int
 on_orphan(void *arg, const char *hash, const char *path)
 {
 	struct orphans *o = arg;
-	struct spool_lineage_event ev;
 	char ref[SPOOL_REF_MAX];
-	const char *used[1] = { ref };
 	struct stat sb;
 	int r;
 
@@ -150,12 +148,9 @@ on_orphan(void *arg, const char *hash, const char *path)
 	if ((r = spool_store_blob_forget(o->d->st, hash, o->err)) != SPOOL_OK)
 		return r;
 	snprintf(ref, sizeof(ref), "file:%s", hash);
-	memset(&ev, 0, sizeof(ev));
-	ev.event = "purged";
-	ev.used = used;
-	ev.nused = 1;
 	o->n++;
-	return spool_lineage_record(o->d->st, &ev, o->err);
+	return spool_lineage_link(o->d->st, "purged", 0, NULL, NULL,
+	    (const char *[]){ ref }, 1, NULL, 0, o->err);
 }
 
 #define STRAY_GRACE_MS (3600 * 1000)

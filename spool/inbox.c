@@ -135,19 +135,10 @@ lineage_imported(struct spool_store *st, struct import *im,
     const char *user, const char *const *gen, size_t ngen, spool_err *err)
 {
 	char bref[SPOOL_REF_MAX];
-	const char *used[1] = { bref };
-	struct spool_lineage_event ev;
 
 	snprintf(bref, sizeof(bref), "batch:%s", im->f.id);
-	memset(&ev, 0, sizeof(ev));
-	ev.event = "imported";
-	ev.user = user;
-	ev.batch = im->f.id;
-	ev.used = used;
-	ev.nused = 1;
-	ev.generated = gen;
-	ev.ngenerated = ngen;
-	return spool_lineage_record(st, &ev, err);
+	return spool_lineage_link(st, "imported", 0, user, im->f.id,
+	    (const char *[]){ bref }, 1, gen, ngen, err);
 }
 
 static int
@@ -195,11 +186,9 @@ maybe_start(struct spool_store *st, struct import *im, const char *id,
 	struct spool_request_info ri;
 	struct spool_job_spec js;
 	struct spool_task_spec ts;
-	struct spool_lineage_event ev;
 	struct ready rd = { st, 1, err, SPOOL_OK };
 	char job[SPOOL_ID_MAX], input[128];
 	char rref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
-	const char *ju[1] = { rref }, *jg[1] = { jref };
 	int r;
 
 	if ((r = spool_store_request_info(st, id, &ri, err)) != SPOOL_OK)
@@ -228,15 +217,11 @@ maybe_start(struct spool_store *st, struct import *im, const char *id,
 		return r;
 	snprintf(rref, sizeof(rref), "request:%s", id);
 	snprintf(jref, sizeof(jref), "job:%s", job);
-	memset(&ev, 0, sizeof(ev));
-	ev.event = "started";
-	ev.user = ri.user;
-	ev.used = ju;
-	ev.nused = 1;
-	ev.generated = jg;
-	ev.ngenerated = 1;
 	if ((r = spool_lineage_entity(st, jref, ri.name, NULL, -1, err)) !=
-	    SPOOL_OK || (r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+	    SPOOL_OK ||
+	    (r = spool_lineage_link(st, "started", 0, ri.user, NULL,
+	    (const char *[]){ rref }, 1, (const char *[]){ jref }, 1, err)) !=
+	    SPOOL_OK)
 		return r;
 	spool_idlist_add(&im->d->changed, id);
 	spool_daemon_log(im->d, "event=job-created request=%s job=%s type=%s",
@@ -341,8 +326,8 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 
 /* Merge the processing node's lineage events carried by a result. */
 static int
-merge_lineage(struct spool_store *st, struct import *im, const json_t *it,
-    const char ***outs, size_t *nouts, spool_err *err)
+merge_lineage(struct spool_store *st, const json_t *it, const char ***outs,
+    size_t *nouts, spool_err *err)
 {
 	const json_t *evs = json_object_get(it, "lineage"), *e;
 	size_t i;
@@ -384,7 +369,6 @@ merge_lineage(struct spool_store *st, struct import *im, const json_t *it,
 		if ((r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
 			return r;
 	}
-	(void)im;
 	return SPOOL_OK;
 }
 
@@ -413,7 +397,7 @@ apply_result(struct spool_store *st, struct import *im, const json_t *it,
 		    SPOOL_OK)
 			return r;
 	}
-	if ((r = merge_lineage(st, im, it, &outs, &nouts, err)) != SPOOL_OK ||
+	if ((r = merge_lineage(st, it, &outs, &nouts, err)) != SPOOL_OK ||
 	    (nouts > 0 && (r = lineage_imported(st, im, NULL, outs, nouts,
 	    err)) != SPOOL_OK)) {
 		free(outs);

@@ -281,14 +281,12 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct group *g = arg;
 	char fref[SPOOL_REF_MAX], rref[SPOOL_REF_MAX], bpath[PATH_MAX];
-	const char *used[1] = { fref }, *gen[1] = { rref };
 	size_t i;
 	int r;
 
 	for (i = 0; i < g->n; i++) {
 		struct claim *c = &g->c[i];
 		struct spool_request q;
-		struct spool_lineage_event ev;
 		struct spool_outbox_item o;
 		char *line;
 
@@ -323,15 +321,9 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 		    (r = spool_lineage_entity(st, rref, c->name, c->b.hex,
 		    (int64_t)c->b.size, err)) != SPOOL_OK)
 			return r;
-		memset(&ev, 0, sizeof(ev));
-		ev.event = "received";
-		ev.time = g->now;
-		ev.user = c->user;
-		ev.used = used;
-		ev.nused = 1;
-		ev.generated = gen;
-		ev.ngenerated = 1;
-		if ((r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+		if ((r = spool_lineage_link(st, "received", g->now, c->user,
+		    NULL, (const char *[]){ fref }, 1, (const char *[]){ rref },
+		    1, err)) != SPOOL_OK)
 			return r;
 		if ((line = request_line(g, c)) == NULL)
 			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");

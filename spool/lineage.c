@@ -463,3 +463,23 @@ spool_lineage_walk(struct spool_store *st, const char *ref,
 	seen_free(&s);
 	return r;
 }
+
+int
+spool_lineage_link(struct spool_store *st, const char *event, int64_t time,
+    const char *user, const char *batch, const char *const *used,
+    size_t nused, const char *const *generated, size_t ngenerated,
+    spool_err *err)
+{
+	struct spool_lineage_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.event = event;
+	ev.time = time;
+	ev.user = user;
+	ev.batch = batch;
+	ev.used = used;
+	ev.nused = nused;
+	ev.generated = generated;
+	ev.ngenerated = ngenerated;
+	return spool_lineage_record(st, &ev, err);
+}

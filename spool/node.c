@@ -347,8 +347,6 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		char hex[SPOOL_HASH_HEXLEN + 1], fref[SPOOL_REF_MAX];
 		char rref[SPOOL_REF_MAX];
 		const char *name = spool_basename(in->path);
-		const char *fu[1] = { fref }, *ru[1] = { rref }, *bg[1] = { bref };
-		struct spool_lineage_event ev;
 		struct spool_outbox_item o;
 		struct spool_request q;
 
@@ -366,14 +364,6 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		q.size = (int64_t)in->size;
 		q.hash = hex;
 		q.created = p->now;
-		memset(&ev, 0, sizeof(ev));
-		ev.event = "received";
-		ev.time = p->now;
-		ev.user = in->user;
-		ev.used = fu;
-		ev.nused = 1;
-		ev.generated = ru;
-		ev.ngenerated = 1;
 		if ((r = spool_store_request_add(st, &q, err)) != SPOOL_OK ||
 		    (r = spool_store_request_set_state(st, in->id, "batched",
 		    p->name, err)) != SPOOL_OK ||
@@ -381,18 +371,13 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		    (int64_t)in->size, err)) != SPOOL_OK ||
 		    (r = spool_lineage_entity(st, rref, name, hex,
 		    (int64_t)in->size, err)) != SPOOL_OK ||
-		    (r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+		    (r = spool_lineage_link(st, "received", p->now, in->user,
+		    NULL, (const char *[]){ fref }, 1, (const char *[]){ rref },
+		    1, err)) != SPOOL_OK)
 			return r;
-		memset(&ev, 0, sizeof(ev));
-		ev.event = "batched";
-		ev.time = p->now;
-		ev.user = in->user;
-		ev.batch = p->batch_id;
-		ev.used = ru;
-		ev.nused = 1;
-		ev.generated = bg;
-		ev.ngenerated = 1;
-		if ((r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+		if ((r = spool_lineage_link(st, "batched", p->now, in->user,
+		    p->batch_id, (const char *[]){ rref }, 1,
+		    (const char *[]){ bref }, 1, err)) != SPOOL_OK)
 			return r;
 		/* its line, as carried by this batch (export, acks) */
 		memset(&o, 0, sizeof(o));

@@ -316,6 +316,12 @@ struct spool_lineage_event {
  * keep their ids). */
 int spool_lineage_record(struct spool_store *st,
     struct spool_lineage_event *ev, spool_err *err);
+/* The same, for an event made here: what happened (time 0: now), by
+ * whom and in which batch (NULL: none), what it used and generated. */
+int spool_lineage_link(struct spool_store *st, const char *event,
+    int64_t time, const char *user, const char *batch,
+    const char *const *used, size_t nused, const char *const *generated,
+    size_t ngenerated, spool_err *err);
 /* Describe an entity (idempotent; later calls fill what was unknown).
  * name, hash may be NULL, size -1 when unknown. */
 int spool_lineage_entity(struct spool_store *st, const char *ref,

@@ -229,7 +229,6 @@ owritten_tx(struct spool_store *st, void *arg, spool_err *err)
 	struct owritten_arg *a = arg;
 	struct spool_dbres res;
 	char bref[SPOOL_REF_MAX], ref[SPOOL_REF_MAX];
-	const char *used[1] = { ref }, *gen[1] = { bref };
 	size_t i;
 	int r;
 
@@ -244,7 +243,6 @@ owritten_tx(struct spool_store *st, void *arg, spool_err *err)
 	for (i = 0; i < res.nrows && r == SPOOL_OK; i++) {
 		const char *req = spool_dbres_text(&res, i, 0);
 		const char *kind = spool_dbres_text(&res, i, 2);
-		struct spool_lineage_event ev;
 
 		if (strcmp(kind, "request") != 0)
 			continue;
@@ -252,15 +250,9 @@ owritten_tx(struct spool_store *st, void *arg, spool_err *err)
 		    a->name, err)) != SPOOL_OK)
 			break;
 		snprintf(ref, sizeof(ref), "request:%s", req);
-		memset(&ev, 0, sizeof(ev));
-		ev.event = "batched";
-		ev.user = spool_dbres_text(&res, i, 1);
-		ev.batch = a->batch_id;
-		ev.used = used;
-		ev.nused = 1;
-		ev.generated = gen;
-		ev.ngenerated = 1;
-		r = spool_lineage_record(st, &ev, err);
+		r = spool_lineage_link(st, "batched", 0,
+		    spool_dbres_text(&res, i, 1), a->batch_id,
+		    (const char *[]){ ref }, 1, (const char *[]){ bref }, 1, err);
 	}
 	spool_dbres_release(&res);
 	return r;
@@ -324,9 +316,7 @@ exported_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct exported_arg *a = arg;
 	struct spool_dbres res;
-	struct spool_lineage_event ev;
 	char bref[SPOOL_REF_MAX], state[16];
-	const char *used[1] = { bref };
 	int r;
 
 	if ((r = st_q(st, &res, err, "SELECT batch_id, state FROM batch WHERE "
@@ -351,12 +341,8 @@ exported_tx(struct spool_store *st, void *arg, spool_err *err)
 	    err)) != SPOOL_OK)
 		return r;
 	snprintf(bref, sizeof(bref), "batch:%s", a->batch_id);
-	memset(&ev, 0, sizeof(ev));
-	ev.event = "exported";
-	ev.batch = a->batch_id;
-	ev.used = used;
-	ev.nused = 1;
-	return spool_lineage_record(st, &ev, err);
+	return spool_lineage_link(st, "exported", 0, NULL, a->batch_id,
+	    (const char *[]){ bref }, 1, NULL, 0, err);
 }
 
 int

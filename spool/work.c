@@ -142,23 +142,6 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 	    ri->name);
 }
 
-static int
-lineage_event(struct spool_store *st, const char *event, const char *user,
-    const char *const *used, size_t nused, const char *const *gen,
-    size_t ngen, spool_err *err)
-{
-	struct spool_lineage_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.event = event;
-	ev.user = user;
-	ev.used = used;
-	ev.nused = nused;
-	ev.generated = gen;
-	ev.ngenerated = ngen;
-	return spool_lineage_record(st, &ev, err);
-}
-
 /* Run one transfer task: deliver, then complete with the receipt. */
 static int
 run_transfer(struct spool_daemon *d, const char *worker,
@@ -200,10 +183,10 @@ run_transfer(struct spool_daemon *d, const char *worker,
 	 * can be answered (the answer carries it): the file is there */
 	if ((r = spool_lineage_entity(d->st, oref, spool_basename(path), ri.hash,
 	    (int64_t)sb.st_size, err)) != SPOOL_OK ||
-	    (r = lineage_event(d->st, "derived", ri.user, u2, 2, g1, 1, err)) !=
-	    SPOOL_OK ||
-	    (r = lineage_event(d->st, "delivered", ri.user, u1, 1, g2, 1,
-	    err)) != SPOOL_OK) {
+	    (r = spool_lineage_link(d->st, "derived", 0, ri.user, NULL, u2, 2,
+	    g1, 1, err)) != SPOOL_OK ||
+	    (r = spool_lineage_link(d->st, "delivered", 0, ri.user, NULL, u1,
+	    1, g2, 1, err)) != SPOOL_OK) {
 		free(text);
 		return r;
 	}
@@ -252,7 +235,8 @@ spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
 		snprintf(tref, sizeof(tref), "task:%s", t.id);
 		snprintf(jref, sizeof(jref), "job:%s", t.job);
 		if (t.attempt == 1)
-			lineage_event(d->st, "started", NULL, u, 1, g, 1, NULL);
+			spool_lineage_link(d->st, "started", 0, NULL, NULL, u, 1,
+			    g, 1, NULL);
 		if (rid[0] == '\0')
 			r = spool_job_fail(d->st, worker, t.id, "task has no "
 			    "request", 1, NULL, err);
