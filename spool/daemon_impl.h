@@ -26,6 +26,15 @@ int spool_results_write(struct spool_daemon *d, const json_t *item,
 void spool_results_remove(const char *dir);
 void spool_results_drop_dangling(const char *byname);
 
+/* Import's ends (inbox_place.c): the pair import/NAME to quarantine/
+ * with its reason (what its .minisig says of it, if it parses, kept
+ * beside it), or its verified copy into archive/received/ and the pair
+ * out of import/. */
+void spool_inbox_quarantine(struct spool_daemon *d, const char *dir,
+    const char *name, const char *why);
+int spool_inbox_archive(struct spool_daemon *d, const char *dir,
+    const char *name, const char *copy, spool_err *err);
+
 /* ms -> RFC 3339 with milliseconds when not whole seconds. */
 void spool_time_ms(char out[32], int64_t ms);
 

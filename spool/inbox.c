@@ -702,116 +702,6 @@ apply_tx(struct spool_store *st, void *arg, spool_err *err)
 	return SPOOL_OK;
 }
 
-/* ---- refusing --------------------------------------------------------- */
-
-/* Move the pair to quarantine/ with NAME.reason.json; record it. */
-static void
-quarantine(struct spool_daemon *d, const char *dir, const char *name,
-    const struct spool_batch_facts *f, int known, const char *why)
-{
-	char qdir[PATH_MAX], base[NAME_MAX + 1], cand[NAME_MAX + 1];
-	char src[PATH_MAX + NAME_MAX + 16], dst[PATH_MAX + NAME_MAX + 32];
-	char now[32], row[SPOOL_ID_MAX];
-	size_t n = strlen(name);
-	unsigned k;
-	struct stat sb;
-	json_t *doc;
-	char *text;
-	spool_err e;
-
-	spool_node_path(d->node, qdir, sizeof(qdir), "quarantine");
-	snprintf(base, sizeof(base), "%.*s", (int)(n > 6 ? n - 6 : n), name);
-	for (k = 1; k < 10000; k++) {
-		if (k == 1)
-			snprintf(cand, sizeof(cand), "%s", base);
-		else
-			snprintf(cand, sizeof(cand), "%.200s.%u", base, k);
-		snprintf(dst, sizeof(dst), "%s/%s.batch", qdir, cand);
-		if (lstat(dst, &sb) != 0)
-			break;
-	}
-	spool_time_ms(now, spool_now_ms());
-	doc = json_pack("{s:s, s:s, s:s}", "name", name, "reason", why, "time",
-	    now);
-	if (doc != NULL && known) {
-		json_object_set_new(doc, "from", json_string(f->from));
-		json_object_set_new(doc, "seq", json_integer((json_int_t)f->seq));
-		json_object_set_new(doc, "id", json_string(f->id));
-	}
-	text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-	json_decref(doc);
-	snprintf(dst, sizeof(dst), "%s/%s.reason.json", qdir, cand);
-	if (text != NULL)
-		spool_write_file_atomic(dst, text, strlen(text), 0644, &e);
-	free(text);
-	snprintf(src, sizeof(src), "%s/%s", dir, name);
-	snprintf(dst, sizeof(dst), "%s/%s.batch", qdir, cand);
-	if (spool_rename_noreplace(src, dst, &e) != SPOOL_OK && errno != ENOENT)
-		spool_daemon_log(d, "event=error what=quarantine name=%s "
-		    "reason=%s", LQ(name), LQ(e.msg));
-	snprintf(src, sizeof(src), "%s/%s.minisig", dir, name);
-	snprintf(dst, sizeof(dst), "%s/%s.batch.minisig", qdir, cand);
-	spool_rename_noreplace(src, dst, &e);
-	spool_fsync_dir(qdir, NULL);
-	spool_fsync_dir(dir, NULL);
-	if (spool_store_batch_quarantined(d->st, name, known ? f->from : NULL,
-	    known ? f->seq : 0, known ? f->id : NULL, why, row, &e) != SPOOL_OK)
-		spool_daemon_log(d, "event=error what=quarantine name=%s "
-		    "reason=%s", LQ(name), LQ(e.msg));
-	d->quarantined++;
-	spool_daemon_log(d, "event=quarantined batch=%s reason=%s", LQ(name),
-	    LQ(why));
-}
-
-/* What the trusted comment says, if the .minisig parses (for the
- * quarantine record; nothing is trusted from it). */
-static int
-facts_of(const char *sig, struct spool_batch_facts *f)
-{
-	struct spool_minisig m;
-
-	return spool_minisig_read(sig, &m, NULL) == SPOOL_OK &&
-	    spool_facts_parse(m.trusted, f, NULL) == SPOOL_OK;
-}
-
-/* Keep the verified copy in archive/received/, then remove the pair. */
-static int
-archive(struct spool_daemon *d, const char *dir, const char *name,
-    const char *copy, spool_err *err)
-{
-	char dst[PATH_MAX + NAME_MAX + 16], src[PATH_MAX + NAME_MAX + 16];
-	char adir[PATH_MAX];
-	int r;
-
-	spool_node_path(d->node, adir, sizeof(adir), "archive/received");
-	snprintf(dst, sizeof(dst), "%s/%s.minisig", adir, name);
-	snprintf(src, sizeof(src), "%s/%s.minisig", dir, name);
-	{
-		/* bounded, regular, no FIFO can hold the daemon here */
-		char *text = NULL;
-		size_t len;
-
-		if ((r = spool_read_file(src, SPOOL_MINISIG_MAX, &text, &len,
-		    err)) != SPOOL_OK)
-			return r;
-		r = spool_write_file_atomic(dst, text, len, 0444, err);
-		free(text);
-		if (r != SPOOL_OK && r != SPOOL_ERR_EXISTS)
-			return r;
-	}
-	snprintf(dst, sizeof(dst), "%s/%s", adir, name);
-	if ((r = spool_rename_noreplace(copy, dst, err)) != SPOOL_OK) {
-		if (r != SPOOL_ERR_EXISTS)
-			return r;
-		unlink(copy); /* the same batch is archived already */
-	}
-	spool_fsync_dir(adir, NULL);
-	unlink(src);
-	snprintf(src, sizeof(src), "%s/%s", dir, name);
-	unlink(src);
-	return spool_fsync_dir(dir, err);
-}
-
 int
 spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 {
@@ -859,10 +749,7 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 		if (copy[0] != '\0')
 			unlink(copy);
 		if (spool_err_is_verify(r) || r == SPOOL_ERR_NOTFOUND) {
-			struct spool_batch_facts f;
-			int known = facts_of(sig, &f);
-
-			quarantine(d, dir, name, &f, known, err->msg);
+			spool_inbox_quarantine(d, dir, name, err->msg);
 			return SPOOL_OK;
 		}
 		spool_err_prefix(err, "import %s", name);
@@ -880,7 +767,7 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 		    (unsigned long long)im.f.items,
 		    (unsigned long long)im.acked);
 	}
-	r = archive(d, dir, name, copy, err);
+	r = spool_inbox_archive(d, dir, name, copy, err);
 	import_release(&im);
 	return r;
 }
