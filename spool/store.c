@@ -117,6 +117,17 @@ spool_store_atomic(struct spool_store *st,
 }
 
 int
+st_rows_out(int r, struct spool_dbres *res,
+    int (*fn)(void *, const struct spool_store_row *), void *arg)
+{
+	if (r != SPOOL_OK)
+		return r;
+	r = st_rows(res, fn, arg);
+	spool_dbres_release(res);
+	return r;
+}
+
+int
 st_rows(const struct spool_dbres *res,
     int (*fn)(void *, const struct spool_store_row *), void *arg)
 {

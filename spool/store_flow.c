@@ -90,13 +90,10 @@ spool_store_outbox_pending(struct spool_store *st, const char *peer,
 	struct spool_dbres res;
 	int r;
 
-	if ((r = st_q(st, &res, err, "SELECT " OUTBOX_COLS " FROM outbox "
+	r = st_q(st, &res, err, "SELECT " OUTBOX_COLS " FROM outbox "
 	    "WHERE peer = ? AND batch IS NULL ORDER BY priority DESC, created, "
-	    "ord, id LIMIT ?", DBS(peer), DBI(limit))) != SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	    "ord, id LIMIT ?", DBS(peer), DBI(limit));
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -108,13 +105,9 @@ spool_store_outbox_peers(struct spool_store *st,
 	int r;
 
 	/* peer, pending lines, oldest created */
-	if ((r = st_q0(st, &res, err, "SELECT peer, count(*), min(created) "
-	    "FROM outbox WHERE batch IS NULL GROUP BY peer ORDER BY peer")) !=
-	    SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	r = st_q0(st, &res, err, "SELECT peer, count(*), min(created) "
+	    "FROM outbox WHERE batch IS NULL GROUP BY peer ORDER BY peer");
+	return st_rows_out(r, &res, fn, arg);
 }
 
 struct oplan_arg {
@@ -180,13 +173,10 @@ spool_store_outbox_batch(struct spool_store *st, const char *batch_id,
 	struct spool_dbres res;
 	int r;
 
-	if ((r = st_q(st, &res, err, "SELECT " OUTBOX_COLS " FROM outbox "
+	r = st_q(st, &res, err, "SELECT " OUTBOX_COLS " FROM outbox "
 	    "WHERE batch = ? ORDER BY priority DESC, created, ord, id",
-	    DBS(batch_id))) != SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	    DBS(batch_id));
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -198,13 +188,10 @@ spool_store_planned(struct spool_store *st,
 	int r;
 
 	/* batch_id peer seq created */
-	if ((r = st_q0(st, &res, err, "SELECT batch_id, peer, seq, created, "
+	r = st_q0(st, &res, err, "SELECT batch_id, peer, seq, created, "
 	    "name FROM batch WHERE dir = 'out' AND state = 'planned' AND "
-	    "name IS NOT NULL ORDER BY peer, seq")) != SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	    "name IS NOT NULL ORDER BY peer, seq");
+	return st_rows_out(r, &res, fn, arg);
 }
 
 /* Every request line of batch: request id and user. */
@@ -377,14 +364,11 @@ spool_store_acks(struct spool_store *st, const char *peer, size_t max,
 	int r;
 
 	/* seq batch_id, ascending: the newest max received from peer */
-	if ((r = st_q(st, &res, err, "SELECT seq, batch_id FROM (SELECT seq, "
+	r = st_q(st, &res, err, "SELECT seq, batch_id FROM (SELECT seq, "
 	    "batch_id FROM batch WHERE dir = 'in' AND peer = ? AND "
 	    "state = 'received' ORDER BY seq DESC LIMIT ?) AS t ORDER BY seq",
-	    DBS(peer), DBI(max))) != SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	    DBS(peer), DBI(max));
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -428,15 +412,12 @@ spool_store_unanswered(struct spool_store *st, size_t limit,
 	int r;
 
 	/* processed requests whose result is not in the outbox yet */
-	if ((r = st_q(st, &res, err, "SELECT " REQ_COLS " FROM request r "
+	r = st_q(st, &res, err, "SELECT " REQ_COLS " FROM request r "
 	    "WHERE side = 'process' AND state IN ('succeeded', 'failed', "
 	    "'expired', 'cancelled') AND NOT EXISTS (SELECT 1 FROM outbox o "
 	    "WHERE o.request = r.id AND o.kind = 'result') ORDER BY updated, id "
-	    "LIMIT ?", DBI(limit))) != SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	    "LIMIT ?", DBI(limit));
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -501,12 +482,9 @@ spool_store_request_counts(struct spool_store *st,
 	struct spool_dbres res;
 	int r;
 
-	if ((r = st_q0(st, &res, err, "SELECT side, state, count(*) FROM "
-	    "request GROUP BY side, state ORDER BY side, state")) != SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	r = st_q0(st, &res, err, "SELECT side, state, count(*) FROM "
+	    "request GROUP BY side, state ORDER BY side, state");
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -623,11 +601,7 @@ spool_store_parts(struct spool_store *st, const char *request,
 		r = st_q(st, &res, err, "SELECT name, idx, count, offs, size, "
 		    "blob, file_size, file_blob FROM part WHERE request = ? "
 		    "ORDER BY name, idx", DBS(request));
-	if (r != SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -655,17 +629,14 @@ spool_store_releasable(struct spool_store *st, int64_t cutoff, size_t limit,
 
 	/* final requests, untouched since cutoff, that still hold blobs and
 	 * have nothing left to send (no line waiting or only planned) */
-	if ((r = st_q(st, &res, err, "SELECT r.id FROM request r WHERE "
+	r = st_q(st, &res, err, "SELECT r.id FROM request r WHERE "
 	    "r.state IN ('completed', 'failed', 'expired', 'cancelled', "
 	    "'succeeded', 'rejected') AND r.updated < ? AND EXISTS (SELECT 1 "
 	    "FROM blob_ref b WHERE b.owner = r.id) AND NOT EXISTS (SELECT 1 "
 	    "FROM outbox o LEFT JOIN batch t ON t.id = o.batch WHERE "
 	    "o.request = r.id AND (o.batch IS NULL OR t.state = 'planned')) "
-	    "ORDER BY r.updated LIMIT ?", DBI(cutoff), DBI(limit))) != SPOOL_OK)
-		return r;
-	r = st_rows(&res, fn, arg);
-	spool_dbres_release(&res);
-	return r;
+	    "ORDER BY r.updated LIMIT ?", DBI(cutoff), DBI(limit));
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int

@@ -42,6 +42,9 @@ uint64_t st_rand(struct spool_store *st, uint64_t n);
 /* Each row of res as a spool_store_row to fn. */
 int st_rows(const struct spool_dbres *res,
     int (*fn)(void *, const struct spool_store_row *), void *arg);
+/* A query's status r and result: each row to fn, then res released. */
+int st_rows_out(int r, struct spool_dbres *res,
+    int (*fn)(void *, const struct spool_store_row *), void *arg);
 
 /* Resolve an id or unique prefix (8+ chars) in table's id column.
  * table is one of a fixed set of literals. */

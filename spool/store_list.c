@@ -14,17 +14,6 @@
 
 /* ---- listings --------------------------------------------------------- */
 
-static int
-rows_out(int r, struct spool_dbres *res,
-    int (*fn)(void *, const struct spool_store_row *), void *arg)
-{
-	if (r != SPOOL_OK)
-		return r;
-	r = st_rows(res, fn, arg);
-	spool_dbres_release(res);
-	return r;
-}
-
 int
 spool_store_list_requests(struct spool_store *st, const char *state,
     size_t limit, int (*fn)(void *, const struct spool_store_row *),
@@ -42,7 +31,7 @@ spool_store_list_requests(struct spool_store *st, const char *state,
 	else
 		r = st_q(st, &res, err, "SELECT " REQ_COLS " FROM request "
 		    "ORDER BY created DESC, id DESC LIMIT ?", DBI(limit));
-	return rows_out(r, &res, fn, arg);
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -54,7 +43,7 @@ spool_store_list_batches(struct spool_store *st, size_t limit,
 
 	if (limit == 0)
 		limit = 1000;
-	return rows_out(st_q(st, &res, err, "SELECT " BATCH_COLS " FROM batch "
+	return st_rows_out(st_q(st, &res, err, "SELECT " BATCH_COLS " FROM batch "
 	    "ORDER BY created DESC, id DESC LIMIT ?", DBI(limit)), &res, fn,
 	    arg);
 }
@@ -76,7 +65,7 @@ spool_store_list_jobs(struct spool_store *st, const char *state,
 	else
 		r = st_q(st, &res, err, "SELECT " JOB_COLS " FROM job "
 		    "ORDER BY created DESC, id DESC LIMIT ?", DBI(limit));
-	return rows_out(r, &res, fn, arg);
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -105,7 +94,7 @@ spool_store_history(struct spool_store *st, const char *kind,
 	else
 		return spool_fail(err, SPOOL_ERR_USAGE, "no history of '%s'",
 		    kind);
-	return rows_out(r, &res, fn, arg);
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -133,7 +122,7 @@ spool_store_get_row(struct spool_store *st, const char *kind,
 	else
 		r = st_q(st, &res, err, "SELECT " BATCH_COLS " FROM batch "
 		    "WHERE id = ?", DBS(rid));
-	return rows_out(r, &res, fn, arg);
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int
@@ -143,7 +132,7 @@ spool_store_job_tasks(struct spool_store *st, const char *job,
 {
 	struct spool_dbres res;
 
-	return rows_out(st_q(st, &res, err, "SELECT " TASK_COLS " FROM task "
+	return st_rows_out(st_q(st, &res, err, "SELECT " TASK_COLS " FROM task "
 	    "WHERE job = ? ORDER BY stage, idx", DBS(job)), &res, fn, arg);
 }
 
@@ -154,7 +143,7 @@ spool_store_list_peers(struct spool_store *st,
 {
 	struct spool_dbres res;
 
-	return rows_out(st_q0(st, &res, err, "SELECT name, key_id, next_seq, "
+	return st_rows_out(st_q0(st, &res, err, "SELECT name, key_id, next_seq, "
 	    "recv_contiguous, recv_high FROM peer ORDER BY name"), &res, fn,
 	    arg);
 }
@@ -168,7 +157,7 @@ spool_store_job_stages(struct spool_store *st, const char *job,
 {
 	struct spool_dbres res;
 
-	return rows_out(st_q(st, &res, err, "SELECT idx, name, state, total, "
+	return st_rows_out(st_q(st, &res, err, "SELECT idx, name, state, total, "
 	    "done FROM stage WHERE job = ? ORDER BY idx", DBS(job)), &res, fn,
 	    arg);
 }
@@ -182,7 +171,7 @@ spool_store_lineage_events(struct spool_store *st, int64_t since,
 
 	if (limit == 0)
 		limit = 1000;
-	return rows_out(st_q(st, &res, err, "SELECT e.id, e.event, e.time, "
+	return st_rows_out(st_q(st, &res, err, "SELECT e.id, e.event, e.time, "
 	    "e.node, e.usr, e.batch, io.role, io.ref FROM lineage_event e "
 	    "LEFT JOIN lineage_io io ON io.event = e.id WHERE e.id IN "
 	    "(SELECT id FROM lineage_event WHERE time >= ? ORDER BY time, id "
@@ -199,7 +188,7 @@ spool_store_lineage_entities(struct spool_store *st, int64_t since,
 
 	if (limit == 0)
 		limit = 1000;
-	return rows_out(st_q(st, &res, err, "SELECT ref, kind, name, hash, "
+	return st_rows_out(st_q(st, &res, err, "SELECT ref, kind, name, hash, "
 	    "size, node, created FROM lineage_entity WHERE created >= ? "
 	    "ORDER BY created, ref LIMIT ?", DBI(since), DBI(limit)), &res, fn,
 	    arg);
