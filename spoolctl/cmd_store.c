@@ -565,13 +565,26 @@ list_args(struct ctl *c, const char *usage, const char *const *states,
 	return EXIT_OK;
 }
 
+/* Print a finished listing table (or say memory ran out), free it. */
+static int
+table_end(const struct ctl *c, struct table *t)
+{
+	int status = EXIT_OK;
+
+	if (t->nomem)
+		status = out_nomem(c);
+	else
+		table_print(t, "", 1);
+	table_free(t);
+	return status;
+}
+
 static int
 print_requests(const struct ctl *c, struct rows *r, const char *state)
 {
 	struct table t;
 	char tm[32];
 	size_t i;
-	int status = EXIT_OK;
 
 	if (r->n == 0) {
 		if (state != NULL)
@@ -590,16 +603,24 @@ print_requests(const struct ctl *c, struct rows *r, const char *state)
 		    CELL(r, i, RQ_FOLDER), CELL(r, i, RQ_USER),
 		    cell_time(tm, CELL(r, i, RQ_UPDATED)),
 		    CELL(r, i, RQ_NAME) });
-	if (t.nomem)
-		status = out_nomem(c);
-	else
-		table_print(&t, "", 1);
-	table_free(&t);
-	return status;
+	return table_end(c, &t);
 }
 
-int
-cmd_requests(struct ctl *c)
+/* requests and jobs: the same command over two tables. */
+struct listing {
+	const char *usage;
+	const char *const *states;
+	int (*list)(struct spool_store *, const char *, size_t,
+	    int (*)(void *, const struct spool_store_row *), void *,
+	    spool_err *);
+	const char *key;                 /* --json: {"key": [...]} */
+	const struct col *cols;
+	size_t ncols;
+	int (*print)(const struct ctl *, struct rows *, const char *);
+};
+
+static int
+list_cmd(struct ctl *c, const struct listing *l)
 {
 	struct spool_store *st = NULL;
 	struct rows rows = { 0, 0, 0, NULL };
@@ -607,22 +628,29 @@ cmd_requests(struct ctl *c)
 	spool_err err;
 	int status;
 
-	if ((status = list_args(c, "requests [--state S] [--limit N]",
-	    request_states, &o)) != EXIT_OK ||
+	if ((status = list_args(c, l->usage, l->states, &o)) != EXIT_OK ||
 	    (status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
 	spool_err_clear(&err);
-	if (spool_store_list_requests(st, o.state, o.limit, collect, &rows,
-	    &err) != SPOOL_OK)
+	if (l->list(st, o.state, o.limit, collect, &rows, &err) != SPOOL_OK)
 		status = out_fail(c, &err);
 	else if (c->json)
-		status = print_rows_json(c, "requests", &rows, request_cols,
-		    NCOLS(request_cols));
+		status = print_rows_json(c, l->key, &rows, l->cols, l->ncols);
 	else
-		status = print_requests(c, &rows, o.state);
+		status = l->print(c, &rows, o.state);
 	rows_free(&rows);
 	spool_store_close(st);
 	return status;
+}
+
+int
+cmd_requests(struct ctl *c)
+{
+	static const struct listing l = { "requests [--state S] [--limit N]",
+		request_states, spool_store_list_requests, "requests",
+		request_cols, NCOLS(request_cols), print_requests };
+
+	return list_cmd(c, &l);
 }
 
 static int
@@ -631,7 +659,6 @@ print_jobs(const struct ctl *c, struct rows *r, const char *state)
 	struct table t;
 	char tm[32], stage[32], tasks[48];
 	size_t i;
-	int status = EXIT_OK;
 
 	if (r->n == 0) {
 		if (state != NULL)
@@ -656,39 +683,17 @@ print_jobs(const struct ctl *c, struct rows *r, const char *state)
 		    cell_time(tm, CELL(r, i, JB_UPDATED)),
 		    CELL(r, i, JB_ERROR) ? CELL(r, i, JB_ERROR) : "" });
 	}
-	if (t.nomem)
-		status = out_nomem(c);
-	else
-		table_print(&t, "", 1);
-	table_free(&t);
-	return status;
+	return table_end(c, &t);
 }
 
 int
 cmd_jobs(struct ctl *c)
 {
-	struct spool_store *st = NULL;
-	struct rows rows = { 0, 0, 0, NULL };
-	struct list_opts o;
-	spool_err err;
-	int status;
+	static const struct listing l = { "jobs [--state S] [--limit N]",
+		job_states, spool_store_list_jobs, "jobs", job_cols,
+		NCOLS(job_cols), print_jobs };
 
-	if ((status = list_args(c, "jobs [--state S] [--limit N]", job_states,
-	    &o)) != EXIT_OK ||
-	    (status = out_store_open(c, &st)) != EXIT_OK)
-		return status;
-	spool_err_clear(&err);
-	if (spool_store_list_jobs(st, o.state, o.limit, collect, &rows,
-	    &err) != SPOOL_OK)
-		status = out_fail(c, &err);
-	else if (c->json)
-		status = print_rows_json(c, "jobs", &rows, job_cols,
-		    NCOLS(job_cols));
-	else
-		status = print_jobs(c, &rows, o.state);
-	rows_free(&rows);
-	spool_store_close(st);
-	return status;
+	return list_cmd(c, &l);
 }
 
 /* ---- batches and gaps ------------------------------------------------- */
