@@ -320,6 +320,21 @@ fail:
 	return r;
 }
 
+/* dir/.NAME.tmp created for writing (fd), dir/NAME the final path. */
+static int
+tmp_begin(const char *dir, const char *name, char tmp[PATH_MAX],
+    char final[PATH_MAX], int *fd, spool_err *err)
+{
+	int r;
+
+	if ((r = path_join(final, dir, name, "", err)) != SPOOL_OK)
+		return r;
+	if (snprintf(tmp, PATH_MAX, "%s/.%s.tmp", dir, name) >= PATH_MAX)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long in '%s'",
+		    dir);
+	return tmp_create(tmp, fd, err);
+}
+
 /* Copy in (already open) to dir/NAME via dir/.NAME.tmp; digest and size
  * of what was read. */
 static int
@@ -330,13 +345,7 @@ copy_in(struct media *m, int in, const char *in_path, const char *dir,
 	char tmp[PATH_MAX], final[PATH_MAX];
 	int fd, r;
 
-	if ((r = path_join(final, dir, name, "", err)) != SPOOL_OK)
-		return r;
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
-	    (int)sizeof(tmp))
-		return spool_fail(err, SPOOL_ERR_USAGE, "path too long in '%s'",
-		    dir);
-	if ((r = tmp_create(tmp, &fd, err)) != SPOOL_OK)
+	if ((r = tmp_begin(dir, name, tmp, final, &fd, err)) != SPOOL_OK)
 		return r;
 	if ((r = stream(m, in, in_path, fd, tmp, digest, size, err)) !=
 	    SPOOL_OK) {
@@ -355,13 +364,7 @@ write_in(const char *dir, const char *name, const char *text, size_t len,
 	char tmp[PATH_MAX], final[PATH_MAX];
 	int fd, r;
 
-	if ((r = path_join(final, dir, name, "", err)) != SPOOL_OK)
-		return r;
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
-	    (int)sizeof(tmp))
-		return spool_fail(err, SPOOL_ERR_USAGE, "path too long in '%s'",
-		    dir);
-	if ((r = tmp_create(tmp, &fd, err)) != SPOOL_OK)
+	if ((r = tmp_begin(dir, name, tmp, final, &fd, err)) != SPOOL_OK)
 		return r;
 	if ((r = spool_write_all(fd, text, len, err)) != SPOOL_OK) {
 		spool_err_prefix(err, "'%s'", tmp);
