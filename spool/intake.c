@@ -280,7 +280,7 @@ static int
 record_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct group *g = arg;
-	char fref[SPOOL_REF_MAX], rref[SPOOL_REF_MAX], bpath[PATH_MAX];
+	char bpath[PATH_MAX];
 	size_t i;
 	int r;
 
@@ -306,24 +306,15 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 		q.size = (int64_t)c->b.size;
 		q.hash = c->b.hex;
 		q.created = g->now;
-		snprintf(fref, sizeof(fref), "file:%s", c->b.hex);
-		snprintf(rref, sizeof(rref), "request:%s", c->id);
 		spool_blob_path(g->d->node->root, c->b.hex, bpath);
-		if ((r = spool_store_request_add(st, &q, err)) != SPOOL_OK ||
+		if ((r = spool_store_request_received(st, &q, err)) !=
+		    SPOOL_OK ||
 		    (r = spool_store_blob_add(st, c->b.hex, c->b.size, bpath,
 		    err)) != SPOOL_OK ||
 		    (r = spool_store_blob_ref(st, c->b.hex, c->id, "input",
 		    err)) != SPOOL_OK ||
 		    (r = spool_store_intake_add(st, c->rel, c->id, c->ino,
-		    err)) != SPOOL_OK ||
-		    (r = spool_lineage_entity(st, fref, c->name, c->b.hex,
-		    (int64_t)c->b.size, err)) != SPOOL_OK ||
-		    (r = spool_lineage_entity(st, rref, c->name, c->b.hex,
-		    (int64_t)c->b.size, err)) != SPOOL_OK)
-			return r;
-		if ((r = spool_lineage_link(st, "received", g->now, c->user,
-		    NULL, (const char *[]){ fref }, 1, (const char *[]){ rref },
-		    1, err)) != SPOOL_OK)
+		    err)) != SPOOL_OK)
 			return r;
 		if ((line = request_line(g, c)) == NULL)
 			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");

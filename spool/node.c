@@ -344,14 +344,13 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		return r;
 	for (i = 0; i < p->n; i++) {
 		const struct pack_input *in = &p->in[i];
-		char hex[SPOOL_HASH_HEXLEN + 1], fref[SPOOL_REF_MAX];
+		char hex[SPOOL_HASH_HEXLEN + 1];
 		char rref[SPOOL_REF_MAX];
 		const char *name = spool_basename(in->path);
 		struct spool_outbox_item o;
 		struct spool_request q;
 
 		spool_hex(hex, in->hash, SPOOL_HASH_LEN);
-		snprintf(fref, sizeof(fref), "file:%s", hex);
 		snprintf(rref, sizeof(rref), "request:%s", in->id);
 		memset(&q, 0, sizeof(q));
 		memcpy(q.id, in->id, sizeof(in->id));
@@ -364,16 +363,10 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		q.size = (int64_t)in->size;
 		q.hash = hex;
 		q.created = p->now;
-		if ((r = spool_store_request_add(st, &q, err)) != SPOOL_OK ||
+		if ((r = spool_store_request_received(st, &q, err)) !=
+		    SPOOL_OK ||
 		    (r = spool_store_request_set_state(st, in->id, "batched",
-		    p->name, err)) != SPOOL_OK ||
-		    (r = spool_lineage_entity(st, fref, name, hex,
-		    (int64_t)in->size, err)) != SPOOL_OK ||
-		    (r = spool_lineage_entity(st, rref, name, hex,
-		    (int64_t)in->size, err)) != SPOOL_OK ||
-		    (r = spool_lineage_link(st, "received", p->now, in->user,
-		    NULL, (const char *[]){ fref }, 1, (const char *[]){ rref },
-		    1, err)) != SPOOL_OK)
+		    p->name, err)) != SPOOL_OK)
 			return r;
 		if ((r = spool_lineage_link(st, "batched", p->now, in->user,
 		    p->batch_id, (const char *[]){ rref }, 1,

@@ -502,6 +502,11 @@ int spool_store_unanswered(struct spool_store *st, size_t limit,
 int spool_store_last_batch(struct spool_store *st, const char *peer,
     const char *dir, int64_t *ms, spool_err *err);
 
+/* A file became a submitted request (q as for request_add, q->id set,
+ * q->hash its file's): the request, the file and request entities, and
+ * the lineage event "received" by q->user at q->created. */
+int spool_store_request_received(struct spool_store *st,
+    struct spool_request *q, spool_err *err);
 /* One request's facts ("" for NULL); SPOOL_ERR_NOTFOUND if none. */
 struct spool_request_info {
 	char side[8];

@@ -691,3 +691,26 @@ spool_store_batch_seen(struct spool_store *st, const char *peer,
 	spool_dbres_release(&res);
 	return SPOOL_OK;
 }
+
+int
+spool_store_request_received(struct spool_store *st, struct spool_request *q,
+    spool_err *err)
+{
+	char fref[SPOOL_REF_MAX], rref[SPOOL_REF_MAX];
+	int r;
+
+	if (q->hash == NULL)
+		return spool_fail(err, SPOOL_ERR_USAGE, "a received request "
+		    "needs its file's hash");
+	if ((r = spool_store_request_add(st, q, err)) != SPOOL_OK)
+		return r;
+	snprintf(fref, sizeof(fref), "file:%s", q->hash);
+	snprintf(rref, sizeof(rref), "request:%s", q->id);
+	if ((r = spool_lineage_entity(st, fref, q->name, q->hash, q->size,
+	    err)) != SPOOL_OK ||
+	    (r = spool_lineage_entity(st, rref, q->name, q->hash, q->size,
+	    err)) != SPOOL_OK)
+		return r;
+	return spool_lineage_link(st, "received", q->created, q->user, NULL,
+	    (const char *[]){ fref }, 1, (const char *[]){ rref }, 1, err);
+}
