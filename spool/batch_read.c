@@ -245,20 +245,15 @@ on_end(void *ctx, spool_err *err)
 	return SPOOL_OK;
 }
 
-/* Step 0: private copy, hashed on the way.  The copy is what we verify
+/* Step 0: the private copy, and its hash.  The copy is what we verify
  * and parse; the medium can change under us, the copy cannot. */
 static int
 private_copy(const char *path, const char *tmpdir, uint64_t max,
     struct spool_phash *h, struct spool_tmpfile *copy,
     uint8_t digest[SPOOL_PREHASH_LEN], spool_err *err)
 {
-	const size_t bufsz = 1 << 18;
 	struct stat st;
-	uint64_t total = 0;
-	uint8_t *buf = NULL, *cur;
-	int half = 0;
-	ssize_t n;
-	int fd, r;
+	int fd, rfd = -1, r;
 
 	if ((r = spool_open_regular(path, &fd, &st, err)) != SPOOL_OK)
 		return r;
@@ -268,43 +263,24 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 		    " limit", (uint64_t)st.st_size, max);
 		goto out;
 	}
-	/* two halves: one is hashed while the next is read and copied */
-	if ((buf = malloc(2 * bufsz)) == NULL) {
-		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-		goto out;
-	}
 	if ((r = spool_tmpfile_open(copy, tmpdir, "import", 0600, err)) !=
 	    SPOOL_OK)
 		goto out;
-	spool_phash_init(h, SPOOL_PREHASH_LEN);
-	for (;;) {
-		cur = buf + (size_t)half * bufsz;
-		n = read(fd, cur, bufsz);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = spool_fail_sys(err, "cannot read '%s'", path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		total += (uint64_t)n;
-		if (total > max) {
-			r = spool_fail(err, SPOOL_ERR_LIMIT,
-			    "batch file grew over the %" PRIu64 " limit", max);
-			goto out;
-		}
-		spool_phash_submit(h, cur, (size_t)n); /* waits for the other */
-		if ((r = spool_write_all(copy->fd, cur, (size_t)n, err)) !=
-		    SPOOL_OK)
-			goto out;
-		half ^= 1;
+	/* copied first (in the kernel where it can: on a filesystem with
+	 * reflinks that costs no data at all), then the copy is hashed:
+	 * the hash is of the bytes only this process can change */
+	if ((r = spool_copy_fd(fd, path, copy->fd, copy->path, max, NULL,
+	    err)) != SPOOL_OK)
+		goto out;
+	if ((rfd = open(copy->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		r = spool_fail_sys(err, "cannot reopen '%s'", copy->path);
+		goto out;
 	}
-	spool_phash_final(h, digest);
-	r = SPOOL_OK;
+	r = spool_phash_fd(h, rfd, copy->path, -1, NULL, max,
+	    SPOOL_PREHASH_LEN, digest, NULL, err);
 out:
-	spool_phash_wait(h); /* never free a buffer being hashed */
-	free(buf);
+	if (rfd >= 0)
+		close(rfd);
 	close(fd);
 	return r;
 }

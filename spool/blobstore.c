@@ -51,22 +51,62 @@ spool_blob_write(struct spool_blob_tmp *t, const void *p, size_t n,
 	return SPOOL_OK;
 }
 
+#define KERNEL_COPY_MIN (1u << 20)
+
+/* Hash the n bytes from off of the temp file, reading it back. */
+static int
+hash_back(struct spool_blob_tmp *t, uint64_t off, uint64_t n, spool_err *err)
+{
+	static __thread char buf[1 << 18];
+	int fd, r = SPOOL_OK;
+	ssize_t got;
+
+	if ((fd = open(t->tf.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return spool_fail_sys(err, "cannot reopen '%s'", t->tf.path);
+	while (n > 0) {
+		got = pread(fd, buf, n < sizeof(buf) ? (size_t)n : sizeof(buf),
+		    (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			r = got < 0 ? spool_fail_sys(err, "cannot read '%s'",
+			    t->tf.path) : spool_fail(err, SPOOL_ERR_INTERNAL,
+			    "'%s' is shorter than what was copied", t->tf.path);
+			break;
+		}
+		spool_hasher_update(&t->h, buf, (size_t)got);
+		off += (uint64_t)got;
+		n -= (uint64_t)got;
+	}
+	close(fd);
+	return r;
+}
+
 int
-spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, spool_err *err)
+spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, const char *path,
+    uint64_t size, spool_err *err)
 {
 	static __thread char buf[1 << 17];
-	ssize_t n;
+	uint64_t n, off = t->size;
+	ssize_t got;
 	int r;
 
+	if (size >= KERNEL_COPY_MIN) {
+		if ((r = spool_copy_fd(fd, path, t->tf.fd, t->tf.path,
+		    UINT64_MAX - 1 - t->size, &n, err)) != SPOOL_OK)
+			return r;
+		t->size += n;
+		return t->trusted ? SPOOL_OK : hash_back(t, off, n, err);
+	}
 	for (;;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
+		got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return spool_fail_sys(err, "cannot read");
-		if (n == 0)
+		if (got < 0)
+			return spool_fail_sys(err, "cannot read '%s'", path);
+		if (got == 0)
 			return SPOOL_OK;
-		if ((r = spool_blob_write(t, buf, (size_t)n, err)) != SPOOL_OK)
+		if ((r = spool_blob_write(t, buf, (size_t)got, err)) != SPOOL_OK)
 			return r;
 	}
 }
@@ -76,7 +116,6 @@ spool_blob_commit(struct spool_blob_tmp *t, const char *root,
     const uint8_t *want, spool_err *err)
 {
 	char final[PATH_MAX], dir[PATH_MAX];
-	struct stat sb;
 	int r;
 
 	if (t->trusted && want != NULL)
@@ -101,20 +140,14 @@ spool_blob_commit(struct spool_blob_tmp *t, const char *root,
 		spool_blob_discard(t);
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
 	}
-	if (stat(final, &sb) == 0 && (uint64_t)sb.st_size == t->size) {
-		/* the same bytes are there already */
-		spool_blob_discard(t);
-		return SPOOL_OK;
-	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		r = spool_fail_sys(err, "cannot create '%s'", dir);
-		spool_blob_discard(t);
-		return r;
-	}
-	/* rename() replaces a blob cut short by a crash before its sync:
-	 * a name under blobs/ never holds other bytes than its hash says
-	 * once the syncfs after this group returned */
-	if (rename(t->tf.path, final) != 0) {
+	/* rename() replaces a blob cut short by a crash before its sync
+	 * (and the same bytes, when they are there already): a name under
+	 * blobs/ never holds other bytes than its hash says once the syncfs
+	 * after this group returned.  The fan-out directory is made only
+	 * when the rename says it is missing. */
+	if (rename(t->tf.path, final) != 0 && (errno != ENOENT ||
+	    (mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+	    rename(t->tf.path, final) != 0)) {
 		r = spool_fail_sys(err, "cannot rename into '%s'", final);
 		spool_blob_discard(t);
 		return r;

@@ -35,10 +35,14 @@ int spool_blob_open(struct spool_blob_tmp *t, const char *root,
     spool_err *err);
 int spool_blob_write(struct spool_blob_tmp *t, const void *p, size_t n,
     spool_err *err);
-/* Copy everything readable from fd into the temp file. */
-int spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, spool_err *err);
-/* Finish hashing and rename into place (a blob already there is kept and
- * the temp file removed).  want: the hash the bytes must have, or NULL. */
+/* Copy everything readable from fd (named path in errors) into the
+ * temp file.  size is what fd is expected to hold: from 1 MiB up the
+ * bytes are copied in the kernel and then hashed as the temp file has
+ * them (which only this process can change). */
+int spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, const char *path,
+    uint64_t size, spool_err *err);
+/* Finish hashing and rename into place (the same name is replaced: the
+ * bytes are the same, or a crash cut the old ones short).  want: the hash the bytes must have, or NULL. */
 int spool_blob_commit(struct spool_blob_tmp *t, const char *root,
     const uint8_t *want, spool_err *err);
 void spool_blob_discard(struct spool_blob_tmp *t);

@@ -131,7 +131,7 @@ spool_daemon_open(struct spool_daemon **out, struct spool_node *n, int wait,
     spool_err *err)
 {
 	static const char *const dirs[] = { "store/intake", "store/blobs",
-		"store/tmp", "store/work", "results/by-name", "delivered",
+		"store/tmp", "store/work", "store/reap", "results/by-name", "delivered",
 		"status", "rejected", "quarantine", "archive/sent",
 		"archive/received", "import", "out" };
 	struct spool_daemon *d;
@@ -153,7 +153,8 @@ spool_daemon_open(struct spool_daemon **out, struct spool_node *n, int wait,
 		    0700 : 0755, err)) != SPOOL_OK)
 			goto fail;
 	}
-	if ((r = lock_node(d, wait, err)) != SPOOL_OK)
+	if ((r = lock_node(d, wait, err)) != SPOOL_OK ||
+	    (r = spool_reaper_start(d, err)) != SPOOL_OK)
 		goto fail;
 	spool_node_path(n, path, sizeof(path), "store");
 	if ((d->store_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -178,6 +179,7 @@ spool_daemon_close(struct spool_daemon *d)
 {
 	if (d == NULL)
 		return;
+	spool_reaper_stop(d);
 	spool_store_close(d->st);
 	spool_manifest_free(d->manifest);
 	spool_schema_free(d->request_schema);

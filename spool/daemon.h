@@ -24,6 +24,7 @@
 #include "store.h"
 
 struct spool_manifest;
+struct spool_reaper;
 struct spool_schema;
 
 /* Ids of requests whose state changed, for status files (may repeat). */
@@ -49,6 +50,7 @@ struct spool_daemon {
 	int64_t last_out;          /* ms: last batch written, any peer */
 	int64_t started;           /* ms: when opened */
 	struct spool_idlist changed;
+	struct spool_reaper *reaper; /* unlinks store/reap/ (reaper.c) */
 	uint64_t taken, rejected, imported, quarantined, written;
 };
 

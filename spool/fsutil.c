@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "fsutil.h"
 #include "hash.h"
+#include "util.h"
 
 int
 spool_dirname(char *out, size_t outsz, const char *path)
@@ -138,7 +140,7 @@ spool_tmpfile_open(struct spool_tmpfile *t, const char *dir,
 	t->fd = -1;
 	t->path[0] = '\0';
 	for (tries = 0; tries < 16; tries++) {
-		randombytes_buf(rnd, sizeof(rnd));
+		spool_random(rnd, sizeof(rnd));
 		spool_hex(hex, rnd, sizeof(rnd));
 		w = snprintf(t->path, sizeof(t->path), "%s/.%s.%s.tmp", dir,
 		    prefix, hex);
@@ -321,11 +323,58 @@ spool_mkdirs(const char *path, mode_t mode, spool_err *err)
 }
 
 int
+spool_copy_fd(int in, const char *in_path, int out, const char *out_path,
+    uint64_t max, uint64_t *copied, spool_err *err)
+{
+	static __thread char buf[1 << 17];
+	uint64_t total = 0;
+	int kernel = 1, r;
+	ssize_t n;
+
+	for (;;) {
+		/* one byte past max tells "more than max" from "exactly" */
+		size_t want = max - total < (1u << 30) ? (size_t)(max - total) +
+		    1 : 1u << 30;
+
+		if (kernel) {
+			n = copy_file_range(in, NULL, out, NULL, want, 0);
+			if (n < 0 && total == 0 && (errno == EXDEV ||
+			    errno == ENOSYS || errno == EINVAL ||
+			    errno == EOPNOTSUPP || errno == EBADF)) {
+				kernel = 0; /* not between these two files */
+				continue;
+			}
+		} else {
+			n = read(in, buf, want < sizeof(buf) ? want : sizeof(buf));
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return kernel ? spool_fail_sys(err, "cannot copy '%s' to "
+			    "'%s'", in_path, out_path) : spool_fail_sys(err,
+			    "cannot read '%s'", in_path);
+		if (n == 0)
+			break;
+		if (!kernel && (r = spool_write_all(out, buf, (size_t)n, err)) !=
+		    SPOOL_OK) {
+			spool_err_prefix(err, "'%s'", out_path);
+			return r;
+		}
+		total += (uint64_t)n;
+		if (total > max)
+			return spool_fail(err, SPOOL_ERR_LIMIT, "'%s' is over the "
+			    "%" PRIu64 " byte limit", in_path, max);
+	}
+	if (copied != NULL)
+		*copied = total;
+	return SPOOL_OK;
+}
+
+int
 spool_copy_file(const char *from, const char *to, spool_err *err)
 {
 	struct spool_tmpfile t;
-	char dir[PATH_MAX], buf[1 << 16];
-	ssize_t n;
+	char dir[PATH_MAX];
 	int in, r;
 
 	if (spool_dirname(dir, sizeof(dir), to) != 0)
@@ -338,41 +387,7 @@ spool_copy_file(const char *from, const char *to, spool_err *err)
 		close(in);
 		return r;
 	}
-	/* in the kernel when it can (no user-space copy), else by hand */
-	for (;;) {
-		ssize_t c = copy_file_range(in, NULL, t.fd, NULL, 1 << 30, 0);
-
-		if (c > 0)
-			continue;
-		if (c == 0) {
-			r = SPOOL_OK;
-			goto done;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
-		    errno != EOPNOTSUPP) {
-			r = spool_fail_sys(err, "cannot copy '%s'", from);
-			goto done;
-		}
-		break;
-	}
-	for (;;) {
-		n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = spool_fail_sys(err, "cannot read '%s'", from);
-			break;
-		}
-		if (n == 0) {
-			r = SPOOL_OK;
-			break;
-		}
-		if ((r = spool_write_all(t.fd, buf, (size_t)n, err)) != SPOOL_OK)
-			break;
-	}
-done:
+	r = spool_copy_fd(in, from, t.fd, t.path, UINT64_MAX - 1, NULL, err);
 	close(in);
 	if (r != SPOOL_OK) {
 		spool_tmpfile_discard(&t);

@@ -53,6 +53,13 @@ int spool_fsync_dir(const char *dir, spool_err *err);
 int spool_rename_noreplace(const char *from, const char *to, spool_err *err);
 /* mkdir -p with mode for the directories it creates. */
 int spool_mkdirs(const char *path, mode_t mode, spool_err *err);
+/* Copy in (from its offset) to out until in's end, at most max bytes
+ * (more is SPOOL_ERR_LIMIT): in the kernel where it can (copy_file_range:
+ * no pass through user memory, extents shared on filesystems with
+ * reflinks), else by read and write.  *copied (may be NULL) is the count.
+ * in_path and out_path name the files in errors. */
+int spool_copy_fd(int in, const char *in_path, int out, const char *out_path,
+    uint64_t max, uint64_t *copied, spool_err *err);
 /* Copy from -> to (new file, atomic, mode 0644). */
 int spool_copy_file(const char *from, const char *to, spool_err *err);
 /* Keep an immutable file under a second name: a reflink where the

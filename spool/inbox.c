@@ -547,7 +547,7 @@ assemble(struct import *im, spool_err *err)
 				    "'%s'", k, name);
 				break;
 			}
-			r = spool_blob_copy_fd(&b, fd, err);
+			r = spool_blob_copy_fd(&b, fd, path, (uint64_t)-1, err);
 			close(fd);
 		}
 		free(ps);

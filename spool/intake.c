@@ -35,7 +35,7 @@
 #include "trust.h"
 #include "util.h"
 
-#define GROUP_MAX 256          /* files per syncfs and transaction */
+#define GROUP_MAX 1024         /* files per syncfs and transaction */
 #define REQUEST_FILE_MAX (1u << 20) /* a JSON request file */
 
 int
@@ -72,7 +72,21 @@ struct group {
 	struct claim *c;
 	size_t n;
 	int64_t now;
+	unsigned owner_uid;           /* the last owner looked up, by name */
+	char owner[80];               /* "" until the first lookup */
 };
+
+/* The owner's name: the files of a group mostly share one owner, and a
+ * user database lookup reads /etc/passwd (or asks NSS) each time. */
+static void
+owner_name(struct group *g, unsigned uid, char *out, size_t outsz)
+{
+	if (g->owner[0] == '\0' || g->owner_uid != uid) {
+		spool_owner_name(uid, g->owner, sizeof(g->owner));
+		g->owner_uid = uid;
+	}
+	snprintf(out, outsz, "%s", g->owner);
+}
 
 static int
 refuse(struct claim *c, const char *fmt, const char *arg)
@@ -161,7 +175,7 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	if (lstat(c->path, &sb) != 0)
 		return spool_fail_sys(err, "cannot stat '%s'", c->path);
 	file_id(&sb, c->ino, sizeof(c->ino));
-	spool_owner_name(sb.st_uid, c->user, sizeof(c->user));
+	owner_name(g, sb.st_uid, c->user, sizeof(c->user));
 	if (S_ISLNK(sb.st_mode))
 		return refuse(c, "is a symbolic link; only regular files are "
 		    "taken%s", "");
@@ -206,7 +220,8 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	if (strcmp(g->f->type, "request") == 0)
 		r = read_request(g, c, fd, err);
 	else
-		r = spool_blob_copy_fd(&c->b, fd, err);
+		r = spool_blob_copy_fd(&c->b, fd, c->name, (uint64_t)fsb.st_size,
+		    err);
 	close(fd);
 	if (r == SPOOL_OK && c->ok)
 		r = spool_blob_commit(&c->b, g->d->node->root, NULL, err);
@@ -488,7 +503,7 @@ take_group(struct group *g, spool_err *err)
 		}
 		/* its row goes only once the file is gone: a row names a
 		 * claimed file that was committed */
-		c->gone = unlink(c->path) == 0 || errno == ENOENT;
+		c->gone = spool_reap(g->d, c->path, c->id);
 		if (!c->gone)
 			spool_daemon_log(g->d, "event=error what=intake "
 			    "name=%s reason=%s", LQ(c->name), LQ(strerror(errno)));
@@ -499,6 +514,7 @@ take_group(struct group *g, spool_err *err)
 		    LQ(g->f->name), LQ(c->name), LQ(c->user), c->type,
 		    (unsigned long long)c->b.size, g->peer);
 	}
+	spool_reaper_kick(g->d);
 	if (nok > 0 && (r = spool_store_atomic(g->d->st, forget_tx, g, err)) !=
 	    SPOOL_OK)
 		return r;
@@ -734,7 +750,7 @@ spool_intake_recover(struct spool_daemon *d, spool_err *err)
 					file_id(&sb, cur, sizeof(cur));
 				if (strcmp(cur, ino) == 0) {
 					/* committed before the crash */
-					if (unlink(path) == 0 || errno == ENOENT)
+					if (spool_reap(d, path, req))
 						r = spool_store_intake_done(d->st,
 						    rel, err);
 					continue;
@@ -754,5 +770,6 @@ spool_intake_recover(struct spool_daemon *d, spool_err *err)
 		group_release(&g);
 		free(g.c);
 	}
+	spool_reaper_kick(d);
 	return r;
 }

@@ -45,7 +45,6 @@
 #define SIG_EXT ".batch.minisig"
 /* Batch files considered in one directory: a bound, not a quota. */
 #define MEDIA_NAMES_MAX 1000000u
-#define CHUNK (1u << 18)
 /* A batch file's stem is at most 32 + 1 + 32 + 1 + 10 bytes. */
 #define STEM_BUF 96
 #define NAME_BUF 128
@@ -227,13 +226,12 @@ path_join(char out[PATH_MAX], const char *dir, const char *name,
 	return SPOOL_OK;
 }
 
-/* What one run shares: the hasher thread and its buffer. */
+/* What one run shares: the hasher thread, keys, the store. */
 struct media {
 	const struct spool_node *n;
 	const char *dir;            /* the medium */
 	char out[PATH_MAX], import[PATH_MAX], sent[PATH_MAX];
 	struct spool_phash *ph;
-	uint8_t *buf;               /* 2 * CHUNK */
 	struct spool_pubkey pk;     /* this node's (export) */
 	struct spool_store *st;     /* (export) */
 	unsigned long fstype;       /* the medium's statfs f_type */
@@ -242,43 +240,13 @@ struct media {
 	unsigned refused;
 };
 
-/* Read in to its end, hashing BLAKE2b-512 on the hasher's thread while
- * the next chunk is read (and written to out, when out >= 0). */
+/* BLAKE2b-512 and size of in from its offset to its end. */
 static int
-stream(struct media *m, int in, const char *in_path, int out,
-    const char *out_path, uint8_t digest[SPOOL_PREHASH_LEN], uint64_t *size,
-    spool_err *err)
+hash_fd(struct media *m, int in, const char *in_path,
+    uint8_t digest[SPOOL_PREHASH_LEN], uint64_t *size, spool_err *err)
 {
-	uint64_t total = 0;
-	int half = 0, r = SPOOL_OK;
-	uint8_t *cur;
-	ssize_t n;
-
-	spool_phash_init(m->ph, SPOOL_PREHASH_LEN);
-	for (;;) {
-		cur = m->buf + (size_t)half * CHUNK;
-		n = read(in, cur, CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = spool_fail_sys(err, "cannot read '%s'", in_path);
-			break;
-		}
-		if (n == 0)
-			break;
-		total += (uint64_t)n;
-		spool_phash_submit(m->ph, cur, (size_t)n); /* waits for the other */
-		if (out >= 0 && (r = spool_write_all(out, cur, (size_t)n, err)) !=
-		    SPOOL_OK) {
-			spool_err_prefix(err, "'%s'", out_path);
-			break;
-		}
-		half ^= 1;
-	}
-	spool_phash_final(m->ph, digest); /* also: never reuse a busy buffer */
-	if (r == SPOOL_OK)
-		*size = total;
-	return r;
+	return spool_phash_fd(m->ph, in, in_path, -1, NULL, UINT64_MAX,
+	    SPOOL_PREHASH_LEN, digest, size, err);
 }
 
 /* dir/.NAME.tmp, exclusively.  The caller holds the directory's lock, so
@@ -335,20 +303,20 @@ tmp_begin(const char *dir, const char *name, char tmp[PATH_MAX],
 	return tmp_create(tmp, fd, err);
 }
 
-/* Copy in (already open) to dir/NAME via dir/.NAME.tmp; digest and size
- * of what was read. */
+/* Copy in (already open) to dir/NAME via dir/.NAME.tmp, in the kernel
+ * where it can; *size is what was copied.  (What reached the medium is
+ * judged by reading it back, not by what was sent to it.) */
 static int
-copy_in(struct media *m, int in, const char *in_path, const char *dir,
-    const char *name, uint8_t digest[SPOOL_PREHASH_LEN], uint64_t *size,
-    spool_err *err)
+copy_in(int in, const char *in_path, const char *dir, const char *name,
+    uint64_t *size, spool_err *err)
 {
 	char tmp[PATH_MAX], final[PATH_MAX];
 	int fd, r;
 
 	if ((r = tmp_begin(dir, name, tmp, final, &fd, err)) != SPOOL_OK)
 		return r;
-	if ((r = stream(m, in, in_path, fd, tmp, digest, size, err)) !=
-	    SPOOL_OK) {
+	if ((r = spool_copy_fd(in, in_path, fd, tmp, UINT64_MAX - 1, size,
+	    err)) != SPOOL_OK) {
 		close(fd);
 		unlink(tmp);
 		return r;
@@ -403,7 +371,7 @@ hash_uncached(struct media *m, const char *path,
 
 	if ((r = open_uncached(path, &fd, NULL, err)) != SPOOL_OK)
 		return r;
-	r = stream(m, fd, path, -1, NULL, digest, size, err);
+	r = hash_fd(m, fd, path, digest, size, err);
 	close(fd);
 	return r;
 }
@@ -490,8 +458,6 @@ static int
 media_init(struct media *m, const struct spool_node *n, const char *dir,
     spool_media_fn fn, void *arg, spool_err *err)
 {
-	int r;
-
 	memset(m, 0, sizeof(*m));
 	m->n = n;
 	m->dir = dir;
@@ -501,11 +467,7 @@ media_init(struct media *m, const struct spool_node *n, const char *dir,
 	    spool_node_path(n, m->import, sizeof(m->import), "import") != 0 ||
 	    spool_node_path(n, m->sent, sizeof(m->sent), "archive/sent") != 0)
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-	if ((r = spool_phash_new(&m->ph, err)) != SPOOL_OK)
-		return r;
-	if ((m->buf = malloc(2 * CHUNK)) == NULL)
-		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-	return SPOOL_OK;
+	return spool_phash_new(&m->ph, err);
 }
 
 static void
@@ -513,7 +475,6 @@ media_release(struct media *m)
 {
 	spool_store_close(m->st);
 	spool_phash_free(m->ph);
-	free(m->buf);
 }
 
 /* ---- export ----------------------------------------------------------- */
@@ -633,7 +594,7 @@ export_pair(struct media *m, const char *stem, uint64_t *bytes,
 	struct stat st, mst;
 	uint64_t size, csize;
 	size_t sig_len, back_len;
-	int in = -1, made_batch = 0, made_sig = 0, r, e;
+	int in = -1, made_batch = 0, made_sig = 0, good, r, e;
 
 	snprintf(name, sizeof(name), "%s%s", stem, BATCH_EXT);
 	snprintf(sname, sizeof(sname), "%s%s", stem, SIG_EXT);
@@ -665,30 +626,44 @@ export_pair(struct media *m, const char *stem, uint64_t *bytes,
 		goto out;
 	}
 	if (e == 0) {
-		if ((r = copy_in(m, in, ob, m->dir, name, orig, &size, err)) !=
-		    SPOOL_OK)
+		if ((r = copy_in(in, ob, m->dir, name, &size, err)) != SPOOL_OK)
 			goto out;
 		made_batch = 1;
-	} else if ((r = stream(m, in, ob, -1, NULL, orig, &size, err)) !=
-	    SPOOL_OK)
-		goto out;
-	if (size != *bytes) {
-		r = spool_fail(err, SPOOL_ERR_INTERNAL, "'%s' changed while it "
-		    "was read", ob);
-		goto out;
+		if (size != *bytes) {
+			r = spool_fail(err, SPOOL_ERR_INTERNAL, "'%s' changed "
+			    "while it was read", ob);
+			goto out;
+		}
 	}
+	/* the copy is judged by what the device gives back: exactly the
+	 * bytes this node signed.  The original is read only when that
+	 * fails (to tell a medium that lost bytes from an original that
+	 * does not verify) or when the copy was there before this run. */
 	if ((r = hash_uncached(m, mb, copy, &csize, err)) != SPOOL_OK)
 		goto out;
-	if (csize != size || memcmp(orig, copy, sizeof(orig)) != 0) {
-		r = made_batch ? spool_fail(err, SPOOL_ERR_HASH, "the copy on the "
-		    "medium reads back different bytes (a failing medium?)") :
-		    spool_fail(err, SPOOL_ERR_EXISTS, "'%s' is already on the "
-		    "medium with different bytes", mb);
-		goto out;
-	}
-	if ((r = spool_minisig_verify(&sig, &m->pk, copy, err)) != SPOOL_OK) {
-		spool_err_prefix(err, "'%s' does not verify", ob);
-		goto out;
+	good = csize == *bytes &&
+	    spool_minisig_verify(&sig, &m->pk, copy, NULL) == SPOOL_OK;
+	if (!good || e == 1) {
+		if (lseek(in, 0, SEEK_SET) != 0) {
+			r = spool_fail_sys(err, "cannot read '%s'", ob);
+			goto out;
+		}
+		if ((r = hash_fd(m, in, ob, orig, &size, err)) != SPOOL_OK)
+			goto out;
+		if ((r = spool_minisig_verify(&sig, &m->pk, orig, err)) !=
+		    SPOOL_OK) {
+			spool_err_prefix(err, "'%s' does not verify", ob);
+			goto out;
+		}
+		if (!good || csize != size || memcmp(orig, copy,
+		    sizeof(orig)) != 0) {
+			r = made_batch ? spool_fail(err, SPOOL_ERR_HASH, "the "
+			    "copy on the medium reads back different bytes (a "
+			    "failing medium?)") : spool_fail(err,
+			    SPOOL_ERR_EXISTS, "'%s' is already on the medium "
+			    "with different bytes", mb);
+			goto out;
+		}
 	}
 
 	/* 2. the .minisig, last: now the pair on the medium is complete */
@@ -845,12 +820,12 @@ import_batch(struct media *m, int in, const char *src, const char *name,
 	if ((e = exists(dst, err)) < 0)
 		return e;
 	if (e == 0) {
-		if ((r = copy_in(m, in, src, m->import, name, a, &asz, err)) ==
+		if ((r = copy_in(in, src, m->import, name, &asz, err)) ==
 		    SPOOL_OK)
 			*copied = 1;
 		return r;
 	}
-	if ((r = stream(m, in, src, -1, NULL, a, &asz, err)) != SPOOL_OK ||
+	if ((r = hash_fd(m, in, src, a, &asz, err)) != SPOOL_OK ||
 	    (r = hash_uncached(m, dst, b, &bsz, err)) != SPOOL_OK)
 		return r;
 	if (asz != bsz || memcmp(a, b, sizeof(a)) != 0)
@@ -1042,10 +1017,10 @@ spool_media_resend(const struct spool_node *n, const char *peer,
 	 * reflink): it is checked again before it is offered again */
 	if ((r = own_signature(&m, stem, as, &sig_text, &sig_len, &sig,
 	    err)) != SPOOL_OK ||
-	    (r = copy_in(&m, in, ab, m.out, name, digest, &size, err)) !=
-	    SPOOL_OK)
+	    (r = copy_in(in, ab, m.out, name, &size, err)) != SPOOL_OK)
 		goto out;
-	if ((r = spool_minisig_verify(&sig, &m.pk, digest, err)) != SPOOL_OK) {
+	if ((r = hash_uncached(&m, ob, digest, &size, err)) != SPOOL_OK ||
+	    (r = spool_minisig_verify(&sig, &m.pk, digest, err)) != SPOOL_OK) {
 		unlink(ob);
 		spool_err_prefix(err, "the archived %s does not verify", name);
 		goto out;

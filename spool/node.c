@@ -273,7 +273,7 @@ hash_inputs(struct pack_input *v, size_t n, spool_err *err)
 	size_t i, nth = 0, want = (size_t)online_cpus() - 1;
 
 	while (nth < want && nth + 1 < n &&
-	    pthread_create(&th[nth], NULL, hash_worker, &pool) == 0)
+	    spool_thread_start(&th[nth], hash_worker, &pool) == 0)
 		nth++;
 	hash_worker(&pool);
 	for (i = 0; i < nth; i++)

@@ -1,11 +1,16 @@
 /*
  * phash.c - one worker thread, one chunk in flight at a time.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "fsutil.h"
 #include "hash.h"
 #include "phash.h"
+#include "util.h"
 
 /* Below this a thread hand-off costs more than it saves. */
 #define INLINE_MAX (32u << 10)
@@ -52,7 +57,7 @@ spool_phash_new(struct spool_phash **out, spool_err *err)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	p->threaded = pthread_create(&p->thread, NULL, worker, p) == 0;
+	p->threaded = spool_thread_start(&p->thread, worker, p) == 0;
 	*out = p;
 	return SPOOL_OK;
 }
@@ -113,4 +118,54 @@ spool_phash_free(struct spool_phash *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p);
+}
+
+/* Big enough that a read costs little next to its hashing, small enough
+ * to stay in the cache while it is hashed. */
+#define FD_CHUNK (1u << 18)
+
+int
+spool_phash_fd(struct spool_phash *p, int fd, const char *path,
+    int copy_fd, const char *copy_path, uint64_t max, size_t outlen,
+    uint8_t *out, uint64_t *size, spool_err *err)
+{
+	uint8_t *buf, *cur;
+	uint64_t total = 0;
+	int half = 0, r = SPOOL_OK;
+	ssize_t n;
+
+	/* two halves: one is hashed while the next is read */
+	if ((buf = malloc(2 * (size_t)FD_CHUNK)) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	spool_phash_init(p, outlen);
+	for (;;) {
+		cur = buf + (size_t)half * FD_CHUNK;
+		n = read(fd, cur, FD_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = spool_fail_sys(err, "cannot read '%s'", path);
+			break;
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (total > max) {
+			r = spool_fail(err, SPOOL_ERR_LIMIT, "'%s' is over the "
+			    "%" PRIu64 " byte limit", path, max);
+			break;
+		}
+		spool_phash_submit(p, cur, (size_t)n); /* waits for the other */
+		if (copy_fd >= 0 && (r = spool_write_all(copy_fd, cur, (size_t)n,
+		    err)) != SPOOL_OK) {
+			spool_err_prefix(err, "'%s'", copy_path);
+			break;
+		}
+		half ^= 1;
+	}
+	spool_phash_final(p, out); /* also: never free a buffer being hashed */
+	free(buf);
+	if (r == SPOOL_OK && size != NULL)
+		*size = total;
+	return r;
 }

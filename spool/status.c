@@ -276,32 +276,69 @@ cmp_id(const void *a, const void *b)
 	return strcmp((const char *)a, (const char *)b);
 }
 
+#define FLUSH_CHUNK 256 /* requests read in one store transaction */
+
+struct flush_chunk {
+	char (*ids)[SPOOL_ID_MAX];   /* d->changed.v + i */
+	size_t n;
+	json_t *doc[FLUSH_CHUNK];     /* NULL: no such request (rolled back) */
+};
+
+static int
+flush_read(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct flush_chunk *c = arg;
+	size_t i;
+	int r;
+
+	for (i = 0; i < c->n; i++) {
+		json_decref(c->doc[i]); /* a retried transaction reads again */
+		c->doc[i] = NULL;
+		r = spool_status_request(st, c->ids[i], &c->doc[i], err);
+		if (r != SPOOL_OK && r != SPOOL_ERR_NOTFOUND)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
 int
 spool_status_flush(struct spool_daemon *d, spool_err *err)
 {
+	struct flush_chunk c;
 	char rel[64];
 	json_t *doc;
-	size_t i;
-	int r;
+	size_t i, k;
+	int r = SPOOL_OK;
 
 	if (d->changed.n > 1)
 		qsort(d->changed.v, d->changed.n, sizeof(*d->changed.v),
 		    cmp_id);
-	for (i = 0; i < d->changed.n; i++) {
-		if (i > 0 && strcmp(d->changed.v[i], d->changed.v[i - 1]) == 0)
-			continue;
-		if ((r = spool_status_request(d->st, d->changed.v[i], &doc,
-		    err)) != SPOOL_OK) {
-			if (r == SPOOL_ERR_NOTFOUND)
-				continue; /* its step was rolled back */
-			d->changed.n = 0;
-			return r;
+	for (i = k = 0; i < d->changed.n; i++) /* each id once */
+		if (k == 0 || strcmp(d->changed.v[i], d->changed.v[k - 1]) != 0)
+			memmove(d->changed.v[k++], d->changed.v[i],
+			    sizeof(d->changed.v[i]));
+	d->changed.n = k;
+	memset(&c, 0, sizeof(c));
+	/* one read transaction per chunk: one consistent view and one
+	 * lock for many requests; the files are written outside it */
+	for (i = 0; i < d->changed.n && r == SPOOL_OK; i += c.n) {
+		c.ids = d->changed.v + i;
+		c.n = d->changed.n - i < FLUSH_CHUNK ? d->changed.n - i :
+		    FLUSH_CHUNK;
+		r = spool_store_read(d->st, flush_read, &c, err);
+		for (k = 0; k < c.n; k++) {
+			if (r == SPOOL_OK && c.doc[k] != NULL) {
+				snprintf(rel, sizeof(rel), "status/%s.json",
+				    c.ids[k]);
+				r = write_json(d->node, rel, c.doc[k], err);
+			}
+			json_decref(c.doc[k]);
+			c.doc[k] = NULL;
 		}
-		snprintf(rel, sizeof(rel), "status/%s.json", d->changed.v[i]);
-		r = write_json(d->node, rel, doc, err);
-		json_decref(doc);
-		if (r != SPOOL_OK)
-			return r;
+	}
+	if (r != SPOOL_OK) {
+		d->changed.n = 0;
+		return r;
 	}
 	d->changed.n = 0;
 	if ((r = spool_status_summary(d->st, d->node, &doc, err)) != SPOOL_OK)

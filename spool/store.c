@@ -117,6 +117,14 @@ spool_store_atomic(struct spool_store *st,
 }
 
 int
+spool_store_read(struct spool_store *st,
+    int (*fn)(struct spool_store *, void *, spool_err *), void *arg,
+    spool_err *err)
+{
+	return st_tx(st, 0, fn, arg, err);
+}
+
+int
 st_rows_out(int r, struct spool_dbres *res,
     int (*fn)(void *, const struct spool_store_row *), void *arg)
 {

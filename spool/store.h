@@ -64,6 +64,13 @@ int spool_store_atomic(struct spool_store *st,
     int (*fn)(struct spool_store *st, void *arg, spool_err *err), void *arg,
     spool_err *err);
 
+/* Run fn in one read transaction: one consistent view, and one lock
+ * taken for many reads instead of one per statement.  fn may be run
+ * again, like spool_store_atomic's. */
+int spool_store_read(struct spool_store *st,
+    int (*fn)(struct spool_store *st, void *arg, spool_err *err), void *arg,
+    spool_err *err);
+
 /* Tests and simulations: a clock other than the system's. */
 void spool_store_set_clock(struct spool_store *st,
     int64_t (*now)(void *arg), void *arg);

@@ -1,12 +1,68 @@
 /*
  * util.c - ids, times and names.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hash.h"
 #include "util.h"
+
+#define POOL 512
+
+static _Thread_local struct {
+	uint8_t b[POOL];
+	size_t left;                  /* unused bytes at the end of b */
+} pool;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+/* The child's copy of the pool was its parent's: it is thrown away (and
+ * wiped) in the one thread a child has. */
+static void
+pool_forget(void)
+{
+	sodium_memzero(&pool, sizeof(pool));
+}
+
+static void
+pool_setup(void)
+{
+	(void)pthread_atfork(NULL, NULL, pool_forget);
+}
+
+void
+spool_random(void *p, size_t n)
+{
+	uint8_t *out = p;
+
+	pthread_once(&pool_once, pool_setup);
+	if (n > POOL / 4) {
+		randombytes_buf(p, n);
+		return;
+	}
+	if (pool.left < n) {
+		randombytes_buf(pool.b, POOL);
+		pool.left = POOL;
+	}
+	memcpy(out, pool.b + POOL - pool.left, n);
+	sodium_memzero(pool.b + POOL - pool.left, n);
+	pool.left -= n;
+}
+
+int
+spool_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
 
 void
 spool_uuid7(char out[SPOOL_UUID_LEN + 1])
@@ -19,7 +75,7 @@ spool_uuid7(char out[SPOOL_UUID_LEN + 1])
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	randombytes_buf(b, sizeof(b));
+	spool_random(b, sizeof(b));
 	for (i = 0; i < 6; i++)
 		b[i] = (uint8_t)(ms >> (40 - 8 * i));
 	b[6] = (uint8_t)(0x70 | (b[6] & 0x0f));

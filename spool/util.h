@@ -4,12 +4,25 @@
 #ifndef SPOOL_UTIL_H
 #define SPOOL_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #define SPOOL_UUID_LEN 36
 #define SPOOL_TIME_LEN 20 /* "2026-11-23T11:00:00Z" */
+
+/* n unpredictable bytes for names and ids (not for keys): from a small
+ * per-thread pool refilled by the kernel's CSPRNG, so that a burst of ids
+ * costs one getrandom() per few dozen, not one each.  A forked child
+ * never repeats its parent's bytes. */
+void spool_random(void *p, size_t n);
+
+/* pthread_create, with every signal blocked in the new thread: a
+ * library's helper thread must never be the one a process-directed
+ * signal (SIGCHLD, SIGTERM) lands in, or a daemon reading its signals
+ * from a signalfd would never see it.  0 or an errno value. */
+int spool_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* A new UUIDv7 (RFC 9562): 48-bit ms timestamp, random rest. */
 void spool_uuid7(char out[SPOOL_UUID_LEN + 1]);

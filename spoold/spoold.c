@@ -330,6 +330,7 @@ worker_main(struct spoold *s)
 	(void)rl;
 #endif
 	memset(&cd.changed, 0, sizeof(cd.changed));
+	cd.reaper = NULL; /* the daemon's thread is not in this process */
 	worker_name(s, getpid(), name, sizeof(name));
 	if (spool_store_open_config(&cd.st, s->node->cfg, &err) != SPOOL_OK) {
 		step_failed(s, "worker", &err);

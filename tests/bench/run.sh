@@ -19,7 +19,7 @@
 #                   <= half of NNCP's 2.1-3.0 s); peak RSS of each spoold.
 #   BENCH_PARTS="pack store daemon"   BENCH_SIZES="128 1536" (MiB)
 #   BENCH_DIR=/var/tmp   BENCH_TASKS=10000   BENCH_PLAIN_ROWS=5000
-#   BENCH_STORE_REPS=3
+#   BENCH_STORE_REPS=3   BENCH_LOGS=DIR (keeps the daemons' logs)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${BUILD:-build}
@@ -214,7 +214,7 @@ if want daemon; then
 	plow=$!
 	"$B/spoold" -c "$D/high/spoold.conf" --foreground 2> "$D/high.log" &
 	phigh=$!
-	trap 'kill $plow $phigh 2>/dev/null; rm -rf "$W"' EXIT
+	trap 'kill $plow $phigh 2>/dev/null || true; rm -rf "$W"' EXIT
 	waitlog "$D/low.log" event=ready 1
 	waitlog "$D/high.log" event=ready 1
 	echo
@@ -273,4 +273,8 @@ if want daemon; then
 	echo "  peak RSS: spoold low $(hwm $plow) KiB, high $(hwm $phigh) KiB"
 	kill $plow $phigh
 	wait $plow $phigh 2>/dev/null || true
+	if [ -n "${BENCH_LOGS:-}" ]; then
+		mkdir -p "$BENCH_LOGS"
+		cp "$D/low.log" "$D/high.log" "$BENCH_LOGS/"
+	fi
 fi

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "spool.h"
@@ -254,6 +257,54 @@ TEST(uuid7_shape_and_order)
 	CHECK(strncmp(a, b, 8) <= 0);
 	CHECK(!spool_uuid_ok("01936f3e-1c2a-7abc-8def-0123456789aB"));
 	CHECK(!spool_uuid_ok("01936f3e-1c2a-7abc-8def-0123456789a"));
+}
+
+/* The pool behind ids: a forked child does not hand out the bytes its
+ * parent will (the same UUIDs from a daemon and its worker). */
+TEST(random_pool_forgets_at_fork)
+{
+	uint8_t first[8], mine[16], theirs[16];
+	int fd[2];
+	pid_t pid;
+
+	spool_random(first, sizeof(first)); /* the pool is full now */
+	CHECK_INT(pipe(fd), 0);
+	if ((pid = fork()) == 0) {
+		spool_random(theirs, sizeof(theirs));
+		_exit(write(fd[1], theirs, sizeof(theirs)) == sizeof(theirs) ?
+		    0 : 1);
+	}
+	CHECK(pid > 0);
+	spool_random(mine, sizeof(mine));
+	CHECK_INT((int)read(fd[0], theirs, sizeof(theirs)), (int)sizeof(theirs));
+	waitpid(pid, NULL, 0);
+	close(fd[0]);
+	close(fd[1]);
+	CHECK(memcmp(mine, theirs, sizeof(mine)) != 0);
+}
+
+static void *
+mask_of(void *arg)
+{
+	sigset_t *m = arg;
+
+	pthread_sigmask(SIG_BLOCK, NULL, m);
+	return NULL;
+}
+
+/* A helper thread never takes the process's signals (spoold reads
+ * SIGCHLD from a signalfd: a thread with it unblocked swallowed it). */
+TEST(threads_block_signals)
+{
+	sigset_t m;
+	pthread_t t;
+
+	sigemptyset(&m);
+	CHECK_INT(spool_thread_start(&t, mask_of, &m), 0);
+	pthread_join(t, NULL);
+	CHECK(sigismember(&m, SIGCHLD));
+	CHECK(sigismember(&m, SIGTERM));
+	CHECK(sigismember(&m, SIGHUP));
 }
 
 TEST(time_format_parse)
