@@ -14,10 +14,11 @@ int spool_daemon_sync(struct spool_daemon *d, spool_err *err);
 int spool_outbox_recover(struct spool_daemon *d, spool_err *err);
 
 /* reaper.c: files done with leave by a rename into store/reap/ (named
- * id, unique), and a thread unlinks them there.  spool_reap returns 1
- * when path is gone (moved, or unlinked here when it cannot be moved). */
+ * id, unique), and a thread unlinks them there when intake is quiet (now:
+ * at once).  spool_reap returns 1 when path is gone (moved, or unlinked
+ * here when it cannot be moved). */
 int spool_reaper_start(struct spool_daemon *d, spool_err *err);
-void spool_reaper_kick(struct spool_daemon *d);
+void spool_reaper_kick(struct spool_daemon *d, int now);
 void spool_reaper_stop(struct spool_daemon *d);
 int spool_reap(struct spool_daemon *d, const char *path, const char *id);
 

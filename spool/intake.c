@@ -484,6 +484,7 @@ take_group(struct group *g, spool_err *err)
 			put_back(g, &g->c[i]);
 		}
 		if (full) {
+			spool_reaper_kick(g->d, 1); /* its space, now */
 			g->d->disk_full = 1;
 			snprintf(g->d->disk_full_why, sizeof(g->d->disk_full_why),
 			    "%s", err->msg);
@@ -514,7 +515,7 @@ take_group(struct group *g, spool_err *err)
 		    LQ(g->f->name), LQ(c->name), LQ(c->user), c->type,
 		    (unsigned long long)c->b.size, g->peer);
 	}
-	spool_reaper_kick(g->d);
+	spool_reaper_kick(g->d, 0);
 	if (nok > 0 && (r = spool_store_atomic(g->d->st, forget_tx, g, err)) !=
 	    SPOOL_OK)
 		return r;
@@ -770,6 +771,6 @@ spool_intake_recover(struct spool_daemon *d, spool_err *err)
 		group_release(&g);
 		free(g.c);
 	}
-	spool_reaper_kick(d);
+	spool_reaper_kick(d, 1);
 	return r;
 }

@@ -7,9 +7,12 @@
  * a millisecond a file on the machines we measured, which is most of the
  * cost of taking a small file).  So the loop only renames it into
  * store/reap/ under a name of its own (a rename frees no blocks), and one
- * thread unlinks whatever is there.  Nothing in store/reap/ is referred
- * to by anything: a crash leaves files there, the next start removes
- * them.  The thread never touches the store.
+ * thread unlinks whatever is there once intake has been quiet for a
+ * second (ext4 skips recently freed inodes when it makes new ones, so
+ * deletes in the middle of a burst slow every file created after them),
+ * or 30 s after the first file waited, or at once when the disk is full.
+ * Nothing in store/reap/ is referred to by anything: a crash leaves files
+ * there, the next start removes them.  The thread never touches the store.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,17 +22,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon_impl.h"
 #include "fsutil.h"
 #include "util.h"
 
+#define QUIET_MS 1000     /* no new work for this long: reap */
+#define DELAY_MAX_MS 30000 /* or when the oldest waited this long */
+
 struct spool_reaper {
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;            /* CLOCK_MONOTONIC */
 	unsigned kicks;               /* under mu: work was added */
+	int64_t first, last;          /* under mu: ms of the first and last
+	                                 kick since the last pass */
+	int urgent;                   /* under mu: reap now */
 	atomic_int stop;
 	char dir[PATH_MAX];           /* store/reap */
 };
@@ -51,11 +61,21 @@ reap_pass(struct spool_reaper *rp)
 	closedir(dp);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void *
 reaper_main(void *arg)
 {
 	struct spool_reaper *rp = arg;
 	unsigned seen = 0;
+	int64_t now, due;
 
 	pthread_mutex_lock(&rp->mu);
 	while (!atomic_load(&rp->stop)) {
@@ -63,7 +83,20 @@ reaper_main(void *arg)
 			pthread_cond_wait(&rp->cv, &rp->mu);
 			continue;
 		}
+		now = mono_ms();
+		due = rp->last + QUIET_MS;
+		if (due > rp->first + DELAY_MAX_MS)
+			due = rp->first + DELAY_MAX_MS;
+		if (!rp->urgent && now < due) {
+			struct timespec ts = { (time_t)(due / 1000),
+				(long)(due % 1000) * 1000000 };
+
+			pthread_cond_timedwait(&rp->cv, &rp->mu, &ts);
+			continue;
+		}
 		seen = rp->kicks;
+		rp->urgent = 0;
+		rp->first = rp->last = 0;
 		pthread_mutex_unlock(&rp->mu);
 		reap_pass(rp);
 		pthread_mutex_lock(&rp->mu);
@@ -76,6 +109,7 @@ int
 spool_reaper_start(struct spool_daemon *d, spool_err *err)
 {
 	struct spool_reaper *rp;
+	pthread_condattr_t ca;
 	int e;
 
 	if ((rp = calloc(1, sizeof(*rp))) == NULL)
@@ -86,9 +120,13 @@ spool_reaper_start(struct spool_daemon *d, spool_err *err)
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
 	}
 	pthread_mutex_init(&rp->mu, NULL);
-	pthread_cond_init(&rp->cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rp->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	atomic_init(&rp->stop, 0);
 	rp->kicks = 1; /* what a crash left there */
+	rp->urgent = 1;
 	if ((e = spool_thread_start(&rp->thread, reaper_main, rp)) != 0) {
 		pthread_cond_destroy(&rp->cv);
 		pthread_mutex_destroy(&rp->mu);
@@ -101,14 +139,19 @@ spool_reaper_start(struct spool_daemon *d, spool_err *err)
 }
 
 void
-spool_reaper_kick(struct spool_daemon *d)
+spool_reaper_kick(struct spool_daemon *d, int now)
 {
 	struct spool_reaper *rp = d->reaper;
+	int64_t t = mono_ms();
 
 	if (rp == NULL)
 		return;
 	pthread_mutex_lock(&rp->mu);
+	if (rp->first == 0)
+		rp->first = t;
+	rp->last = t;
 	rp->kicks++;
+	rp->urgent |= now;
 	pthread_cond_signal(&rp->cv);
 	pthread_mutex_unlock(&rp->mu);
 }

@@ -4,7 +4,7 @@
 # reason; status files agree with the store.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 24
+plan 25
 
 pair low high
 for n in low high; do set_conf $n batch heartbeat 0; done
@@ -35,6 +35,8 @@ ok "low accepts all 22" wait_for "22 accepted" 20 \
     sh -c "[ \$(grep -c event=accepted '$T/low.log') -eq 22 ]"
 ok "hot folder is empty once taken" \
     sh -c "[ -z \"\$(ls -A '$T/low/in/files')\" ]"
+ok "the taken files leave the store once intake is quiet" wait_for "reaped" 10 \
+    sh -c "[ -z \"\$(find '$T/low/store/intake' '$T/low/store/reap' -type f)\" ]"
 ok "flush" "$SPOOLCTL" --root "$T/low" flush
 is "$(ls "$T/low/out" | grep -c 'minisig$')" 1 "one signed batch in out/"
 ok "the batch verifies with minisign" \
