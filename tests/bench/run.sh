@@ -157,9 +157,11 @@ row() {
 	backend=$1
 	for w in 1 2 4; do
 		e=$(best "spool$w" sh -c '"$1" bench "$4" --workers "$2" --tasks "$3" --batch 10' _ "$st" "$w" "$TASKS")
+		f=$(best "fused$w" sh -c '"$1" bench "$4" --workers "$2" --tasks "$3" --batch 10 --fused 1' _ "$st" "$w" "$TASKS")
 		p=$(best "plain$w" sh -c '"$1" baseline "$4" --workers "$2" --tasks "$3"' _ "$st" "$w" "$ROWS")
-		printf '  %-11s %7s %12s %14s %10s\n' "$1" "$w" "$e" "$p" "$(ratio "$e" "$p")"
+		printf '  %-11s %7s %12s %12s %14s %10s\n' "$1" "$w" "$e" "$f" "$p" "$(ratio "$f" "$p")"
 		eval "res_$1_$w=$e"
+		eval "fused_$1_$w=$f"
 	done
 }
 if want store; then
@@ -167,8 +169,10 @@ if want store; then
 	echo "store: claim+complete, tasks/s, durable commits (SQLite WAL synchronous=FULL,"
 	echo "PostgreSQL $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 | sed 's|.*/postgresql/\([^/]*\)/bin|\1|') defaults: fsync on, synchronous_commit on), best of $SREPS;"
 	echo "spool: $TASKS tasks in 3-stage jobs (50, 1 planner, 50), batches of 10, checked after;"
+	echo "fused: the same, each worker completing its tasks and claiming the next ones"
+	echo "in one transaction (spool_store_atomic around spool_job_complete + spool_job_claim);"
 	echo "plain: $ROWS rows, each claimed and completed in two transactions"
-	printf '  %-11s %7s %12s %14s %10s\n' backend workers spool plain ratio
+	printf '  %-11s %7s %12s %12s %14s %10s\n' backend workers spool fused plain fused/plain
 	row sqlite
 	T=$W
 	diag() { echo "# $*"; }
@@ -176,8 +180,9 @@ if want store; then
 	pg_start || { echo "bench: cannot start PostgreSQL" >&2; exit 1; }
 	row postgresql
 	pg_stop
-	echo "  targets: sqlite >= 5000/s: 1 worker $res_sqlite_1, 4 workers $res_sqlite_4;" \
-		"postgresql >= 3000/s with 4 workers: $res_postgresql_4"
+	echo "  targets: sqlite >= 5000/s: 1 worker $res_sqlite_1 (fused $fused_sqlite_1)," \
+		"4 workers $res_sqlite_4 (fused $fused_sqlite_4);" \
+		"postgresql >= 3000/s with 4 workers: $res_postgresql_4 (fused $fused_postgresql_4)"
 	# SQLite's statement journals are 64 KiB allocations; freed at the
 	# top of the heap they make glibc give memory back and take it again
 	# (brk, TLB shootdowns) at every statement, more or less depending on

@@ -20,7 +20,8 @@ rnd() {
 	echo $(($1 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % ($2 - $1 + 1)))
 }
 
-# start SLOT: a new worker in SLOT under a fresh name.  Its pid goes to
+# start SLOT: a new worker in SLOT under a fresh name (odd slots
+# complete and claim in one transaction: --fused).  Its pid goes to
 # $W/SLOT.pid before it runs, its exit status to $W/SLOT.rc when it ends.
 start() {
 	gen=$((gen + 1))
@@ -29,7 +30,8 @@ start() {
 	(
 		sh -c 'echo $$ > "$1.tmp" && mv "$1.tmp" "$1" && shift &&
 		    exec "$@"' _ "$W/$1.pid" "$ST" work "$URL" --worker "$name" \
-		    --batch 10 --lease 1000 --backoff 100 > "$W/$name.log" 2>&1
+		    --batch 10 --lease 1000 --backoff 100 --fused $(($1 % 2)) \
+		    > "$W/$name.log" 2>&1
 		echo $? > "$W/$1.rc.tmp" && mv "$W/$1.rc.tmp" "$W/$1.rc"
 	) &
 	k=0

@@ -109,6 +109,7 @@ struct opts {
 	int64_t idle;
 	int64_t backoff;    /* 0: the engine's default */
 	int64_t workers;
+	int64_t fused;      /* 1: complete and claim in one transaction */
 };
 
 /* --name VALUE options after the positional arguments; 0 or -1. */
@@ -128,6 +129,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "--backoff", offsetof(struct opts, backoff), 0, 3600000 },
 		{ "--workers", offsetof(struct opts, workers), 1, 256 },
 		{ "--tasks", offsetof(struct opts, n), 1, 100000000 },
+		{ "--fused", offsetof(struct opts, fused), 0, 1 },
 	};
 	int i;
 	size_t k;
@@ -314,6 +316,7 @@ struct worker {
 	struct spool_store *st;
 	const struct opts *o;
 	struct spool_task *tasks;
+	struct spool_task *claimed;     /* --fused: the next tasks */
 	struct spool_task_done *done;
 	struct spool_task_spec **next;  /* per slot, PLAN_MAX each, lazily */
 	char (*result)[SPOOL_ID_MAX + 2];
@@ -331,6 +334,7 @@ worker_release(struct worker *w)
 			free(w->next[i]);
 	free(w->next);
 	free(w->tasks);
+	free(w->claimed);
 	free(w->done);
 	free(w->result);
 	free(w->input);
@@ -377,6 +381,90 @@ finish_task(struct worker *w, size_t i)
 	return 0;
 }
 
+/* --fused: the tasks just run are completed and the next ones claimed
+ * in one transaction, one durable commit for both (a worker with work
+ * waiting never commits a claim alone). */
+struct fused {
+	struct worker *w;
+	size_t ndone, nclaimed;
+};
+
+static int
+fused_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct fused *f = arg;
+	struct worker *w = f->w;
+	size_t i;
+	int r;
+
+	for (i = 0; i < f->nclaimed; i++) /* a rolled-back attempt's */
+		spool_task_release(&w->claimed[i]);
+	f->nclaimed = 0;
+	if (f->ndone > 0 && (r = spool_job_complete(st, w->o->worker,
+	    w->done, f->ndone, err)) != SPOOL_OK)
+		return r;
+	return spool_job_claim(st, w->o->worker, NULL, (size_t)w->o->batch,
+	    w->o->lease, w->claimed, &f->nclaimed, err);
+}
+
+static int
+work_fused(struct worker *w, spool_err *err)
+{
+	struct fused f = { w, 0, 0 };
+	struct spool_task *t;
+	size_t i;
+	int r, running;
+
+	for (;;) {
+		double t0 = mono();
+
+		r = spool_store_atomic(w->st, fused_tx, &f, err);
+		w->s.complete_s += mono() - t0;
+		if (r == SPOOL_ERR_BUSY) {
+			w->s.busy++;
+			continue;
+		}
+		if (r != SPOOL_OK) {
+			say("worker %s: cannot complete and claim: %s",
+			    w->o->worker, err->msg);
+			return -1;
+		}
+		for (i = 0; i < f.ndone; i++) {
+			if (w->done[i].status == SPOOL_OK)
+				w->s.completed++;
+			else if (w->done[i].status == SPOOL_ERR_LOST)
+				w->s.lost++;
+			else {
+				say("worker %s: task %s: %s", w->o->worker,
+				    w->done[i].task,
+				    spool_strerror(w->done[i].status));
+				return -1;
+			}
+			spool_task_release(&w->tasks[i]);
+		}
+		f.ndone = 0;
+		t = w->tasks; /* the claimed ones are the current ones now */
+		w->tasks = w->claimed;
+		w->claimed = t;
+		if (f.nclaimed == 0) {
+			if ((running = any_running(w->st)) < 0)
+				return -1;
+			if (!running)
+				return 0;
+			w->s.idle++;
+			sleep_ms(w->o->idle);
+			continue;
+		}
+		w->s.claims++;
+		w->s.claimed += f.nclaimed;
+		for (i = 0; i < f.nclaimed; i++)
+			if (finish_task(w, i) != 0)
+				return -1;
+		f.ndone = f.nclaimed;
+		f.nclaimed = 0;
+	}
+}
+
 /* Claim, complete, until no job is running.  0 or -1. */
 static int
 work(const struct opts *o, struct work_stats *stats)
@@ -394,12 +482,18 @@ work(const struct opts *o, struct work_stats *stats)
 	if (o->backoff > 0)
 		spool_job_set_backoff(w.st, o->backoff, o->backoff * 8);
 	w.tasks = calloc((size_t)o->batch, sizeof(*w.tasks));
+	w.claimed = calloc((size_t)o->batch, sizeof(*w.claimed));
 	w.done = calloc((size_t)o->batch, sizeof(*w.done));
 	w.next = calloc((size_t)o->batch, sizeof(*w.next));
 	w.result = calloc((size_t)o->batch, sizeof(*w.result));
 	w.input = calloc((size_t)o->batch, sizeof(*w.input));
-	if (!w.tasks || !w.done || !w.next || !w.result || !w.input) {
+	if (!w.tasks || !w.claimed || !w.done || !w.next || !w.result ||
+	    !w.input) {
 		say("out of memory");
+		goto out;
+	}
+	if (o->fused) {
+		rc = work_fused(&w, &err);
 		goto out;
 	}
 	for (;;) {
@@ -1038,7 +1132,7 @@ usage(void)
 	    "[--idle MS] [--backoff MS]\n"
 	    "       storetool check URL N\n"
 	    "       storetool bench URL --workers W --tasks N [--batch K] "
-	    "[--per K] [--lease MS]\n"
+	    "[--per K] [--lease MS] [--fused 1]\n"
 	    "       storetool baseline URL --workers W --tasks N\n");
 }
 
