@@ -245,7 +245,7 @@ on_end(void *ctx, spool_err *err)
 	return SPOOL_OK;
 }
 
-/* Step 0: the private copy, and its hash.  The copy is what we verify
+/* Step 0: private copy, hashed on the way.  The copy is what we verify
  * and parse; the medium can change under us, the copy cannot. */
 static int
 private_copy(const char *path, const char *tmpdir, uint64_t max,
@@ -253,7 +253,7 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
     uint8_t digest[SPOOL_PREHASH_LEN], spool_err *err)
 {
 	struct stat st;
-	int fd, rfd = -1, r;
+	int fd, r;
 
 	if ((r = spool_open_regular(path, &fd, &st, err)) != SPOOL_OK)
 		return r;
@@ -266,21 +266,12 @@ private_copy(const char *path, const char *tmpdir, uint64_t max,
 	if ((r = spool_tmpfile_open(copy, tmpdir, "import", 0600, err)) !=
 	    SPOOL_OK)
 		goto out;
-	/* copied first (in the kernel where it can: on a filesystem with
-	 * reflinks that costs no data at all), then the copy is hashed:
-	 * the hash is of the bytes only this process can change */
-	if ((r = spool_copy_fd(fd, path, copy->fd, copy->path, max, NULL,
-	    err)) != SPOOL_OK)
-		goto out;
-	if ((rfd = open(copy->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		r = spool_fail_sys(err, "cannot reopen '%s'", copy->path);
-		goto out;
-	}
-	r = spool_phash_fd(h, rfd, copy->path, -1, NULL, max,
+	/* read, hashed on the hasher's thread and written at once: on two
+	 * cores this beats a kernel copy followed by a hashing read-back
+	 * (128 MiB, unpack against zstd|tar: 0.94 against 1.04-1.09) */
+	r = spool_phash_fd(h, fd, path, copy->fd, copy->path, max,
 	    SPOOL_PREHASH_LEN, digest, NULL, err);
 out:
-	if (rfd >= 0)
-		close(rfd);
 	close(fd);
 	return r;
 }
