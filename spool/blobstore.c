@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,27 +58,18 @@ spool_blob_write(struct spool_blob_tmp *t, const void *p, size_t n,
 static int
 hash_back(struct spool_blob_tmp *t, uint64_t off, uint64_t n, spool_err *err)
 {
-	static __thread char buf[1 << 18];
-	int fd, r = SPOOL_OK;
-	ssize_t got;
+	uint64_t got = 0;
+	int fd, r;
 
 	if ((fd = open(t->tf.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return spool_fail_sys(err, "cannot reopen '%s'", t->tf.path);
-	while (n > 0) {
-		got = pread(fd, buf, n < sizeof(buf) ? (size_t)n : sizeof(buf),
-		    (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			r = got < 0 ? spool_fail_sys(err, "cannot read '%s'",
-			    t->tf.path) : spool_fail(err, SPOOL_ERR_INTERNAL,
-			    "'%s' is shorter than what was copied", t->tf.path);
-			break;
-		}
-		spool_hasher_update(&t->h, buf, (size_t)got);
-		off += (uint64_t)got;
-		n -= (uint64_t)got;
-	}
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+		r = spool_fail_sys(err, "cannot read '%s'", t->tf.path);
+	else if ((r = spool_hasher_fd(&t->h, fd, &got, err)) == SPOOL_OK &&
+	    got != n)
+		r = spool_fail(err, SPOOL_ERR_INTERNAL, "'%s' holds %" PRIu64
+		    " bytes from %" PRIu64 ", not the %" PRIu64 " copied",
+		    t->tf.path, got, off, n);
 	close(fd);
 	return r;
 }

@@ -20,22 +20,23 @@
 #include "manifest.h"
 #include "schema.h"
 
-void
+int
 spool_idlist_add(struct spool_idlist *l, const char *id)
 {
 	/* repeats are dropped when the list is used (status.c sorts it) */
 	if (l->n > 0 && strcmp(l->v[l->n - 1], id) == 0)
-		return;
+		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		void *p = realloc(l->v, cap * sizeof(*l->v));
 
 		if (p == NULL)
-			return; /* a status file is late, nothing is lost */
+			return -1;
 		l->v = p;
 		l->cap = cap;
 	}
 	snprintf(l->v[l->n++], SPOOL_ID_MAX, "%s", id);
+	return 0;
 }
 
 /* Quote a log value when it holds anything but [A-Za-z0-9_./:@+-]. */

@@ -136,6 +136,8 @@ int spool_gc_run(struct spool_daemon *d, struct spool_gc_stats *gs,
 /* Rewrite status/<id>.json of every request in d->changed and
  * status/summary.json, then empty d->changed. */
 int spool_status_flush(struct spool_daemon *d, spool_err *err);
-void spool_idlist_add(struct spool_idlist *l, const char *id);
+/* Append id (a repeat of the last one is dropped); -1 out of memory, which
+ * for d->changed only makes a status file late (the callers ignore it). */
+int spool_idlist_add(struct spool_idlist *l, const char *id);
 
 #endif

@@ -103,27 +103,10 @@ spool_results_drop_dangling(const char *byname)
 	closedir(dp);
 }
 
-struct ids {
-	char (*v)[SPOOL_ID_MAX];
-	size_t n, cap;
-};
-
 static int
 add_id(void *arg, const struct spool_store_row *row)
 {
-	struct ids *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *p = realloc(l->v, cap * sizeof(*l->v));
-
-		if (p == NULL)
-			return SPOOL_ERR_NOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
-	snprintf(l->v[l->n++], SPOOL_ID_MAX, "%s", row->col[0]);
-	return 0;
+	return spool_idlist_add(arg, row->col[0]) == 0 ? 0 : SPOOL_ERR_NOMEM;
 }
 
 struct orphans {
@@ -216,7 +199,7 @@ spool_gc_run(struct spool_daemon *d, struct spool_gc_stats *gs,
 	int64_t now = spool_now_ms();
 	char dir[PATH_MAX], p[PATH_MAX + 64], line[256];
 	struct orphans o = { d, 0, 0, err };
-	struct ids ids = { NULL, 0, 0 };
+	struct spool_idlist ids = { NULL, 0, 0 };
 	size_t i;
 	int r;
 

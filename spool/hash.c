@@ -67,15 +67,12 @@ spool_unhex(uint8_t *out, size_t n, const char *hex)
 }
 
 int
-spool_hash_fd(int fd, uint8_t out[SPOOL_HASH_LEN], uint64_t *size,
-    spool_err *err)
+spool_hasher_fd(spool_hasher *h, int fd, uint64_t *size, spool_err *err)
 {
-	uint8_t buf[1 << 16];
-	spool_hasher h;
+	static __thread uint8_t buf[1 << 18];
 	uint64_t total = 0;
 	ssize_t n;
 
-	spool_hasher_init(&h, SPOOL_HASH_LEN);
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
@@ -84,10 +81,23 @@ spool_hash_fd(int fd, uint8_t out[SPOOL_HASH_LEN], uint64_t *size,
 			return spool_fail_sys(err, "read");
 		if (n == 0)
 			break;
-		spool_hasher_update(&h, buf, (size_t)n);
+		spool_hasher_update(h, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
-	spool_hasher_final(&h, out);
 	*size = total;
+	return SPOOL_OK;
+}
+
+int
+spool_hash_fd(int fd, uint8_t out[SPOOL_HASH_LEN], uint64_t *size,
+    spool_err *err)
+{
+	spool_hasher h;
+	int r;
+
+	spool_hasher_init(&h, SPOOL_HASH_LEN);
+	if ((r = spool_hasher_fd(&h, fd, size, err)) != SPOOL_OK)
+		return r;
+	spool_hasher_final(&h, out);
 	return SPOOL_OK;
 }

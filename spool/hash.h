@@ -32,6 +32,9 @@ void spool_hex(char *out, const uint8_t *in, size_t n);
 /* Exactly 2n lowercase hex digits -> n bytes; -1 otherwise. */
 int spool_unhex(uint8_t *out, size_t n, const char *hex);
 
+/* Feed h everything readable from fd (from its current offset); *size
+ * is the count. */
+int spool_hasher_fd(spool_hasher *h, int fd, uint64_t *size, spool_err *err);
 /* Hash everything readable from fd (from its current offset) and
  * return its size. */
 int spool_hash_fd(int fd, uint8_t out[SPOOL_HASH_LEN], uint64_t *size,
