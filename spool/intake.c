@@ -555,10 +555,10 @@ group_init(struct group *g, struct spool_daemon *d, const char *folder,
 	strcat(idir, folder);
 	if ((r = spool_mkdirs(idir, 0700, err)) != SPOOL_OK)
 		return r;
+	/* (untouched until group_add fills a claim: a big calloc is pages
+	 * the kernel zeroes only when they are used) */
 	if ((g->c = calloc(GROUP_MAX, sizeof(*g->c))) == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < GROUP_MAX; i++)
-		g->c[i].b.tf.fd = -1;
 	return SPOOL_OK;
 }
 

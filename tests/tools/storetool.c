@@ -381,6 +381,27 @@ finish_task(struct worker *w, size_t i)
 	return 0;
 }
 
+/* Count what spool_job_complete said of done[0..n); -1 on anything but
+ * done or a lease lost. */
+static int
+count_done(struct worker *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (w->done[i].status == SPOOL_OK)
+			w->s.completed++;
+		else if (w->done[i].status == SPOOL_ERR_LOST)
+			w->s.lost++;
+		else {
+			say("worker %s: task %s: %s", w->o->worker,
+			    w->done[i].task, spool_strerror(w->done[i].status));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* --fused: the tasks just run are completed and the next ones claimed
  * in one transaction, one durable commit for both (a worker with work
  * waiting never commits a claim alone). */
@@ -429,19 +450,10 @@ work_fused(struct worker *w, spool_err *err)
 			    w->o->worker, err->msg);
 			return -1;
 		}
-		for (i = 0; i < f.ndone; i++) {
-			if (w->done[i].status == SPOOL_OK)
-				w->s.completed++;
-			else if (w->done[i].status == SPOOL_ERR_LOST)
-				w->s.lost++;
-			else {
-				say("worker %s: task %s: %s", w->o->worker,
-				    w->done[i].task,
-				    spool_strerror(w->done[i].status));
-				return -1;
-			}
+		if (count_done(w, f.ndone) != 0)
+			return -1;
+		for (i = 0; i < f.ndone; i++)
 			spool_task_release(&w->tasks[i]);
-		}
 		f.ndone = 0;
 		t = w->tasks; /* the claimed ones are the current ones now */
 		w->tasks = w->claimed;
@@ -472,7 +484,7 @@ work(const struct opts *o, struct work_stats *stats)
 	struct worker w;
 	spool_err err;
 	size_t n, i;
-	int r, rc = -1, running;
+	int r, rc = -1, running, ran;
 
 	memset(&w, 0, sizeof(w));
 	w.o = o;
@@ -523,33 +535,23 @@ work(const struct opts *o, struct work_stats *stats)
 		for (i = 0; i < n; i++)
 			if (finish_task(&w, i) != 0)
 				break;
-		if (i == n) {
+		ran = i == n;
+		if (ran) {
 			t0 = mono();
 			while ((r = spool_job_complete(w.st, o->worker, w.done,
 			    n, &err)) == SPOOL_ERR_BUSY)
 				w.s.busy++;
 			w.s.complete_s += mono() - t0;
-		}
-		for (i = 0; i < n; i++)
-			spool_task_release(&w.tasks[i]);
-		if (i != n || r != SPOOL_OK) {
 			if (r != SPOOL_OK)
 				say("worker %s: cannot complete %zu tasks: %s",
 				    o->worker, n, err.msg);
+			/* (done[].task points into tasks[]: counted first) */
+			ran = r == SPOOL_OK && count_done(&w, n) == 0;
+		}
+		for (i = 0; i < n; i++)
+			spool_task_release(&w.tasks[i]);
+		if (!ran)
 			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			if (w.done[i].status == SPOOL_OK)
-				w.s.completed++;
-			else if (w.done[i].status == SPOOL_ERR_LOST)
-				w.s.lost++;
-			else {
-				say("worker %s: task %s: %s", o->worker,
-				    w.done[i].task,
-				    spool_strerror(w.done[i].status));
-				goto out;
-			}
-		}
 	}
 	rc = 0;
 out:
