@@ -85,8 +85,10 @@ struct spool_batch_check {
 	uint64_t max_tar;      /* batch.max_bytes */
 	int strict_name;       /* file name must equal the signed name */
 	const struct spool_batch_sink *sink; /* NULL: verify only */
-	char *keep_copy;       /* non-NULL (PATH_MAX): keep the verified copy
-	                          there instead of deleting it */
+	char *keep_copy;       /* non-NULL (PATH_MAX): on success, fsync the
+	                          verified bytes and keep them: the private
+	                          copy's path, or "" when the batch file
+	                          itself was pinned and verified in place */
 	struct spool_manifest *manifest; /* compiled schemas to use (a
 	                          long-lived process compiles them once at
 	                          start); NULL: compile them for this call */

@@ -394,7 +394,7 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 	uint8_t digest[SPOOL_PREHASH_LEN], *buf = NULL;
 	char dir[PATH_MAX], sigpath[PATH_MAX], trusted[SPOOL_TRUSTED_MAX];
 	char untrusted[128], sigtext[SPOOL_MINISIG_MAX];
-	const size_t bufsz = 1 << 18;
+	const size_t bufsz = 1 << 20;
 	json_t *hdr = NULL;
 	char *hline = NULL;
 	size_t hlen, i;
@@ -417,7 +417,7 @@ spool_batch_write(struct spool_batch_writer *w, const char *batch_path,
 	}
 	hline = json_dumps(hdr, JSON_COMPACT | JSON_ENSURE_ASCII);
 	w->cctx = ZSTD_createCCtx();
-	w->zcap = ZSTD_CStreamOutSize();
+	w->zcap = 1 << 20; /* a hand-off to a hasher every MiB */
 	w->zbuf = malloc(2 * w->zcap);
 	buf = malloc(2 * bufsz);
 	if ((w->inhash == NULL && (r = spool_phash_new(&w->inhash, err)) !=

@@ -104,6 +104,42 @@ spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, const char *path,
 }
 
 int
+spool_blob_adopt(struct spool_blob_tmp *t, int fd, const char *path,
+    spool_err *err)
+{
+	char self[64];
+	struct stat st;
+	uint64_t n = 0;
+	int r;
+
+	if (t->size != 0 || t->trusted || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid() || (uint64_t)st.st_size < KERNEL_COPY_MIN ||
+	    !spool_pin(fd))
+		return 0;
+	if ((r = spool_hasher_fd(&t->h, fd, &n, err)) != SPOOL_OK)
+		return r;
+	/* a second name for exactly the inode that was hashed (not for
+	 * whatever path names now), only while the pin still holds */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (n == (uint64_t)st.st_size && spool_pin_held(fd) &&
+	    close(t->tf.fd) == 0 && (t->tf.fd = -1, unlink(t->tf.path) == 0) &&
+	    linkat(AT_FDCWD, self, AT_FDCWD, t->tf.path,
+	    AT_SYMLINK_FOLLOW) == 0) {
+		t->size = n;
+		return 1;
+	}
+	/* not adopted after all: start again with a copy */
+	if (t->tf.fd < 0 && (t->tf.fd = open(t->tf.path, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return spool_fail_sys(err, "cannot create '%s'", t->tf.path);
+	spool_hasher_init(&t->h, SPOOL_HASH_LEN);
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return spool_fail_sys(err, "cannot rewind '%s'", path);
+	return 0;
+}
+
+int
 spool_blob_commit(struct spool_blob_tmp *t, const char *root,
     const uint8_t *want, spool_err *err)
 {
@@ -120,7 +156,7 @@ spool_blob_commit(struct spool_blob_tmp *t, const char *root,
 		return spool_fail(err, SPOOL_ERR_HASH, "blob does not match "
 		    "its hash");
 	}
-	if (close(t->tf.fd) != 0) {
+	if (t->tf.fd >= 0 && close(t->tf.fd) != 0) {
 		t->tf.fd = -1;
 		r = spool_fail_sys(err, "cannot write '%s'", t->tf.path);
 		spool_blob_discard(t);

@@ -41,6 +41,17 @@ int spool_blob_write(struct spool_blob_tmp *t, const void *p, size_t n,
  * them (which only this process can change). */
 int spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, const char *path,
     uint64_t size, spool_err *err);
+/* Make the file open as fd the blob itself, without a copy, when that
+ * is as safe as a copy: it is at least 1 MiB, owned by this process's
+ * user (so no one else can open it for writing: only this user and root
+ * can, who can change the store anyway), nobody has it open for writing
+ * and nothing opens it for writing while it is hashed (a read lease, see
+ * spool_pin).  The caller must hold the only name of the file in a
+ * directory no one else can reach (intake's claim).  1: adopted, the
+ * temp name is a second name of the file and commit renames it into
+ * place; 0: not adopted, fd rewound, copy it instead. */
+int spool_blob_adopt(struct spool_blob_tmp *t, int fd, const char *path,
+    spool_err *err);
 /* Finish hashing and rename into place (the same name is replaced: the
  * bytes are the same, or a crash cut the old ones short).  want: the hash the bytes must have, or NULL. */
 int spool_blob_commit(struct spool_blob_tmp *t, const char *root,

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +422,33 @@ reflink(const char *from, const char *to, spool_err *err)
 	close(in);
 	r = spool_tmpfile_commit(&t, to, err);
 	return r == SPOOL_OK ? 0 : r;
+}
+
+int
+spool_pin(int fd)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGIO, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+	    !(sa.sa_flags & SA_SIGINFO)) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGIO, &sa, NULL);
+	}
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) != 0)
+		return 0;
+	/* taking the lease made this process the file's owner: no owner,
+	 * no signal when it breaks; spool_pin_held() asks instead */
+	fcntl(fd, F_SETOWN, 0);
+	return 1;
+}
+
+int
+spool_pin_held(int fd)
+{
+	/* a lease being broken reads as F_UNLCK already */
+	return fcntl(fd, F_GETLEASE) == F_RDLCK;
 }
 
 int

@@ -67,6 +67,22 @@ int spool_copy_file(const char *from, const char *to, spool_err *err);
  * else (another filesystem) a copy.  Never replaces to. */
 int spool_keep_file(const char *from, const char *to, spool_err *err);
 
+/* Pin a file open for reading (fd open O_RDONLY): take a read lease,
+ * which the kernel grants only while nobody has the file open for
+ * writing (a writable mapping counts) and breaks as soon as anyone opens
+ * it for writing or truncates it.  While the pin holds, what is read
+ * through fd is what the file holds: the guarantee a private copy gives,
+ * without the copy.  1 when pinned; 0 when the kernel will not lease it
+ * (open for writing now, owned by another user and no CAP_LEASE, a
+ * filesystem without leases): then copy it.  A lease break signals the
+ * lease holder with SIGIO, whose default action ends the process: the
+ * pin sets SIGIO to be ignored if it has no handler, and clears the
+ * file's owner so that no signal is sent. */
+int spool_pin(int fd);
+/* 1 while fd's pin holds: nobody has opened the file for writing or
+ * truncated it since spool_pin().  The pin ends when fd is closed. */
+int spool_pin_held(int fd);
+
 /* dirname/basename into caller buffers; -1 if they do not fit. */
 int spool_dirname(char *out, size_t outsz, const char *path);
 const char *spool_basename(const char *path);

@@ -1,5 +1,5 @@
 /*
- * inbox_place.c - where an imported pair goes: the verified copy into
+ * inbox_place.c - where an imported pair goes: the verified bytes into
  * archive/received/ (and the pair out of import/), or the pair into
  * quarantine/ with NAME.reason.json and a record in the store.
  */
@@ -92,7 +92,8 @@ spool_inbox_quarantine(struct spool_daemon *d, const char *dir,
 	    LQ(why));
 }
 
-/* Keep the verified copy in archive/received/, then remove the pair. */
+/* Keep the verified copy ("": the batch file itself, verified in place)
+ * in archive/received/, then remove the pair. */
 int
 spool_inbox_archive(struct spool_daemon *d, const char *dir, const char *name,
     const char *copy, spool_err *err)
@@ -118,12 +119,19 @@ spool_inbox_archive(struct spool_daemon *d, const char *dir, const char *name,
 			return r;
 	}
 	snprintf(dst, sizeof(dst), "%s/%s", adir, name);
-	if ((r = spool_rename_noreplace(copy, dst, err)) != SPOOL_OK) {
-		if (r != SPOOL_ERR_EXISTS)
-			return r;
+	if (copy[0] == '\0') {
+		/* verified in place: the file itself, under a second name
+		 * until the pair leaves import/ (a crash in between leaves
+		 * the pair to be seen again, as a duplicate) */
+		snprintf(src, sizeof(src), "%s/%s", dir, name);
+		r = spool_keep_file(src, dst, err);
+	} else if ((r = spool_rename_noreplace(copy, dst, err)) ==
+	    SPOOL_ERR_EXISTS)
 		unlink(copy); /* the same batch is archived already */
-	}
+	if (r != SPOOL_OK && r != SPOOL_ERR_EXISTS)
+		return r;
 	spool_fsync_dir(adir, NULL);
+	snprintf(src, sizeof(src), "%s/%s.minisig", dir, name);
 	unlink(src);
 	snprintf(src, sizeof(src), "%s/%s", dir, name);
 	unlink(src);

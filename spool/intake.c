@@ -4,7 +4,9 @@
  * A file is claimed by renaming it from in/F/NAME to store/intake/F/NAME
  * (no-replace): from then on no user can change which file it is, and a
  * crash cannot make intake take it twice.  Its bytes are copied into a
- * blob (hashed on the way); a group of files is made durable with one
+ * blob (hashed on the way), or, for a big file of spoold's own user that
+ * nobody writes to, the file itself becomes the blob (spool_blob_adopt:
+ * a second name, no copy); a group of files is made durable with one
  * syncfs(), then recorded in one transaction (request, blob reference,
  * lineage, outbox line, and an intake row naming the claimed file); only
  * then is the claimed file removed, and its intake row with it.
@@ -163,6 +165,33 @@ file_id(const struct stat *sb, char *out, size_t n)
 	    (long long)sb->st_ctim.tv_sec, (long)sb->st_ctim.tv_nsec);
 }
 
+/* A claimed file of spoold's own user with two links may be one whose
+ * other name is its blob (spool_blob_adopt) from a take that did not
+ * commit (a crash, a full disk): then it is as good as unlinked. */
+static int
+own_blob(struct group *g, struct claim *c, const struct stat *sb)
+{
+	uint8_t h[SPOOL_HASH_LEN];
+	char hex[SPOOL_HASH_HEXLEN + 1], bpath[PATH_MAX];
+	struct stat bs;
+	uint64_t n;
+	spool_err e;
+	int fd, ok;
+
+	if (sb->st_nlink != 2 || sb->st_uid != geteuid() ||
+	    !S_ISREG(sb->st_mode))
+		return 0;
+	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	ok = spool_hash_fd(fd, h, &n, &e) == SPOOL_OK;
+	close(fd);
+	spool_hex(hex, h, SPOOL_HASH_LEN);
+	return ok && spool_blob_path(g->d->node->root, hex, bpath) == 0 &&
+	    stat(bpath, &bs) == 0 && bs.st_dev == sb->st_dev &&
+	    bs.st_ino == sb->st_ino;
+}
+
 /* Open, check and copy one claimed file.  A refusal is c->ok = 0 with
  * c->why; an error returned is the node's (no space, I/O). */
 static int
@@ -185,7 +214,7 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	if (!S_ISREG(sb.st_mode))
 		return refuse(c, "is a FIFO, socket or device; only regular "
 		    "files are taken%s", "");
-	if (sb.st_nlink != 1)
+	if (sb.st_nlink != 1 && !own_blob(g, c, &sb))
 		return refuse(c, "has other hard links; only files with one "
 		    "link are taken%s", "");
 	if (!spool_item_name_ok(c->name))
@@ -219,9 +248,11 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	}
 	if (strcmp(g->f->type, "request") == 0)
 		r = read_request(g, c, fd, err);
-	else
+	else if ((r = spool_blob_adopt(&c->b, fd, c->path, err)) == 0)
 		r = spool_blob_copy_fd(&c->b, fd, c->name, (uint64_t)fsb.st_size,
 		    err);
+	else if (r == 1)
+		r = SPOOL_OK;
 	close(fd);
 	if (r == SPOOL_OK && c->ok)
 		r = spool_blob_commit(&c->b, g->d->node->root, NULL, err);

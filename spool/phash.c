@@ -155,9 +155,16 @@ spool_phash_fd(struct spool_phash *p, int fd, const char *path,
 			    "%" PRIu64 " byte limit", path, max);
 			break;
 		}
+		if (copy_fd < 0) {
+			/* nothing to overlap with: reading from the cache
+			 * costs little next to hashing, a hand-off to the
+			 * thread and back costs more than it saves */
+			spool_hasher_update(&p->h, cur, (size_t)n);
+			continue;
+		}
 		spool_phash_submit(p, cur, (size_t)n); /* waits for the other */
-		if (copy_fd >= 0 && (r = spool_write_all(copy_fd, cur, (size_t)n,
-		    err)) != SPOOL_OK) {
+		if ((r = spool_write_all(copy_fd, cur, (size_t)n, err)) !=
+		    SPOOL_OK) {
 			spool_err_prefix(err, "'%s'", copy_path);
 			break;
 		}

@@ -29,10 +29,10 @@ void spool_phash_wait(struct spool_phash *p);
 void spool_phash_final(struct spool_phash *p, uint8_t *out);
 void spool_phash_free(struct spool_phash *p);
 
-/* Hash fd from its offset to its end, reading the next chunk while the
- * last one is hashed: BLAKE2b of outlen bytes into out, the byte count
- * into *size (may be NULL).  Each chunk is also written to copy_fd when
- * it is >= 0.  More than max bytes is SPOOL_ERR_LIMIT; path and
+/* Hash fd from its offset to its end: BLAKE2b of outlen bytes into out,
+ * the byte count into *size (may be NULL).  Each chunk is also written
+ * to copy_fd when it is >= 0, while the thread hashes it (without a copy
+ * to make, the calling thread hashes).  More than max bytes is SPOOL_ERR_LIMIT; path and
  * copy_path name the files in errors. */
 int spool_phash_fd(struct spool_phash *p, int fd, const char *path,
     int copy_fd, const char *copy_path, uint64_t max, size_t outlen,

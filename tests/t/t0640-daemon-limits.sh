@@ -51,6 +51,9 @@ head -c 10485760 /dev/zero > "$T/small/filler"   # 10 MiB
 _pids="$_pids $!"
 wait_for "small ready" 20 grep -q 'event=ready' "$T/small.log"
 cp "$T/big" "$T/small/n/in/files/.big.part"
+# another user's file, so intake copies it (spoold's own would become
+# its blob in place, needing no space)
+chown nobody "$T/small/n/in/files/.big.part"
 mv "$T/small/n/in/files/.big.part" "$T/small/n/in/files/big"
 ok "the full disk is reported" wait_for "disk-full" 20 \
     grep -q 'event=disk-full' "$T/small.log"

@@ -1,6 +1,8 @@
 /*
  * test_batch.c - the batch writer and reader through the library API.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +87,108 @@ s_data(void *ctx, const uint8_t *p, size_t n, spool_err *err)
 	return SPOOL_OK;
 }
 
+/* Whether this directory's filesystem grants read leases to us. */
+static int
+pin_works(void)
+{
+	int fd, ok;
+
+	unit_write_file("probe", "x", 1);
+	if ((fd = open("probe", O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	ok = spool_pin(fd);
+	close(fd);
+	unlink("probe");
+	if (!ok)
+		printf("# no read leases here: the private copy is tested "
+		    "instead\n");
+	return ok;
+}
+
+TEST(pin_refused_to_writers_and_broken_by_them)
+{
+	int fd, wfd;
+
+	if (!pin_works())
+		return;
+	unit_write_file("f", "abc", 3);
+	wfd = open("f", O_WRONLY | O_CLOEXEC);
+	fd = open("f", O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0 && wfd >= 0);
+	CHECK(spool_pin(fd) == 0); /* someone has it open for writing */
+	close(wfd);
+	CHECK(spool_pin(fd) == 1);
+	CHECK(spool_pin_held(fd) == 1);
+	/* reading, opening for reading: the pin holds */
+	wfd = open("f", O_RDONLY | O_CLOEXEC);
+	CHECK(wfd >= 0);
+	close(wfd);
+	CHECK(spool_pin_held(fd) == 1);
+	/* an opener for writing waits for the pin (or is told to) and
+	 * breaks it: the holder can tell */
+	errno = 0;
+	wfd = open("f", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	CHECK(wfd < 0 && errno == EWOULDBLOCK);
+	CHECK(spool_pin_held(fd) == 0);
+	close(fd);
+	/* and this process is still here: the break sent it no SIGIO
+	 * (the harness reports a test killed by a signal as failed) */
+}
+
+/* A sink that opens the batch being read for writing at its first blob,
+ * as a careless operator's tool might. */
+static int
+s_begin_open(void *ctx, const uint8_t *h, uint64_t size, spool_err *err)
+{
+	int fd = open((const char *)ctx, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+	(void)h;
+	(void)size;
+	(void)err;
+	if (fd >= 0)
+		close(fd);
+	return SPOOL_OK;
+}
+
+TEST(batch_read_in_place_refuses_bytes_that_may_have_changed)
+{
+	struct spool_batch_writer *w = NULL;
+	struct spool_batch_spec spec = { .from = "low", .to = "low", .seq = 3 };
+	struct spool_batch_facts f, g;
+	struct spool_seckey sk;
+	static char name[] = "low-low-0000000003.batch";
+	struct spool_batch_sink sink = { name, NULL, NULL, s_begin_open, NULL,
+		NULL };
+	struct spool_batch_check chk = { .self = "low", .root = "low",
+		.tmpdir = "tmp", .max_tar = 1 << 30, .strict_name = 1,
+		.sink = &sink };
+	uint8_t h[32];
+	char x[65];
+	uint64_t n;
+	spool_err err;
+
+	CHECK_OK(setup(&sk, &err));
+	if (!pin_works())
+		return;
+	unit_write_file("a.txt", "alpha\n", 6);
+	file_hash("a.txt", h, x, &n);
+	CHECK_OK(spool_batch_writer_new(&w, &spec, &err));
+	CHECK_OK(spool_batch_add_item(w, request("a.txt", x, n), &err));
+	CHECK_OK(spool_batch_add_blob(w, h, n, "a.txt", 0, &err));
+	CHECK_OK(spool_batch_write(w, "low-low-0000000003.batch", &sk, &f,
+	    &err));
+	spool_batch_writer_free(w);
+	/* not a refusal of the batch (not a verify error): read it again */
+	CHECK_FAIL(spool_batch_read("low-low-0000000003.batch", NULL, &chk,
+	    &g, &err), SPOOL_ERR_BUSY, "was opened for writing while it was "
+	    "read");
+	CHECK(!spool_err_is_verify(SPOOL_ERR_BUSY));
+	sink.blob_begin = NULL;
+	CHECK_OK(spool_batch_read("low-low-0000000003.batch", NULL, &chk, &g,
+	    &err));
+	CHECK(system("test -z \"$(ls -A tmp)\"") == 0);
+}
+
 TEST(batch_roundtrip_through_sink)
 {
 	struct spool_batch_writer *w = NULL;
@@ -133,15 +237,27 @@ TEST(batch_roundtrip_through_sink)
 	    SPOOL_ERR_FORMAT, "does not match the signed name");
 	chk.strict_name = 0;
 	CHECK_OK(spool_batch_read("x.batch", NULL, &chk, &g, &err));
-	/* keep_copy: the verified private copy stays, private, for the
-	 * caller (a daemon archives it) */
+	/* keep_copy: the verified bytes stay for the caller (a daemon
+	 * archives them): "" when the batch itself was pinned and read in
+	 * place; a private copy when someone has it open for writing */
 	{
 		char kept[PATH_MAX];
 		struct stat st;
+		int wfd, can_pin = pin_works();
 
 		chk.keep_copy = kept;
 		chk.sink = NULL;
 		CHECK_OK(spool_batch_read("x.batch", NULL, &chk, &g, &err));
+		if (can_pin)
+			CHECK(kept[0] == '\0');
+		else
+			CHECK(strncmp(kept, "tmp/", 4) == 0 && unlink(kept) == 0);
+		CHECK(system("test -z \"$(ls -A tmp)\"") == 0);
+		CHECK(chmod("x.batch", 0644) == 0);
+		wfd = open("x.batch", O_WRONLY | O_APPEND | O_CLOEXEC);
+		REQUIRE(wfd >= 0);
+		CHECK_OK(spool_batch_read("x.batch", NULL, &chk, &g, &err));
+		close(wfd);
 		CHECK(strncmp(kept, "tmp/", 4) == 0);
 		CHECK(stat(kept, &st) == 0 && (st.st_mode & 0777) == 0600);
 		CHECK(system("cmp -s x.batch tmp/.import.*") == 0);
