@@ -198,7 +198,7 @@ static int
 take_one(struct group *g, struct claim *c, spool_err *err)
 {
 	struct stat sb, fsb;
-	int fd, r;
+	int fd, r, relinked;
 
 	c->ok = 1;
 	if (lstat(c->path, &sb) != 0)
@@ -246,18 +246,29 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 		close(fd);
 		return r;
 	}
+	relinked = sb.st_nlink != 1; /* commit drops the other link */
 	if (strcmp(g->f->type, "request") == 0)
 		r = read_request(g, c, fd, err);
 	else if ((r = spool_blob_adopt(&c->b, fd, c->path, err)) == 0)
 		r = spool_blob_copy_fd(&c->b, fd, c->name, (uint64_t)fsb.st_size,
 		    err);
-	else if (r == 1)
+	else if (r == 1) {
+		relinked = 1;
 		r = SPOOL_OK;
+	}
 	close(fd);
 	if (r == SPOOL_OK && c->ok)
 		r = spool_blob_commit(&c->b, g->d->node->root, NULL, err);
 	else
 		spool_blob_discard(&c->b);
+	if (r == SPOOL_OK && c->ok && relinked) {
+		/* a link made or dropped changed the file's ctime: the
+		 * intake row must name the file as a restart will find it */
+		if (lstat(c->path, &fsb) != 0 || fsb.st_ino != sb.st_ino ||
+		    fsb.st_dev != sb.st_dev)
+			return spool_fail_sys(err, "cannot stat '%s'", c->path);
+		file_id(&fsb, c->ino, sizeof(c->ino));
+	}
 	if (r == SPOOL_OK && c->ok)
 		r = check_line(g, c, err);
 	return r;

@@ -34,7 +34,10 @@ r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 	for k in 1 2 3 4 5; do
-		head -c $((k * 3001 + r)) /dev/urandom > "$T/.f"
+		# the fifth is big enough to become its blob in place
+		n=$((k * 3001 + r))
+		[ $k -eq 5 ] && n=$((1048576 + r))
+		head -c $n /dev/urandom > "$T/.f"
 		mv "$T/.f" "$T/low/in/files/r$r-$k"
 		dropped=$((dropped + 1))
 	done

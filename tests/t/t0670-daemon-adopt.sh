@@ -2,10 +2,11 @@
 # A big file of spoold's own user that nobody writes to becomes its blob
 # without a copy (the same inode); one that someone holds open for
 # writing is copied; a take that did not commit leaves the file with its
-# blob as a second name, and that file is taken again, not refused.
+# blob as a second name, and that file is taken again, not refused; a
+# take that committed before a crash is not taken twice.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 10
+plan 13
 
 pair low high
 set_conf low batch heartbeat 0
@@ -55,3 +56,25 @@ ok "a second name elsewhere is still refused" wait_for "refused" 10 \
     sh -c "jq -r .reason '$T/low/rejected/other.txt.error.json' | grep -q 'hard links'"
 is "$("$SPOOLCTL" --root "$T/low" status --json | jq .pending)" 3 \
     "three requests wait for a batch"
+
+# a crash after the take committed, before the claimed file left (strace
+# kills spoold as it renames the claimed file away): the restart must
+# know it as taken, its intake row naming the file as it is after the
+# links its adoption made and renamed, and not take it a second time
+stop low
+head -c 16777216 /dev/urandom > "$T/crash.bin"
+r0=$(grep -c 'event=ready' "$T/low.log")
+strace -f -qq -o /dev/null -P "$T/low/store/intake/files/crash.bin" \
+    -e trace=rename -e inject=rename:error=EIO:signal=KILL \
+    "$SPOOLD" -c "$T/low/spoold.conf" --foreground 2>> "$T/low.log" &
+sp=$!
+wait_for "traced low is ready" 20 sh -c "[ \$(grep -c 'event=ready' '$T/low.log') -gt $r0 ]"
+mv "$T/crash.bin" "$T/low/in/files/crash.bin"
+wait $sp 2> /dev/null
+ok "killed after its commit, the claimed file is still there" \
+    test -e "$T/low/store/intake/files/crash.bin"
+start low
+ok "the restart removes it" wait_for "reaped" 10 \
+    sh -c "! test -e '$T/low/store/intake/files/crash.bin'"
+is "$("$SPOOLCTL" --root "$T/low" requests --json | jq '[.requests[] | select(.name == "crash.bin")] | length')" 1 \
+    "one request for it, not two"
