@@ -323,13 +323,39 @@ spool_mkdirs(const char *path, mode_t mode, spool_err *err)
 	return SPOOL_OK;
 }
 
+ssize_t
+spool_copy_step(int in, int out, size_t len, int *kernel)
+{
+	static __thread char buf[1 << 17];
+	ssize_t n;
+
+	for (;;) {
+		if (*kernel) {
+			n = copy_file_range(in, NULL, out, NULL, len, 0);
+			if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
+			    errno == EINVAL || errno == EOPNOTSUPP ||
+			    errno == EBADF)) {
+				*kernel = 0; /* not between these two files */
+				continue;
+			}
+		} else {
+			n = read(in, buf, len < sizeof(buf) ? len : sizeof(buf));
+			if (n > 0 && spool_write_all(out, buf, (size_t)n, NULL) !=
+			    SPOOL_OK)
+				return -2;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
 int
 spool_copy_fd(int in, const char *in_path, int out, const char *out_path,
     uint64_t max, uint64_t *copied, spool_err *err)
 {
-	static __thread char buf[1 << 17];
 	uint64_t total = 0;
-	int kernel = 1, r;
+	int kernel = 1;
 	ssize_t n;
 
 	for (;;) {
@@ -337,30 +363,15 @@ spool_copy_fd(int in, const char *in_path, int out, const char *out_path,
 		size_t want = max - total < (1u << 30) ? (size_t)(max - total) +
 		    1 : 1u << 30;
 
-		if (kernel) {
-			n = copy_file_range(in, NULL, out, NULL, want, 0);
-			if (n < 0 && total == 0 && (errno == EXDEV ||
-			    errno == ENOSYS || errno == EINVAL ||
-			    errno == EOPNOTSUPP || errno == EBADF)) {
-				kernel = 0; /* not between these two files */
-				continue;
-			}
-		} else {
-			n = read(in, buf, want < sizeof(buf) ? want : sizeof(buf));
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = spool_copy_step(in, out, want, &kernel);
+		if (n == -2)
+			return spool_fail_sys(err, "cannot write '%s'", out_path);
 		if (n < 0)
 			return kernel ? spool_fail_sys(err, "cannot copy '%s' to "
 			    "'%s'", in_path, out_path) : spool_fail_sys(err,
 			    "cannot read '%s'", in_path);
 		if (n == 0)
 			break;
-		if (!kernel && (r = spool_write_all(out, buf, (size_t)n, err)) !=
-		    SPOOL_OK) {
-			spool_err_prefix(err, "'%s'", out_path);
-			return r;
-		}
 		total += (uint64_t)n;
 		if (total > max)
 			return spool_fail(err, SPOOL_ERR_LIMIT, "'%s' is over the "

@@ -60,6 +60,12 @@ int spool_mkdirs(const char *path, mode_t mode, spool_err *err);
  * in_path and out_path name the files in errors. */
 int spool_copy_fd(int in, const char *in_path, int out, const char *out_path,
     uint64_t max, uint64_t *copied, spool_err *err);
+/* One step of that: up to len bytes from in to out (both offsets
+ * advance), in the kernel while *kernel (cleared when the kernel cannot
+ * copy between these two files), else by read and write.  The count, 0
+ * at in's end, -1 when reading or copying failed, -2 when writing did
+ * (errno says why). */
+ssize_t spool_copy_step(int in, int out, size_t len, int *kernel);
 /* Copy from -> to (new file, atomic, mode 0644). */
 int spool_copy_file(const char *from, const char *to, spool_err *err);
 /* Keep an immutable file under a second name: a reflink where the

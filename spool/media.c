@@ -10,9 +10,11 @@
  *
  * Order of an export, per pair (DECISIONS.md "Media" says why it is
  * crash-safe at every step):
- *   1. DIR/.NAME.batch.tmp, fsync, rename (no replace) to DIR/NAME.batch,
- *      fsync DIR; read it back with its page cache dropped: same BLAKE2b-512
- *      as out/'s, and this node's signature over it
+ *   1. DIR/.NAME.batch.tmp, each chunk written out and read back with its
+ *      page cache dropped while the next is copied, fsync, rename (no
+ *      replace) to DIR/NAME.batch, fsync DIR; what was read back has the
+ *      BLAKE2b-512 this node signed (a copy there before this run is read
+ *      back whole)
  *   2. the same for NAME.batch.minisig, read back, verified again
  *   3. archive/sent/ holds the pair (kept there now if it does not)
  *   4. the store records it exported
@@ -324,6 +326,104 @@ copy_in(int in, const char *in_path, const char *dir, const char *name,
 	return tmp_place(fd, tmp, final, dir, err);
 }
 
+/* Read back what the device holds of [off, off + n) of fd (whose pages
+ * there were just written out), into buf, and hash it on m's thread. */
+static int
+read_back(struct media *m, int fd, int rfd, uint64_t off, size_t n,
+    uint8_t *buf, const char *tmp, spool_err *err)
+{
+	size_t got = 0;
+
+	/* written to the device, then dropped from the cache (clean now):
+	 * the read below is served by the device */
+	if (sync_file_range(fd, (off_t)off, (off_t)n,
+	    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+	    SYNC_FILE_RANGE_WAIT_AFTER) != 0 && fdatasync(fd) != 0)
+		return spool_fail_sys(err, "cannot write '%s'", tmp);
+	(void)posix_fadvise(rfd, (off_t)off, (off_t)n, POSIX_FADV_DONTNEED);
+	while (got < n) {
+		ssize_t k = pread(rfd, buf + got, n - got, (off_t)(off + got));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? spool_fail_sys(err, "cannot read back "
+			    "'%s'", tmp) : spool_fail(err, SPOOL_ERR_HASH,
+			    "'%s' reads back shorter than written", tmp);
+		got += (size_t)k;
+	}
+	spool_phash_submit(m->ph, buf, n); /* waits for the other half */
+	return SPOOL_OK;
+}
+
+#define VERIFY_CHUNK (4u << 20)
+
+/* copy_in, and the BLAKE2b-512 and size of the copy as read back from
+ * the device: each chunk is read back (and hashed on the other core)
+ * while the next one is copied and written out, instead of the whole
+ * file after its fsync.  The reading is of what the device holds, the
+ * same as reading the placed file with its cache dropped. */
+static int
+copy_verified(struct media *m, int in, const char *in_path, const char *dir,
+    const char *name, uint64_t *size, uint8_t digest[SPOOL_PREHASH_LEN],
+    spool_err *err)
+{
+	char tmp[PATH_MAX], final[PATH_MAX];
+	uint8_t *buf = NULL;
+	uint64_t off = 0, prev_off = 0;
+	size_t prev = 0;
+	int fd, rfd = -1, kernel = 1, half = 0, r;
+	ssize_t n;
+
+	if ((r = tmp_begin(dir, name, tmp, final, &fd, err)) != SPOOL_OK)
+		return r;
+	if ((buf = malloc(2 * (size_t)VERIFY_CHUNK)) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rfd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		r = spool_fail_sys(err, "cannot reopen '%s'", tmp);
+		goto fail;
+	}
+	spool_phash_init(m->ph, SPOOL_PREHASH_LEN);
+	for (;;) {
+		n = spool_copy_step(in, fd, VERIFY_CHUNK, &kernel);
+		if (n < 0) {
+			r = n == -2 ? spool_fail_sys(err, "cannot write '%s'",
+			    tmp) : spool_fail_sys(err, "cannot copy '%s' to "
+			    "'%s'", in_path, tmp);
+			goto fail;
+		}
+		if (n > 0) /* start writing it out; not waited for yet */
+			(void)sync_file_range(fd, (off_t)off, n,
+			    SYNC_FILE_RANGE_WRITE);
+		if (prev > 0) {
+			if ((r = read_back(m, fd, rfd, prev_off, prev, buf +
+			    (size_t)half * VERIFY_CHUNK, tmp, err)) != SPOOL_OK)
+				goto fail;
+			half ^= 1;
+		}
+		if (n == 0)
+			break;
+		prev_off = off;
+		prev = (size_t)n;
+		off += (uint64_t)n;
+	}
+	spool_phash_final(m->ph, digest); /* and no buffer is being hashed */
+	free(buf);
+	close(rfd);
+	*size = off;
+	return tmp_place(fd, tmp, final, dir, err);
+fail:
+	spool_phash_wait(m->ph);
+	free(buf);
+	if (rfd >= 0)
+		close(rfd);
+	close(fd);
+	unlink(tmp);
+	return r;
+}
+
 /* Write text to dir/NAME via dir/.NAME.tmp. */
 static int
 write_in(const char *dir, const char *name, const char *text, size_t len,
@@ -625,21 +725,22 @@ export_pair(struct media *m, const char *stem, uint64_t *bytes,
 		    "medium with different bytes", mb);
 		goto out;
 	}
+	/* the copy is judged by what the device gives back: exactly the
+	 * bytes this node signed.  The original is read only when that
+	 * fails (to tell a medium that lost bytes from an original that
+	 * does not verify) or when the copy was there before this run. */
 	if (e == 0) {
-		if ((r = copy_in(in, ob, m->dir, name, &size, err)) != SPOOL_OK)
+		if ((r = copy_verified(m, in, ob, m->dir, name, &size, copy,
+		    err)) != SPOOL_OK)
 			goto out;
 		made_batch = 1;
+		csize = size;
 		if (size != *bytes) {
 			r = spool_fail(err, SPOOL_ERR_INTERNAL, "'%s' changed "
 			    "while it was read", ob);
 			goto out;
 		}
-	}
-	/* the copy is judged by what the device gives back: exactly the
-	 * bytes this node signed.  The original is read only when that
-	 * fails (to tell a medium that lost bytes from an original that
-	 * does not verify) or when the copy was there before this run. */
-	if ((r = hash_uncached(m, mb, copy, &csize, err)) != SPOOL_OK)
+	} else if ((r = hash_uncached(m, mb, copy, &csize, err)) != SPOOL_OK)
 		goto out;
 	good = csize == *bytes &&
 	    spool_minisig_verify(&sig, &m->pk, copy, NULL) == SPOOL_OK;

@@ -16,7 +16,9 @@
 #                   500 small JSON requests from drop to signed batch
 #                   (target <= 1 s; NNCP 8.6-24 s); a 200 MiB file through
 #                   drop -> batch -> export -> import -> delivered (target
-#                   <= half of NNCP's 2.1-3.0 s); peak RSS of each spoold.
+#                   <= half of NNCP's 2.1-3.0 s; NNCP is run side by side
+#                   when installed: nncp-file, nncp-xfer out and in,
+#                   nncp-toss); peak RSS of each spoold.
 #   BENCH_PARTS="pack store daemon"   BENCH_SIZES="128 1536" (MiB)
 #   BENCH_DIR=/var/tmp   BENCH_TASKS=10000   BENCH_PLAIN_ROWS=5000
 #   BENCH_STORE_REPS=3   BENCH_LOGS=DIR (keeps the daemons' logs)
@@ -195,9 +197,48 @@ if want store; then
 		"M_TRIM_THRESHOLD as spoold does): 1 worker $e1, 4 workers $e4"
 fi
 
+# nncp_e2e DIR FILE: seconds for FILE from node a to node b's incoming/
+# through a medium: NNCP's store-and-forward (ANCHORS.md), two nodes
+# made by nncp-cfgnew, each knowing the other
+nncp_e2e() {
+	nd=$1
+	mkdir -p "$nd/usb"
+	for n in a b; do nncp-cfgnew -nocomments > "$nd/$n.raw"; done
+	key() { grep -m1 "^    $2:" "$nd/$1.raw" | awk '{ print $2 }'; }
+	for n in a b; do
+		o=a
+		[ $n = a ] && o=b
+		mkdir -p "$nd/$n/spool" "$nd/$n/incoming"
+		cat > "$nd/$n.json" <<EOF
+{ "spool": "$nd/$n/spool", "log": "$nd/$n/log",
+  "self": { "id": "$(key $n id)", "exchpub": "$(key $n exchpub)",
+    "exchprv": "$(key $n exchprv)", "signpub": "$(key $n signpub)",
+    "signprv": "$(key $n signprv)", "noiseprv": "$(key $n noiseprv)",
+    "noisepub": "$(key $n noisepub)" },
+  "neigh": {
+    "self": { "id": "$(key $n id)", "exchpub": "$(key $n exchpub)",
+      "signpub": "$(key $n signpub)", "noisepub": "$(key $n noisepub)" },
+    "$o": { "id": "$(key $o id)", "exchpub": "$(key $o exchpub)",
+      "signpub": "$(key $o signpub)", "noisepub": "$(key $o noisepub)",
+      "incoming": "$nd/$n/incoming" } } }
+EOF
+	done
+	sync
+	t=$(now)
+	nncp-file -quiet -cfg "$nd/a.json" "$2" b: &&
+		nncp-xfer -quiet -cfg "$nd/a.json" -mkdir "$nd/usb" &&
+		nncp-xfer -quiet -cfg "$nd/b.json" "$nd/usb" &&
+		nncp-toss -quiet -cfg "$nd/b.json" ||
+		{ echo "bench: NNCP failed" >&2; exit 1; }
+	since "$t"
+	cmp -s "$2" "$nd/b/incoming/$(basename "$2")" ||
+		{ echo "bench: NNCP did not deliver the file" >&2; exit 1; }
+}
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
 if want daemon; then
-	now() { date +%s.%N; }
-	since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 	waitlog() { # waitlog FILE PATTERN COUNT
 		while [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -lt "$3" ]; do
 			sleep 0.02
@@ -258,6 +299,7 @@ if want daemon; then
 
 	# one 200 MiB file end to end
 	head -c 209715200 /dev/urandom > "$D/stage/big.bin"
+	cp "$D/stage/big.bin" "$D/stage/nncp.bin"
 	before=$(grep -c event=delivered "$D/high.log" || true)
 	sync
 	t0=$(now)
@@ -275,6 +317,12 @@ if want daemon; then
 		"export $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')," \
 		"import+deliver $(awk -v a="$t2" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'));" \
 		"target <= 1.05-1.5 s (half of NNCP's 2.1-3.0 s)"
+	if command -v nncp-file > /dev/null; then
+		n=$(nncp_e2e "$D/nncp" "$D/stage/nncp.bin")
+		echo "  NNCP 8 side by side on the same file (nncp-file, nncp-xfer" \
+			"out, nncp-xfer in, nncp-toss): $n s; spool/NNCP" \
+			"$(ratio "$e" "$n") (target <= 0.5)"
+	fi
 	echo "  peak RSS: spoold low $(hwm $plow) KiB, high $(hwm $phigh) KiB"
 	kill $plow $phigh
 	wait $plow $phigh 2>/dev/null || true
