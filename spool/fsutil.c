@@ -435,6 +435,19 @@ reflink(const char *from, const char *to, spool_err *err)
 	return r == SPOOL_OK ? 0 : r;
 }
 
+void
+spool_drop_cache(int fd, const char *path)
+{
+	int own = -1;
+
+	if (fd < 0 && (fd = own = open(path, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK)) < 0)
+		return;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (own >= 0)
+		close(own);
+}
+
 int
 spool_pin(int fd)
 {

@@ -89,6 +89,13 @@ int spool_pin(int fd);
  * truncated it since spool_pin().  The pin ends when fd is closed. */
 int spool_pin_held(int fd);
 
+/* Drop the cached pages of a file spool is done with (fd, or path when
+ * fd < 0; clean pages only: call it after an fsync): a big file passing
+ * through should not push out what the machine caches for others, and
+ * pages freed now are the cheapest to fill next (on a VM a page the
+ * guest never touched costs up to ten times one it reuses). */
+void spool_drop_cache(int fd, const char *path);
+
 /* dirname/basename into caller buffers; -1 if they do not fit. */
 int spool_dirname(char *out, size_t outsz, const char *path);
 const char *spool_basename(const char *path);

@@ -131,6 +131,7 @@ spool_inbox_archive(struct spool_daemon *d, const char *dir, const char *name,
 	if (r != SPOOL_OK && r != SPOOL_ERR_EXISTS)
 		return r;
 	spool_fsync_dir(adir, NULL);
+	spool_drop_cache(-1, dst); /* archived: not read again */
 	snprintf(src, sizeof(src), "%s/%s.minisig", dir, name);
 	unlink(src);
 	snprintf(src, sizeof(src), "%s/%s", dir, name);

@@ -824,6 +824,10 @@ export_pair(struct media *m, const char *stem, uint64_t *bytes,
 		goto out;
 	}
 	r = spool_fsync_dir(m->out, err);
+	/* carried: neither the copy on the medium nor the original (kept
+	 * in archive/sent/) is read again here */
+	spool_drop_cache(-1, mb);
+	spool_drop_cache(in, NULL);
 out:
 	/* a copy that is not good does not stay on the medium (one that
 	 * was there before this run is not ours to remove) */
@@ -922,8 +926,10 @@ import_batch(struct media *m, int in, const char *src, const char *name,
 		return e;
 	if (e == 0) {
 		if ((r = copy_in(in, src, m->import, name, &asz, err)) ==
-		    SPOOL_OK)
+		    SPOOL_OK) {
 			*copied = 1;
+			spool_drop_cache(in, NULL); /* the medium's */
+		}
 		return r;
 	}
 	if ((r = hash_fd(m, in, src, a, &asz, err)) != SPOOL_OK ||

@@ -166,6 +166,13 @@ run_transfer(struct spool_daemon *d, const char *worker,
 	if ((r = deliver(d, &ri, req, ri.hash, (uint64_t)ri.size, path,
 	    sizeof(path), err)) != SPOOL_OK)
 		return r;
+	if (ri.size >= (1 << 20)) {
+		/* delivered: the blob is not read again soon */
+		char bpath[PATH_MAX];
+
+		if (spool_blob_path(d->node->root, ri.hash, bpath) == 0)
+			spool_drop_cache(-1, bpath);
+	}
 	if (lstat(path, &sb) != 0)
 		return spool_fail_sys(err, "cannot stat '%s'", path);
 	spool_uuid7(oid);
