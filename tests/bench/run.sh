@@ -297,30 +297,47 @@ if want daemon; then
 	"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
 	rm -f "$D/usb"/*
 
-	# one 200 MiB file end to end
-	head -c 209715200 /dev/urandom > "$D/stage/big.bin"
-	cp "$D/stage/big.bin" "$D/stage/nncp.bin"
-	before=$(grep -c event=delivered "$D/high.log" || true)
-	sync
-	t0=$(now)
-	mv "$D/stage/big.bin" "$D/low/in/files/big.bin"
-	"$ctl" --root "$D/low" flush
-	t1=$(now)
-	"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
-	t2=$(now)
-	"$ctl" --root "$D/high" import --from "$D/usb" > /dev/null
-	t3=$(now)
-	waitlog "$D/high.log" 'event=delivered.*big.bin' 1
-	e=$(since "$t0")
+	# one 200 MiB file end to end, twice, the best kept (timings here
+	# vary 20-30% run to run), NNCP between the runs on the same file
+	e2e() { # e2e K: "total batch export import+deliver" seconds
+		sync
+		t0=$(now)
+		mv "$D/stage/big$1.bin" "$D/low/in/files/big$1.bin"
+		"$ctl" --root "$D/low" flush
+		t1=$(now)
+		"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
+		t2=$(now)
+		"$ctl" --root "$D/high" import --from "$D/usb" > /dev/null
+		waitlog "$D/high.log" "event=delivered.*big$1.bin" 1
+		t3=$(now)
+		rm -f "$D/usb"/*
+		awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" \
+		    'BEGIN { printf "%.3f %.2f %.2f %.2f", d - a, b - a, c - b, d - c }'
+	}
+	head -c 209715200 /dev/urandom > "$D/stage/big1.bin"
+	cp "$D/stage/big1.bin" "$D/stage/big2.bin"
+	cp "$D/stage/big1.bin" "$D/stage/nncp.bin"
+	best="" n=""
+	for k in 1 2; do
+		res=$(e2e $k)
+		set -- $res
+		if [ -z "$best" ] || awk -v a="$1" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then
+			best=$res
+		fi
+		if command -v nncp-file > /dev/null; then
+			rm -rf "$D/nncp"
+			t=$(nncp_e2e "$D/nncp" "$D/stage/nncp.bin")
+			n=$(awk -v a="${n:-$t}" -v b="$t" 'BEGIN { print (b < a ? b : a) }')
+		fi
+	done
+	set -- $best
+	e=$1
 	echo "  200 MiB file drop -> batch -> export -> import -> delivered: ${e} s" \
-		"(batch $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')," \
-		"export $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')," \
-		"import+deliver $(awk -v a="$t2" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'));" \
+		"(batch $2, export $3, import+deliver $4; best of 2);" \
 		"target <= 1.05-1.5 s (half of NNCP's 2.1-3.0 s)"
-	if command -v nncp-file > /dev/null; then
-		n=$(nncp_e2e "$D/nncp" "$D/stage/nncp.bin")
+	if [ -n "$n" ]; then
 		echo "  NNCP 8 side by side on the same file (nncp-file, nncp-xfer" \
-			"out, nncp-xfer in, nncp-toss): $n s; spool/NNCP" \
+			"out, nncp-xfer in, nncp-toss; best of 2): $n s; spool/NNCP" \
 			"$(ratio "$e" "$n") (target <= 0.5)"
 	fi
 	echo "  peak RSS: spoold low $(hwm $plow) KiB, high $(hwm $phigh) KiB"
