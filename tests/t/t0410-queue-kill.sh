@@ -1,7 +1,7 @@
 #!/bin/sh
 # Workers die mid-task: on SQLite and on PostgreSQL, 20,000 tasks (jobs of
 # three stages, the middle one planning the last) run on 4 `storetool work`
-# processes while a killer sends SIGKILL to a random one every 0.2-0.6 s
+# processes while a killer sends SIGKILL to a random one every 0.05-0.2 s
 # and starts another under a new name, for the whole run.  Afterwards
 # `storetool check` reads the store directly: every task completed exactly
 # once, by the worker that held its lease, none lost, none left running,
@@ -64,7 +64,7 @@ run() {
 			hung=1
 			break
 		fi
-		sleep "0.$(printf %03d "$(rnd 200 599)")"
+		sleep "0.$(printf %03d "$(rnd 50 199)")"
 		s=$(rnd 1 4)
 		[ -e "$W/$s.rc" ] && continue # it finished: all work is done
 		pid=$(cat "$W/$s.pid" 2>/dev/null) || continue
