@@ -342,7 +342,7 @@ emit_blob(struct spool_batch_writer *w, const struct blob_src *b,
 	}
 	r = emit_padding(w, b->size, err);
 	/* packed (read twice, hashed twice): not read again soon */
-	if (r == SPOOL_OK && b->size >= (1u << 20))
+	if (r == SPOOL_OK && b->size >= SPOOL_BIG_FILE)
 		(void)posix_fadvise(fd, (off_t)b->offset, (off_t)b->size,
 		    POSIX_FADV_DONTNEED);
 out:

@@ -52,8 +52,6 @@ spool_blob_write(struct spool_blob_tmp *t, const void *p, size_t n,
 	return SPOOL_OK;
 }
 
-#define KERNEL_COPY_MIN (1u << 20)
-
 /* Hash the n bytes from off of the temp file, reading it back. */
 static int
 hash_back(struct spool_blob_tmp *t, uint64_t off, uint64_t n, spool_err *err)
@@ -83,7 +81,7 @@ spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, const char *path,
 	ssize_t got;
 	int r;
 
-	if (size >= KERNEL_COPY_MIN) {
+	if (size >= SPOOL_BIG_FILE) {
 		if ((r = spool_copy_fd(fd, path, t->tf.fd, t->tf.path,
 		    UINT64_MAX - 1 - t->size, &n, err)) != SPOOL_OK)
 			return r;
@@ -114,7 +112,7 @@ spool_blob_adopt(struct spool_blob_tmp *t, int fd, const char *path,
 
 	if (t->size != 0 || t->trusted || fstat(fd, &st) != 0 ||
 	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    st.st_uid != geteuid() || (uint64_t)st.st_size < KERNEL_COPY_MIN ||
+	    st.st_uid != geteuid() || (uint64_t)st.st_size < SPOOL_BIG_FILE ||
 	    !spool_pin(fd))
 		return 0;
 	if ((r = spool_hasher_fd(&t->h, fd, &n, err)) != SPOOL_OK)

@@ -89,6 +89,10 @@ int spool_pin(int fd);
  * truncated it since spool_pin().  The pin ends when fd is closed. */
 int spool_pin_held(int fd);
 
+/* From this size up a file is worth a few more system calls of its own:
+ * copied in the kernel, adopted as a blob, its cache dropped after use. */
+#define SPOOL_BIG_FILE (1u << 20)
+
 /* Drop the cached pages of a file spool is done with (fd, or path when
  * fd < 0; clean pages only: call it after an fsync): a big file passing
  * through should not push out what the machine caches for others, and

@@ -264,9 +264,11 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	if (r == SPOOL_OK && c->ok && relinked) {
 		/* a link made or dropped changed the file's ctime: the
 		 * intake row must name the file as a restart will find it */
-		if (lstat(c->path, &fsb) != 0 || fsb.st_ino != sb.st_ino ||
-		    fsb.st_dev != sb.st_dev)
+		if (lstat(c->path, &fsb) != 0)
 			return spool_fail_sys(err, "cannot stat '%s'", c->path);
+		if (fsb.st_ino != sb.st_ino || fsb.st_dev != sb.st_dev)
+			return spool_fail(err, SPOOL_ERR_INTERNAL, "'%s' is "
+			    "another file than the one taken", c->path);
 		file_id(&fsb, c->ino, sizeof(c->ino));
 	}
 	if (r == SPOOL_OK && c->ok)

@@ -166,7 +166,7 @@ run_transfer(struct spool_daemon *d, const char *worker,
 	if ((r = deliver(d, &ri, req, ri.hash, (uint64_t)ri.size, path,
 	    sizeof(path), err)) != SPOOL_OK)
 		return r;
-	if (ri.size >= (1 << 20)) {
+	if ((uint64_t)ri.size >= SPOOL_BIG_FILE) {
 		/* delivered: the blob is not read again soon */
 		char bpath[PATH_MAX];
 
