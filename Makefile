@@ -35,7 +35,7 @@ endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Ispool -I$(BUILD)/gen $(PKG_CFLAGS) \
-	     $(SANFLAGS) $(CFLAGS)
+	     $(EXTRA_CFLAGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm -pthread
 
@@ -64,6 +64,11 @@ TOOLS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
 # kept: make would delete them as intermediates of the pattern rule
 .SECONDARY: $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 
+# worker programs: each workers/KIND/ is $(BUILD)/libexec/spool/KIND, linked
+# with libspool and the pkg-config packages named in workers/KIND/pkgs
+WORKER_KINDS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard workers/*/*.c)))))
+WORKERS := $(WORKER_KINDS:%=$(BUILD)/libexec/spool/%)
+
 LIBSPOOL = $(BUILD)/libspool.a
 SPOOLCTL = $(BUILD)/spoolctl
 SPOOLD = $(BUILD)/spoold
@@ -73,7 +78,7 @@ TORTURE = $(if $(SANITIZE),,$(BUILD)/torture)
 
 .PHONY: all deps check test demo bench fuzz install uninstall clean
 
-all: $(SPOOLCTL) $(SPOOLD) $(UNIT) $(TORTURE) $(TOOLS)
+all: $(SPOOLCTL) $(SPOOLD) $(WORKERS) $(UNIT) $(TORTURE) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -115,6 +120,19 @@ $(UNIT): $(UNIT_OBJ) $(LIBSPOOL)
 $(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(LIBSPOOL)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBSPOOL) $(LIBS)
+
+define worker_rules
+$(1)_SRC := $$(sort $$(wildcard workers/$(1)/*.c))
+$(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/obj/%.o)
+$(1)_PKGS := $$(strip $$(shell cat workers/$(1)/pkgs 2>/dev/null))
+$$($(1)_OBJ): EXTRA_CFLAGS := -I. $$(if $$($(1)_PKGS),$$(shell $$(PKG_CONFIG) --cflags $$($(1)_PKGS)))
+$$(BUILD)/libexec/spool/$(1): $$($(1)_OBJ) $$(LIBSPOOL)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $$(LIBSPOOL) \
+	    $$(if $$($(1)_PKGS),$$(shell $$(PKG_CONFIG) --libs $$($(1)_PKGS))) $$(LIBS)
+endef
+$(foreach k,$(WORKER_KINDS),$(eval $(call worker_rules,$(k))))
 
 $(BUILD)/torture: $(TORTURE_OBJ) $(LIBSPOOL)
 	@$(if $(Q),echo "  LD      $@")
@@ -164,4 +182,5 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(D_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+	$(foreach k,$(WORKER_KINDS),$($(k)_OBJ:.o=.d)) \
 	$(TORTURE_OBJ:.o=.d) $(TOOL_SRC:%.c=$(BUILD)/obj/%.d)
