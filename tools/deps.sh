@@ -5,8 +5,8 @@ set -e
 pkgs="build-essential pkg-config clang libclang-rt-14-dev
 libsodium-dev libzstd-dev libjansson-dev libinih-dev libsqlite3-dev libpq-dev
 libgdal-dev gdal-bin python3 python3-gdal
-minisign zstd tar coreutils jq time postgresql valgrind dosfstools strace
-nncp"
+minisign zstd tar coreutils jq time postgresql postgresql-15-postgis-3
+valgrind dosfstools strace nncp python3-jsonschema proj-data"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -6,6 +6,8 @@
 #                                  PG_URL (postgresql:// form)
 #   pg_stop                        stop it and remove the directory (also
 #                                  done at exit)
+#   pg_postgis [DB]                create DB (default spoolgis) with the
+#                                  postgis extension; exports GIS_URL
 # Debian's server binaries (package postgresql) are required: a missing
 # server is a failure, never a skip.  As root the server runs as the
 # 'postgres' user (initdb refuses root).
@@ -47,4 +49,14 @@ pg_stop() {
 	fi
 	rm -rf "$PGD"
 	PGD=""
+}
+
+pg_postgis() {
+	_db=${1:-spoolgis}
+	psql -qAt -d postgres -c "CREATE DATABASE $_db" > /dev/null 2>&1 || return 1
+	psql -qAt -d "$_db" -c "CREATE EXTENSION postgis" > /dev/null 2>&1 || {
+		diag "CREATE EXTENSION postgis failed (apt-get install postgresql-15-postgis-3)"
+		return 1
+	}
+	export GIS_URL="postgresql://spool@/$_db?host=$PGD"
 }
