@@ -5,19 +5,19 @@
 #ifndef SPOOL_H
 #define SPOOL_H
 
-#include "batch.h"
-#include "config.h"
-#include "daemon.h"
-#include "error.h"
-#include "fsutil.h"
-#include "hash.h"
-#include "key.h"
-#include "media.h"
-#include "minisig.h"
-#include "node.h"
-#include "status.h"
-#include "store.h"
-#include "trust.h"
-#include "util.h"
+#include "spool/format/batch.h"
+#include "spool/node/config.h"
+#include "spool/flow/daemon.h"
+#include "spool/base/error.h"
+#include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/keys/key.h"
+#include "spool/flow/media.h"
+#include "spool/format/minisig.h"
+#include "spool/node/node.h"
+#include "spool/flow/status.h"
+#include "spool/store/store.h"
+#include "spool/keys/trust.h"
+#include "spool/base/util.h"
 
 #endif

@@ -34,7 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "spool/spool.h"
 
 #define RESCAN_MS (60 * 1000)    /* the slow safety rescan */
 #define SWEEP_MS (15 * 1000)     /* expired leases and deadlines */

@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "spool/spool.h"
 
 #define MAXFILES 64
 

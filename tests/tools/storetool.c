@@ -41,7 +41,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "spool/store/store.h"
 
 #define PLAN_MAX 10000   /* tasks one planner may ask for */
 #define BATCH_MAX 1000

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "spool/node/config.h"
 #include "harness.h"
 
 #define DIR "/etc/spool"

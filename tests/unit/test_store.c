@@ -15,10 +15,10 @@
 #include <sodium.h>
 
 #include "harness.h"
-#include "hash.h"
-#include "store.h"
-#include "store_impl.h"
-#include "util.h"
+#include "spool/base/hash.h"
+#include "spool/store/store.h"
+#include "spool/store/store_impl.h"
+#include "spool/base/util.h"
 
 static int64_t fake_ms = 1800000000000;
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "harness.h"
-#include "ustar.h"
+#include "spool/format/ustar.h"
 
 #define MAXM 16
 #define DATA_MAX (256 * 1024)
