@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
 #include "spool/base/hash.h"
 #include "spool/base/util.h"

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "spool/base/error.h"
 #include "spool/base/hash.h"
 
 void

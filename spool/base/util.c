@@ -167,6 +167,18 @@ utf8_ok(const unsigned char *s)
 }
 
 int
+spool_node_name_ok(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s != NULL && s[n] != '\0'; n++)
+		if (n >= SPOOL_NAME_MAX || !((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= '0' && s[n] <= '9')))
+			return 0;
+	return n > 0;
+}
+
+int
 spool_item_name_ok(const char *s)
 {
 	size_t n = strlen(s), i;

@@ -33,6 +33,10 @@ void spool_time_format(char out[SPOOL_TIME_LEN + 1], time_t t);
 /* Parses what spool_time_format writes (fractions allowed); -1 if bad. */
 int spool_time_parse(const char *s, time_t *out);
 
+#define SPOOL_NAME_MAX 32 /* node names: [a-z0-9]{1,32} */
+/* [a-z0-9]{1,32}: 1 if s is a node name, else 0 */
+int spool_node_name_ok(const char *s);
+
 /* An item name: one path component of 1..255 bytes, not "." or "..",
  * no '/', NUL or control characters, valid UTF-8. */
 int spool_item_name_ok(const char *s);

@@ -1,6 +1,7 @@
 /*
  * daemon.c - the context of a running node: its lock, store, schemas and
- * key; the event log; recovery at start.
+ * key; the event log.  The flows use it; it calls none of them (steps.c
+ * runs them in sequence).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,11 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spool/base/fsutil.h"
+#include "spool/base/util.h"
 #include "spool/flow/daemon.h"
 #include "spool/flow/daemon_impl.h"
-#include "spool/base/fsutil.h"
+#include "spool/flow/reaper.h"
 #include "spool/format/manifest.h"
 #include "spool/format/schema.h"
+#include "spool/node/node.h"
+#include "spool/store/store.h"
 
 int
 spool_idlist_add(struct spool_idlist *l, const char *id)
@@ -175,13 +180,46 @@ fail:
 	return r;
 }
 
+int
+spool_daemon_fork_open(struct spool_daemon **out, struct spool_daemon *parent,
+    spool_err *err)
+{
+	struct spool_daemon *d;
+	int r;
+
+	if (parent->lock_fd >= 0)
+		close(parent->lock_fd);
+	parent->lock_fd = -1;
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	*d = *parent;
+	d->forked = 1;
+	memset(&d->changed, 0, sizeof(d->changed));
+	d->reaper = NULL; /* the daemon's thread is not in this process */
+	d->st = NULL;
+	if ((r = spool_store_open_config(&d->st, d->node->cfg, err)) !=
+	    SPOOL_OK) {
+		free(d);
+		return r;
+	}
+	*out = d;
+	return SPOOL_OK;
+}
+
 void
 spool_daemon_close(struct spool_daemon *d)
 {
 	if (d == NULL)
 		return;
-	spool_reaper_stop(d);
+	if (!d->forked)
+		spool_reaper_stop(d);
 	spool_store_close(d->st);
+	free(d->changed.v);
+	if (d->forked) {
+		/* the rest is the parent's */
+		free(d);
+		return;
+	}
 	spool_manifest_free(d->manifest);
 	spool_schema_free(d->request_schema);
 	spool_seckey_wipe(&d->sk);
@@ -189,8 +227,42 @@ spool_daemon_close(struct spool_daemon *d)
 		close(d->store_fd);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
-	free(d->changed.v);
 	free(d);
+}
+
+struct spool_store *
+spool_daemon_store(struct spool_daemon *d)
+{
+	return d->st;
+}
+
+void
+spool_daemon_set_node(struct spool_daemon *d, struct spool_node *n)
+{
+	d->node = n;
+}
+
+const char *
+spool_daemon_paused(const struct spool_daemon *d)
+{
+	return d->disk_full ? d->disk_full_why : NULL;
+}
+
+void
+spool_daemon_unpause(struct spool_daemon *d)
+{
+	d->disk_full = 0;
+}
+
+void
+spool_daemon_counts(const struct spool_daemon *d,
+    struct spool_daemon_counts *c)
+{
+	c->taken = d->taken;
+	c->rejected = d->rejected;
+	c->imported = d->imported;
+	c->quarantined = d->quarantined;
+	c->written = d->written;
 }
 
 int
@@ -198,38 +270,6 @@ spool_daemon_sync(struct spool_daemon *d, spool_err *err)
 {
 	if (syncfs(d->store_fd) != 0)
 		return spool_fail_sys(err, "cannot sync the node's filesystem");
-	return SPOOL_OK;
-}
-
-/* Temp files of an interrupted step: nothing refers to them. */
-static void
-clean_tmp(struct spool_daemon *d)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 300];
-	struct dirent *e;
-	DIR *dp;
-
-	spool_node_path(d->node, dir, sizeof(dir), "store/tmp");
-	if ((dp = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(dp)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(dp);
-}
-
-int
-spool_daemon_recover(struct spool_daemon *d, spool_err *err)
-{
-	int r;
-
-	clean_tmp(d);
-	if ((r = spool_intake_recover(d, err)) != SPOOL_OK ||
-	    (r = spool_outbox_recover(d, err)) != SPOOL_OK)
-		return r;
 	return SPOOL_OK;
 }
 

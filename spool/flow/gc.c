@@ -20,11 +20,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool/store/blobstore.h"
-#include "spool/flow/daemon_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
-#include "spool/flow/status.h"
+#include "spool/base/hash.h"
 #include "spool/base/util.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/gc.h"
+#include "spool/flow/results.h"
+#include "spool/flow/status.h"
+#include "spool/job/job.h"
+#include "spool/node/config.h"
+#include "spool/node/node.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/blobref.h"
+#include "spool/store/blobstore.h"
+#include "spool/store/lineage.h"
+#include "spool/store/store.h"
 
 static int64_t
 mtime_ms(const struct stat *sb)
@@ -71,36 +83,6 @@ expire_dir(const char *dir, int64_t cutoff, int dirs)
 	}
 	closedir(dp);
 	return n;
-}
-
-/* by-name links whose result folder is gone. */
-void
-spool_results_drop_dangling(const char *byname)
-{
-	char p[PATH_MAX * 2], q[PATH_MAX * 3];
-	struct dirent *e, *f;
-	struct stat sb;
-	DIR *dp, *sub;
-
-	if ((dp = opendir(byname)) == NULL)
-		return;
-	while ((e = readdir(dp)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", byname, e->d_name);
-		if ((sub = opendir(p)) == NULL)
-			continue;
-		while ((f = readdir(sub)) != NULL) {
-			if (f->d_name[0] == '.')
-				continue;
-			snprintf(q, sizeof(q), "%s/%s", p, f->d_name);
-			if (stat(q, &sb) != 0 && errno == ENOENT)
-				unlink(q);
-		}
-		closedir(sub);
-		rmdir(p); /* only if empty */
-	}
-	closedir(dp);
 }
 
 static int

@@ -11,10 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool/flow/daemon_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
-#include "spool/format/minisig.h"
 #include "spool/base/util.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/inbox_place.h"
+#include "spool/format/minisig.h"
+#include "spool/node/node.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/store.h"
 
 /* What the trusted comment says, if the .minisig parses (for the
  * quarantine record; nothing is trusted from it). */

@@ -16,6 +16,10 @@
  * which is harmless).  A refused file goes to rejected/NAME after its
  * NAME.error.json; when the disk is full the claimed files go back to
  * in/ and intake pauses.
+ *
+ * Over 800 lines and kept whole: a group of files goes claim, copy,
+ * sync, commit, remove as one sequence; splitting it would split the
+ * crash reasoning.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,14 +32,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool/store/blobstore.h"
-#include "spool/flow/daemon_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/base/util.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/intake.h"
+#include "spool/flow/reaper.h"
 #include "spool/format/batch.h"
 #include "spool/format/manifest.h"
 #include "spool/format/schema.h"
 #include "spool/keys/trust.h"
-#include "spool/base/util.h"
+#include "spool/node/config.h"
+#include "spool/node/node.h"
+#include "spool/store/blobref.h"
+#include "spool/store/blobstore.h"
+#include "spool/store/queue.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
 
 #define GROUP_MAX 1024         /* files per syncfs and transaction */
 #define REQUEST_FILE_MAX (1u << 20) /* a JSON request file */
@@ -313,23 +328,19 @@ static char *
 request_line(struct group *g, const struct claim *c)
 {
 	char created[32], expires[32];
+	struct spool_request_line l = { c->id, c->type, c->name, g->f->name,
+		c->user, c->priority, created, NULL, c->params, c->b.size,
+		c->b.hex };
 	json_t *item;
 	char *s;
 
 	spool_time_ms(created, g->now);
-	item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, "
-	    "s:[{s:s, s:I, s:s}]}", "kind", "request", "id", c->id, "type",
-	    c->type, "name", c->name, "folder", g->f->name, "user", c->user,
-	    "priority", c->priority, "created", created, "files", "name",
-	    c->name, "size", (json_int_t)c->b.size, "blob", c->b.hex);
-	if (item == NULL)
-		return NULL;
 	if (c->deadline) {
 		spool_time_ms(expires, c->deadline);
-		json_object_set_new(item, "expires", json_string(expires));
+		l.expires = expires;
 	}
-	if (c->params != NULL)
-		json_object_set(item, "params", c->params);
+	if ((item = spool_manifest_request(&l)) == NULL)
+		return NULL;
 	s = json_dumps(item, JSON_COMPACT);
 	json_decref(item);
 	return s;
@@ -345,26 +356,16 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 
 	for (i = 0; i < g->n; i++) {
 		struct claim *c = &g->c[i];
-		struct spool_request q;
-		struct spool_outbox_item o;
+		struct spool_request q = { .type = c->type, .user = c->user,
+			.folder = g->f->name, .name = c->name, .peer = g->peer,
+			.priority = c->priority, .deadline = c->deadline,
+			.size = (int64_t)c->b.size, .hash = c->b.hex,
+			.created = g->now };
 		char *line;
 
 		if (!c->ok)
 			continue;
-		memset(&q, 0, sizeof(q));
 		memcpy(q.id, c->id, sizeof(q.id));
-		q.side = "submit";
-		q.type = c->type;
-		q.user = c->user;
-		q.folder = g->f->name;
-		q.name = c->name;
-		q.peer = g->peer;
-		q.priority = c->priority;
-		q.deadline = c->deadline;
-		q.state = "accepted";
-		q.size = (int64_t)c->b.size;
-		q.hash = c->b.hex;
-		q.created = g->now;
 		spool_blob_path(g->d->node->root, c->b.hex, bpath);
 		if ((r = spool_store_request_received(st, &q, err)) !=
 		    SPOOL_OK ||
@@ -377,16 +378,10 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 			return r;
 		if ((line = request_line(g, c)) == NULL)
 			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-		memset(&o, 0, sizeof(o));
-		o.peer = g->peer;
-		o.kind = "request";
-		o.request = c->id;
-		o.priority = c->priority;
-		o.created = g->now;
-		o.ord = (int)i;
-		o.size = c->b.size;
-		o.item = line;
-		r = spool_store_outbox_add(st, &o, err);
+		r = spool_store_outbox_add(st, &(struct spool_outbox_item){
+		    .peer = g->peer, .kind = "request", .request = c->id,
+		    .priority = c->priority, .created = g->now, .ord = (int)i,
+		    .size = c->b.size, .item = line }, err);
 		free(line);
 		if (r != SPOOL_OK)
 			return r;

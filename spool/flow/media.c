@@ -22,6 +22,10 @@
  * A crash between 5's unlinks leaves a lone .minisig in out/: no .batch
  * the daemon could take for an unfinished write; the next export removes
  * it once archive/sent/ holds the same .minisig.
+ *
+ * Over 800 lines and kept whole: export and import are one protocol
+ * whose numbered steps above must be read together with the crash cases
+ * between them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,15 +40,21 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
 #include "spool/base/hash.h"
+#include "spool/base/phash.h"
+#include "spool/base/util.h"
 #include "spool/flow/media.h"
 #include "spool/format/minisig.h"
-#include "spool/base/phash.h"
+#include "spool/format/pair.h"
+#include "spool/keys/key.h"
+#include "spool/node/node.h"
+#include "spool/store/queue.h"
 #include "spool/store/store.h"
 
-#define BATCH_EXT ".batch"
-#define SIG_EXT ".batch.minisig"
+#define BATCH_EXT SPOOL_BATCH_EXT
+#define SIG_EXT SPOOL_BATCH_EXT SPOOL_SIG_EXT
 /* Batch files considered in one directory: a bound, not a quota. */
 #define MEDIA_NAMES_MAX 1000000u
 /* A batch file's stem is at most 32 + 1 + 32 + 1 + 10 bytes. */
@@ -52,40 +62,6 @@
 #define NAME_BUF 128
 
 /* ---- names and limits ------------------------------------------------- */
-
-int
-spool_batch_stem_parse(const char *stem, char *from, char *to,
-    uint64_t *seq)
-{
-	const char *d1, *d2, *p;
-	uint64_t v = 0;
-	size_t i;
-
-	if ((d1 = strchr(stem, '-')) == NULL ||
-	    (d2 = strchr(d1 + 1, '-')) == NULL)
-		return 0;
-	if (d1 == stem || d1 - stem > SPOOL_NAME_MAX || d2 == d1 + 1 ||
-	    d2 - d1 - 1 > SPOOL_NAME_MAX || strlen(d2 + 1) != 10)
-		return 0;
-	for (p = stem; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    (*p == '-' && (p == d1 || p == d2))))
-			return 0;
-	for (i = 0, p = d2 + 1; i < 10; i++, p++)
-		if (*p < '0' || *p > '9')
-			return 0;
-		else
-			v = v * 10 + (uint64_t)(*p - '0');
-	if (from != NULL)
-		snprintf(from, SPOOL_NAME_MAX + 1, "%.*s", (int)(d1 - stem),
-		    stem);
-	if (to != NULL)
-		snprintf(to, SPOOL_NAME_MAX + 1, "%.*s", (int)(d2 - d1 - 1),
-		    d1 + 1);
-	if (seq != NULL)
-		*seq = v;
-	return 1;
-}
 
 int
 spool_media_fat_refuses(unsigned long fstype, uint64_t size)
@@ -212,6 +188,12 @@ names_has(const struct names *ns, const char *name)
 {
 	return ns->n > 0 && bsearch(&name, ns->v, ns->n, sizeof(*ns->v),
 	    cmp_str) != NULL;
+}
+
+static int
+has_name(void *arg, const char *name)
+{
+	return names_has(arg, name);
 }
 
 /* ---- files ------------------------------------------------------------ */
@@ -886,9 +868,8 @@ spool_media_export(const struct spool_node *n, const char *dir,
 		if (!stem_of(ns.v[i], BATCH_EXT, stem) ||
 		    !spool_batch_stem_parse(stem, NULL, NULL, NULL))
 			continue;
-		snprintf(want, sizeof(want), "%s%s", stem, SIG_EXT);
 		/* without its .minisig a .batch is still being written */
-		if (!names_has(&ns, want))
+		if (!spool_pair_complete_in(stem, has_name, &ns))
 			continue;
 		spool_err_clear(&e);
 		if (export_pair(&m, stem, &bytes, &note, &e) == SPOOL_OK)
@@ -1027,7 +1008,7 @@ spool_media_import(const struct spool_node *n, const char *dir,
 {
 	struct media m;
 	struct names ns = { NULL, 0, 0 };
-	char stem[STEM_BUF], want[NAME_BUF];
+	char stem[STEM_BUF];
 	int lock = -1, r;
 	size_t i;
 
@@ -1053,8 +1034,7 @@ spool_media_import(const struct spool_node *n, const char *dir,
 			    "name (FROM-TO-SEQ.batch)");
 			continue;
 		}
-		snprintf(want, sizeof(want), "%s%s", stem, SIG_EXT);
-		if (!names_has(&ns, want)) {
+		if (!spool_pair_complete_in(stem, has_name, &ns)) {
 			report(&m, stem, 0, SPOOL_MEDIA_SKIPPED, "no .minisig "
 			    "(an incomplete pair)");
 			continue;

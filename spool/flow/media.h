@@ -17,20 +17,14 @@
 
 #include <stdint.h>
 
-#include "spool/node/config.h"
 #include "spool/base/error.h"
+#include "spool/node/config.h"
 #include "spool/node/node.h"
 
 /* FAT12/16/32 (msdos, vfat): statfs f_type MSDOS_SUPER_MAGIC. */
 #define SPOOL_FAT_MAGIC 0x4d44UL
 /* A FAT file is at most 4 GiB - 1 bytes. */
 #define SPOOL_FAT_FILE_MAX 4294967295ULL
-
-/* "<from>-<to>-<10 digits>": the stem of a batch file name (NAME of
- * NAME.batch), node names [a-z0-9]{1,32}.  1 if stem is one; from, to
- * and seq (each may be NULL) get its parts. */
-int spool_batch_stem_parse(const char *stem, char *from, char *to,
-    uint64_t *seq);
 
 /* 1 if a filesystem of type fstype (statfs f_type) cannot hold a file of
  * size bytes: FAT holds files under 4 GiB (exFAT is another type and has

@@ -19,12 +19,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool/format/batch.h"
-#include "spool/store/blobstore.h"
-#include "spool/flow/daemon_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
-#include "spool/format/minisig.h"
+#include "spool/base/hash.h"
 #include "spool/base/util.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/outbox.h"
+#include "spool/format/batch.h"
+#include "spool/format/manifest.h"
+#include "spool/format/minisig.h"
+#include "spool/format/pair.h"
+#include "spool/node/config.h"
+#include "spool/node/node.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/blobstore.h"
+#include "spool/store/queue.h"
+#include "spool/store/store.h"
 
 #define ACKS_MAX 256 /* receipts carried per batch (the newest) */
 #define TAR_BLOCK 512u
@@ -187,9 +198,9 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 	    strlen(out) + strlen(name) + 2 >= sizeof(out))
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
 	strcat(strcat(out, "/"), name);
-	snprintf(sig, sizeof(sig), "%s.minisig", out);
+	spool_pair_sig_path(sig, sizeof(sig), out);
 	/* a .batch without its .minisig is what a crash left: redo it */
-	if (access(sig, F_OK) != 0)
+	if (!spool_pair_complete(out))
 		unlink(out);
 	if ((r = spool_store_outbox_batch(d->st, bid, add_line, &l, err)) !=
 	    SPOOL_OK)
@@ -265,8 +276,8 @@ adopt(struct spool_daemon *d, const char *bid, const char *peer,
 	spool_batch_name(name, sizeof(name), d->node->cfg->name, peer, seq);
 	spool_node_path(d->node, out, sizeof(out), "out");
 	strcat(strcat(out, "/"), name);
-	snprintf(sig, sizeof(sig), "%s.minisig", out);
-	if (access(sig, F_OK) != 0 || access(out, F_OK) != 0)
+	spool_pair_sig_path(sig, sizeof(sig), out);
+	if (!spool_pair_complete(out))
 		return SPOOL_OK;
 	if (spool_minisig_read(sig, &m, NULL) != SPOOL_OK ||
 	    spool_facts_parse(m.trusted, &f, NULL) != SPOOL_OK ||
@@ -428,14 +439,10 @@ split(struct spool_daemon *d, struct lines *l, spool_err *err)
 				ps = size - off;
 			if ((r = hash_range(path, off, ps, hex, err)) != SPOOL_OK)
 				goto out;
-			p = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, "
-			    "s:I, s:s}", "kind", "part", "request",
-			    json_string_value(json_object_get(item, "id")), "name",
-			    json_string_value(json_object_get(f, "name")),
-			    "index", (json_int_t)k, "count", (json_int_t)count,
-			    "offset", (json_int_t)off, "size", (json_int_t)ps,
-			    "blob", hex, "file_size", (json_int_t)size,
-			    "file_blob", blob);
+			p = spool_manifest_part(json_string_value(
+			    json_object_get(item, "id")), json_string_value(
+			    json_object_get(f, "name")), k, count, off, ps, hex,
+			    size, blob);
 			if (n == cap) {
 				void *a = realloc(parts, (cap ? cap * 2 : 16) *
 				    sizeof(*parts));

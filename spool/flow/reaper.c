@@ -25,9 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool/flow/daemon_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
 #include "spool/base/util.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/reaper.h"
+#include "spool/node/node.h"
+#include "spool/store/store.h"
 
 #define QUIET_MS 1000     /* no new work for this long: reap */
 #define DELAY_MAX_MS 30000 /* or when the oldest waited this long */

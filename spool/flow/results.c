@@ -16,10 +16,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool/store/blobstore.h"
-#include "spool/flow/daemon_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
 #include "spool/base/util.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/results.h"
+#include "spool/node/node.h"
+#include "spool/store/blobstore.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
 
 /* rm -r of a folder spool made (files and no subfolders). */
 void
@@ -168,4 +173,34 @@ out:
 	if (r != SPOOL_OK)
 		spool_results_remove(tmp);
 	return r;
+}
+
+/* by-name links whose result folder is gone. */
+void
+spool_results_drop_dangling(const char *byname)
+{
+	char p[PATH_MAX * 2], q[PATH_MAX * 3];
+	struct dirent *e, *f;
+	struct stat sb;
+	DIR *dp, *sub;
+
+	if ((dp = opendir(byname)) == NULL)
+		return;
+	while ((e = readdir(dp)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", byname, e->d_name);
+		if ((sub = opendir(p)) == NULL)
+			continue;
+		while ((f = readdir(sub)) != NULL) {
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(q, sizeof(q), "%s/%s", p, f->d_name);
+			if (stat(q, &sb) != 0 && errno == ENOENT)
+				unlink(q);
+		}
+		closedir(sub);
+		rmdir(p); /* only if empty */
+	}
+	closedir(dp);
 }

@@ -13,10 +13,17 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "spool/flow/daemon_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
-#include "spool/flow/status.h"
 #include "spool/base/util.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/status.h"
+#include "spool/format/pair.h"
+#include "spool/node/node.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/list.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
 
 static json_t *
 jtime(int64_t ms)
@@ -171,15 +178,15 @@ spool_status_summary(struct spool_store *st, const struct spool_node *n,
 		get_count(by, "process", "expired") +
 		get_count(by, "process", "cancelled"),
 	    "rejected", count_files(n, "rejected", NULL, ".error.json"),
-	    "quarantined", count_files(n, "quarantine", ".batch", NULL),
+	    "quarantined", count_files(n, "quarantine", SPOOL_BATCH_EXT, NULL),
 	    "requests", by,
 	    "peers", peers);
 	if (doc == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	json_object_set_new(doc, "waiting_in_out", json_integer(count_files(n,
-	    "out", ".batch", NULL)));
+	    "out", SPOOL_BATCH_EXT, NULL)));
 	json_object_set_new(doc, "waiting_in_import", json_integer(
-	    count_files(n, "import", ".batch", NULL)));
+	    count_files(n, "import", SPOOL_BATCH_EXT, NULL)));
 	if (statvfs(n->root, &vfs) == 0)
 		json_object_set_new(doc, "disk", json_pack("{s:I, s:I}",
 		    "free_bytes", (json_int_t)((uint64_t)vfs.f_bavail *

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "spool/base/error.h"
+#include "spool/flow/daemon.h"
 #include "spool/node/node.h"
 #include "spool/store/store.h"
 
@@ -21,5 +22,9 @@ int spool_status_request(struct spool_store *st, const char *id,
  * (or forgotten); returns how many. */
 uint64_t spool_status_expire(struct spool_store *st, const char *dir,
     int64_t cutoff);
+
+/* Rewrite status/<id>.json of every request whose state changed in d and
+ * status/summary.json. */
+int spool_status_flush(struct spool_daemon *d, spool_err *err);
 
 #endif

@@ -20,11 +20,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool/store/blobstore.h"
-#include "spool/flow/daemon_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
-#include "spool/format/manifest.h"
+#include "spool/base/hash.h"
 #include "spool/base/util.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/work.h"
+#include "spool/format/manifest.h"
+#include "spool/job/job.h"
+#include "spool/node/node.h"
+#include "spool/store/blobref.h"
+#include "spool/store/blobstore.h"
+#include "spool/store/lineage.h"
+#include "spool/store/list.h"
+#include "spool/store/queue.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
 
 #define LEDGER_MAX 4096
 
@@ -353,7 +365,6 @@ static int
 answer_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct answer *a = arg;
-	struct spool_outbox_item o;
 	char path[PATH_MAX];
 	int r;
 
@@ -365,14 +376,9 @@ answer_tx(struct spool_store *st, void *arg, spool_err *err)
 		    err)) != SPOOL_OK)
 			return r;
 	}
-	memset(&o, 0, sizeof(o));
-	o.peer = a->peer;
-	o.kind = "result";
-	o.request = a->req;
-	o.priority = a->priority;
-	o.size = a->size;
-	o.item = a->line;
-	return spool_store_outbox_add(st, &o, err);
+	return spool_store_outbox_add(st, &(struct spool_outbox_item){
+	    .peer = a->peer, .kind = "result", .request = a->req,
+	    .priority = a->priority, .size = a->size, .item = a->line }, err);
 }
 
 /* Build and queue the result of one processed request. */
@@ -440,23 +446,17 @@ answer_one(struct spool_daemon *d, const struct spool_store_row *row,
 		    b.hex));
 	}
 	spool_uuid7(rid);
-	item = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O}", "kind", "result",
-	    "id", rid, "request", id, "status", state, "files", files,
-	    "lineage", evs);
+	if (jf.started)
+		spool_time_ms(t1, jf.started);
+	if (jf.finished)
+		spool_time_ms(t2, jf.finished);
+	item = spool_manifest_result(rid, id, state, files, evs,
+	    strcmp(state, "succeeded") == 0 ? NULL : jf.error[0] ? jf.error :
+	    row->col[10] ? row->col[10] : state, jf.started ? t1 : NULL,
+	    jf.finished ? t2 : NULL);
 	if (item == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;
-	}
-	if (strcmp(state, "succeeded") != 0)
-		json_object_set_new(item, "error", json_string(jf.error[0] ?
-		    jf.error : row->col[10] ? row->col[10] : state));
-	if (jf.started) {
-		spool_time_ms(t1, jf.started);
-		json_object_set_new(item, "started", json_string(t1));
-	}
-	if (jf.finished) {
-		spool_time_ms(t2, jf.finished);
-		json_object_set_new(item, "finished", json_string(t2));
 	}
 	if ((r = spool_manifest_check_item(d->manifest, item, err)) !=
 	    SPOOL_OK)

@@ -14,8 +14,8 @@
 
 #include "spool/base/error.h"
 #include "spool/base/hash.h"
-#include "spool/keys/key.h"
 #include "spool/format/minisig.h"
+#include "spool/keys/key.h"
 
 struct spool_manifest;
 

@@ -23,13 +23,17 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "spool/base/error.h"
+#include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/base/phash.h"
 #include "spool/format/batch.h"
 #include "spool/format/blobset.h"
-#include "spool/base/fsutil.h"
 #include "spool/format/manifest.h"
-#include "spool/base/phash.h"
-#include "spool/keys/trust.h"
+#include "spool/format/minisig.h"
 #include "spool/format/ustar.h"
+#include "spool/keys/key.h"
+#include "spool/keys/trust.h"
 
 enum phase { WANT_MANIFEST, IN_MANIFEST, WANT_BLOBS, IN_BLOB };
 

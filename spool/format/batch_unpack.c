@@ -19,11 +19,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spool/base/error.h"
+#include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/base/util.h"
 #include "spool/format/batch.h"
 #include "spool/format/blobset.h"
-#include "spool/base/fsutil.h"
 #include "spool/format/manifest.h"
-#include "spool/base/util.h"
+#include "spool/format/minisig.h"
 
 struct out_name {
 	char *name;

@@ -15,13 +15,17 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "spool/base/error.h"
+#include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/base/phash.h"
+#include "spool/base/util.h"
 #include "spool/format/batch.h"
 #include "spool/format/blobset.h"
-#include "spool/base/fsutil.h"
 #include "spool/format/manifest.h"
-#include "spool/base/phash.h"
+#include "spool/format/minisig.h"
 #include "spool/format/ustar.h"
-#include "spool/base/util.h"
+#include "spool/keys/key.h"
 
 struct blob_src {
 	uint8_t hash[SPOOL_HASH_LEN];

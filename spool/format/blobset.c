@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spool/base/hash.h"
 #include "spool/format/blobset.h"
 
 void

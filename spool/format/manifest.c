@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool/format/manifest.h"
-#include "spool/format/schema.h"
+#include "spool/base/error.h"
+#include "spool/base/hash.h"
 #include "spool/base/util.h"
+#include "spool/format/manifest.h"
+#include "spool/format/minisig.h"
+#include "spool/format/schema.h"
 
 static _Thread_local int json_oom;
 static pthread_once_t json_once = PTHREAD_ONCE_INIT;
@@ -84,6 +87,70 @@ spool_manifest_header(const struct spool_batch_facts *f, json_t *acks)
 	    "to", f->to, "seq", (json_int_t)f->seq, "created", f->created,
 	    "items", (json_int_t)f->items, "bytes", (json_int_t)f->bytes,
 	    "acks", acks ? acks : json_array());
+}
+
+json_t *
+spool_manifest_request(const struct spool_request_line *l)
+{
+	json_t *item;
+
+	item = json_pack("{s:s, s:s, s:s, s:s}", "kind", "request", "id", l->id,
+	    "type", l->type, "name", l->name);
+	if (item == NULL)
+		return NULL;
+	if ((l->folder != NULL && json_object_set_new(item, "folder",
+	    json_string(l->folder)) != 0) ||
+	    json_object_set_new(item, "user", json_string(l->user)) != 0 ||
+	    json_object_set_new(item, "priority", json_integer(l->priority)) !=
+	    0 ||
+	    json_object_set_new(item, "created", json_string(l->created)) != 0 ||
+	    json_object_set_new(item, "files", json_pack("[{s:s, s:I, s:s}]",
+	    "name", l->name, "size", (json_int_t)l->size, "blob", l->blob)) !=
+	    0 ||
+	    (l->expires != NULL && json_object_set_new(item, "expires",
+	    json_string(l->expires)) != 0) ||
+	    (l->params != NULL && json_object_set(item, "params",
+	    (json_t *)l->params) != 0)) {
+		json_decref(item);
+		return NULL;
+	}
+	return item;
+}
+
+json_t *
+spool_manifest_part(const char *request, const char *name, uint64_t index,
+    uint64_t count, uint64_t offset, uint64_t size, const char *blob,
+    uint64_t file_size, const char *file_blob)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:s}",
+	    "kind", "part", "request", request, "name", name, "index",
+	    (json_int_t)index, "count", (json_int_t)count, "offset",
+	    (json_int_t)offset, "size", (json_int_t)size, "blob", blob,
+	    "file_size", (json_int_t)file_size, "file_blob", file_blob);
+}
+
+json_t *
+spool_manifest_result(const char *id, const char *request, const char *status,
+    json_t *files, json_t *lineage, const char *error, const char *started,
+    const char *finished)
+{
+	json_t *item;
+
+	item = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O}", "kind", "result",
+	    "id", id, "request", request, "status", status, "files", files,
+	    "lineage", lineage);
+	if (item == NULL)
+		return NULL;
+	if ((error != NULL && json_object_set_new(item, "error",
+	    json_string(error)) != 0) ||
+	    (started != NULL && json_object_set_new(item, "started",
+	    json_string(started)) != 0) ||
+	    (finished != NULL && json_object_set_new(item, "finished",
+	    json_string(finished)) != 0)) {
+		json_decref(item);
+		return NULL;
+	}
+	return item;
 }
 
 static int

@@ -31,6 +31,31 @@ void spool_manifest_free(struct spool_manifest *m);
 /* The header object for facts f (acks borrowed; NULL = []). */
 json_t *spool_manifest_header(const struct spool_batch_facts *f,
     json_t *acks);
+/* The item lines a node makes (layouts: schemas/README.md), built here
+ * only; NULL when out of memory.  A request line carries one file. */
+struct spool_request_line {
+	const char *id, *type, *name;
+	const char *folder;    /* or NULL */
+	const char *user;
+	int priority;
+	const char *created;   /* RFC 3339 */
+	const char *expires;   /* or NULL */
+	const json_t *params;  /* or NULL */
+	uint64_t size;         /* the file's */
+	const char *blob;      /* its hash, hex */
+};
+json_t *spool_manifest_request(const struct spool_request_line *l);
+/* Part index of count of the file (file_size bytes, hash file_blob)
+ * that request carries under name. */
+json_t *spool_manifest_part(const char *request, const char *name,
+    uint64_t index, uint64_t count, uint64_t offset, uint64_t size,
+    const char *blob, uint64_t file_size, const char *file_blob);
+/* The result of request: status, files and lineage (arrays, borrowed);
+ * error, started and finished may be NULL. */
+json_t *spool_manifest_result(const char *id, const char *request,
+    const char *status, json_t *files, json_t *lineage, const char *error,
+    const char *started, const char *finished);
+
 /* Schema-check hdr and compare it with every fact the trusted comment
  * shares (all but tar). */
 int spool_manifest_check_header(const struct spool_manifest *m,

@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
+#include "spool/base/util.h"
 #include "spool/format/minisig.h"
+#include "spool/keys/key.h"
 
 int
 spool_minisig_parse(const char *text, size_t len, struct spool_minisig *out,

@@ -14,10 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spool/node/config.h"
 #include "spool/base/error.h"
-#include "spool/keys/key.h"
 #include "spool/base/util.h"
+#include "spool/keys/key.h"
 
 #define SPOOL_MINISIG_MAX 4096
 #define SPOOL_TRUSTED_MAX 1024

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spool/base/error.h"
 #include "spool/format/ustar.h"
 
 /* Header fields (POSIX.1-1988): offsets, and lengths where they matter.

@@ -15,15 +15,36 @@
  *
  * It must never count a completion whose lease was lost, and never leave
  * a task 'running' without a lease that will expire.
+ *
+ * What an operator does to jobs (cancel, retry, prune) and what the
+ * daemon asks of the queue is job_admin.c.  The rest stays whole: claim,
+ * heartbeat, complete and fail are one state machine over the same rows,
+ * and the lock order above holds only if they are read together.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool/store/store_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/util.h"
+#include "spool/job/job.h"
+#include "spool/job/job_impl.h"
+#include "spool/store/db.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
+#include "spool/store/store_impl.h"
 
 #define SWEEP_MAX 100 /* expired leases / deadlines handled per sweep */
+
+static const char *const job_states[] = { "running", "succeeded", "failed",
+	"cancelled", "expired", NULL };
+
+const char *
+spool_job_state_at(size_t i)
+{
+	return i < sizeof(job_states) / sizeof(job_states[0]) ? job_states[i] :
+	    NULL;
+}
 
 void
 spool_task_release(struct spool_task *t)
@@ -184,8 +205,8 @@ spool_job_create(struct spool_store *st, const struct spool_job_spec *s,
 /* The job ends in state (failed, cancelled, expired) with error: its
  * unfinished tasks are cancelled (running ones learn it at their next
  * heartbeat). */
-static int
-end_job(struct spool_store *st, const char *job, const char *state,
+int
+st_job_end(struct spool_store *st, const char *job, const char *state,
     const char *error, spool_err *err)
 {
 	int64_t now = spool_store_now(st);
@@ -277,7 +298,7 @@ sweep(struct spool_store *st, struct sweep_arg *a, spool_err *err)
 	    DBI(now), DBI(SWEEP_MAX))) != SPOOL_OK)
 		return r;
 	for (i = 0; i < res.nrows; i++) {
-		if ((r = end_job(st, spool_dbres_text(&res, i, 0), "expired",
+		if ((r = st_job_end(st, spool_dbres_text(&res, i, 0), "expired",
 		    "deadline passed", err)) != SPOOL_OK)
 			break;
 		a->expired++;
@@ -310,7 +331,7 @@ sweep(struct spool_store *st, struct sweep_arg *a, spool_err *err)
 			    DBS(why), DBI(now), DBS(id))) == SPOOL_OK &&
 			    (r = task_event(st, id, "lost", attempt, owner, why,
 			    err)) == SPOOL_OK)
-				r = end_job(st, job, "failed", msg, err);
+				r = st_job_end(st, job, "failed", msg, err);
 		} else {
 			if ((r = st_q(st, NULL, err, "UPDATE task SET state = "
 			    "'queued', run_at = ?, error = ? WHERE id = ?",
@@ -906,7 +927,7 @@ fail_tx(struct spool_store *st, void *arg, spool_err *err)
 	else
 		snprintf(msg, sizeof(msg), "stage %d task %d failed %d times: "
 		    "%s", stage, idx, attempt, a->error);
-	return end_job(st, job, "failed", msg, err);
+	return st_job_end(st, job, "failed", msg, err);
 }
 
 int
@@ -935,177 +956,4 @@ spool_job_set_cap(struct spool_store *st, const char *type,
 	return st_q(st, NULL, err, "INSERT INTO task_type (type, max_running) "
 	    "VALUES (?, ?) ON CONFLICT (type) DO UPDATE SET max_running = ?",
 	    DBS(type), DBI(max_running), DBI(max_running));
-}
-
-/* ---- cancel, retry, prune --------------------------------------------- */
-
-int
-spool_job_resolve(struct spool_store *st, const char *id,
-    char job[SPOOL_ID_MAX], spool_err *err)
-{
-	char found[SPOOL_ID_MAX];
-	struct spool_dbres res;
-	int r;
-
-	if ((r = st_find_id(st, "job", id, job, err)) != SPOOL_ERR_NOTFOUND)
-		return r;
-	if ((r = st_find_id(st, "task", id, found, err)) == SPOOL_OK)
-		r = st_q(st, &res, err, "SELECT job FROM task WHERE id = ?",
-		    DBS(found));
-	else if (r == SPOOL_ERR_NOTFOUND &&
-	    (r = st_find_id(st, "request", id, found, err)) == SPOOL_OK)
-		r = st_q(st, &res, err, "SELECT id FROM job WHERE request = ? "
-		    "ORDER BY created DESC LIMIT 1", DBS(found));
-	if (r != SPOOL_OK) {
-		if (r == SPOOL_ERR_NOTFOUND)
-			spool_fail(err, r, "no job, task or request '%s'", id);
-		return r;
-	}
-	if (res.nrows == 0)
-		r = spool_fail(err, SPOOL_ERR_NOTFOUND, "no job for '%s'", id);
-	else
-		snprintf(job, SPOOL_ID_MAX, "%s", spool_dbres_text(&res, 0, 0));
-	spool_dbres_release(&res);
-	return r;
-}
-
-struct cancel_arg {
-	const char *job, *reason;
-};
-
-static int
-cancel_tx(struct spool_store *st, void *arg, spool_err *err)
-{
-	struct cancel_arg *a = arg;
-	struct spool_dbres res;
-	int r;
-
-	if ((r = st_q(st, &res, err, "SELECT state FROM job WHERE id = ? "
-	    "/*FOR UPDATE*/", DBS(a->job))) != SPOOL_OK)
-		return r;
-	if (res.nrows == 0 ||
-	    strcmp(spool_dbres_text(&res, 0, 0), "running") != 0) {
-		r = spool_fail(err, SPOOL_ERR_STATE, "job %s is %s", a->job,
-		    res.nrows ? spool_dbres_text(&res, 0, 0) : "gone");
-		spool_dbres_release(&res);
-		return r;
-	}
-	spool_dbres_release(&res);
-	return end_job(st, a->job, "cancelled", a->reason, err);
-}
-
-int
-spool_job_cancel(struct spool_store *st, const char *id, const char *reason,
-    spool_err *err)
-{
-	char job[SPOOL_ID_MAX];
-	struct cancel_arg a;
-	int r;
-
-	if ((r = spool_job_resolve(st, id, job, err)) != SPOOL_OK)
-		return r;
-	a.job = job;
-	a.reason = reason ? reason : "cancelled by the operator";
-	return st_tx(st, 1, cancel_tx, &a, err);
-}
-
-static int
-retry_tx(struct spool_store *st, void *arg, spool_err *err)
-{
-	const char *job = arg;
-	int64_t now = spool_store_now(st);
-	struct spool_dbres res;
-	char req[SPOOL_ID_MAX] = "";
-	int r, stage;
-
-	if ((r = st_q(st, &res, err, "SELECT state, stage, request FROM job "
-	    "WHERE id = ? /*FOR UPDATE*/", DBS(job))) != SPOOL_OK)
-		return r;
-	if (res.nrows == 0 ||
-	    (strcmp(spool_dbres_text(&res, 0, 0), "failed") != 0 &&
-	    strcmp(spool_dbres_text(&res, 0, 0), "cancelled") != 0 &&
-	    strcmp(spool_dbres_text(&res, 0, 0), "expired") != 0)) {
-		r = spool_fail(err, SPOOL_ERR_STATE, "job %s is %s: only a "
-		    "failed, cancelled or expired job can be retried", job,
-		    res.nrows ? spool_dbres_text(&res, 0, 0) : "gone");
-		spool_dbres_release(&res);
-		return r;
-	}
-	stage = (int)spool_dbres_int(&res, 0, 1);
-	if (spool_dbres_text(&res, 0, 2) != NULL)
-		snprintf(req, sizeof(req), "%s", spool_dbres_text(&res, 0, 2));
-	spool_dbres_release(&res);
-	if ((r = st_q(st, NULL, err, "UPDATE job SET state = 'running', "
-	    "error = NULL, deadline = NULL, finished = NULL, updated = ? "
-	    "WHERE id = ?", DBI(now), DBS(job))) != SPOOL_OK ||
-	    (r = st_q(st, NULL, err, "UPDATE task SET state = 'queued', "
-	    "attempt = 0, run_at = ?, deadline = NULL, lease_owner = NULL, "
-	    "finished = NULL WHERE job = ? AND stage = ? AND state IN "
-	    "('failed', 'cancelled')", DBI(now), DBS(job), DBI(stage))) !=
-	    SPOOL_OK ||
-	    (r = st_q(st, NULL, err, "UPDATE task SET state = 'waiting', "
-	    "attempt = 0, deadline = NULL, finished = NULL WHERE job = ? AND "
-	    "stage > ? AND state = 'cancelled'", DBS(job), DBI(stage))) !=
-	    SPOOL_OK)
-		return r;
-	if (req[0] == '\0')
-		return SPOOL_OK;
-	/* the request comes back from its final state: the one step back
-	 * the state machine allows, recorded as such */
-	if ((r = st_q(st, &res, err, "UPDATE request SET state = 'queued', "
-	    "error = NULL, updated = ? WHERE id = ? AND side = 'process'",
-	    DBI(now), DBS(req))) != SPOOL_OK)
-		return r;
-	if (res.changes > 0) {
-		char eid[SPOOL_ID_MAX];
-		spool_uuid7(eid);
-		r = st_q(st, NULL, err, "INSERT INTO request_event (id, request, "
-		    "state, time, detail) VALUES (?, ?, 'queued', ?, "
-		    "'retried')", DBS(eid), DBS(req), DBI(now));
-	}
-	spool_dbres_release(&res);
-	return r;
-}
-
-int
-spool_job_retry(struct spool_store *st, const char *id, spool_err *err)
-{
-	char job[SPOOL_ID_MAX];
-	int r;
-
-	if ((r = spool_job_resolve(st, id, job, err)) != SPOOL_OK)
-		return r;
-	return st_tx(st, 1, retry_tx, job, err);
-}
-
-struct jprune_arg {
-	int64_t cutoff;
-	uint64_t n;
-};
-
-static int
-jprune_tx(struct spool_store *st, void *arg, spool_err *err)
-{
-	struct jprune_arg *a = arg;
-	struct spool_dbres res;
-	int r;
-
-	if ((r = st_q(st, &res, err, "DELETE FROM job WHERE finished IS NOT "
-	    "NULL AND finished < ?", DBI(a->cutoff))) != SPOOL_OK)
-		return r;
-	a->n = (uint64_t)res.changes;
-	spool_dbres_release(&res);
-	return SPOOL_OK;
-}
-
-int
-spool_job_prune(struct spool_store *st, int64_t cutoff, uint64_t *n,
-    spool_err *err)
-{
-	struct jprune_arg a = { cutoff, 0 };
-	int r = st_tx(st, 1, jprune_tx, &a, err);
-
-	if (r == SPOOL_OK && n != NULL)
-		*n = a.n;
-	return r;
 }

@@ -13,9 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
-#include "spool/keys/key.h"
 #include "spool/base/util.h"
+#include "spool/keys/key.h"
 
 #define SK_BIN_LEN (2 + 2 + 2 + 32 + 8 + 8 + 8 + 64 + 32)
 

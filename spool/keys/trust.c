@@ -11,7 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
+#include "spool/base/util.h"
+#include "spool/keys/key.h"
 #include "spool/keys/trust.h"
 
 static int

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "spool/node/config.h"
 #include "spool/base/error.h"
+#include "spool/base/util.h"
 #include "spool/keys/key.h"
 
 struct spool_trusted {

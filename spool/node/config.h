@@ -14,8 +14,8 @@
 #include <stdio.h>
 
 #include "spool/base/error.h"
+#include "spool/base/util.h"
 
-#define SPOOL_NAME_MAX 32 /* node names: [a-z0-9]{1,32} */
 /* Limits on what the parser reads.  A key line ("key = value", trimmed)
  * may hold SPOOL_CONF_LINE_MAX bytes: libinih reads lines into a 200-byte
  * buffer and would split a longer one, so it is an error instead.  Comment
@@ -156,7 +156,5 @@ int spool_parse_duration(const char *s, uint64_t *out);
 /* "1024" "64K" "512M" "1G" (powers of 1024; k m g too) -> bytes.
  * SPOOL_ERR_FORMAT if malformed or negative, SPOOL_ERR_LIMIT on overflow. */
 int spool_parse_size(const char *s, uint64_t *out);
-/* [a-z0-9]{1,32}: 1 if s is a node name, else 0 */
-int spool_node_name_ok(const char *s);
 
 #endif

@@ -17,12 +17,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
 #include "spool/base/hash.h"
-#include "spool/node/node.h"
-#include "spool/store/store.h"
-#include "spool/keys/trust.h"
 #include "spool/base/util.h"
+#include "spool/format/batch.h"
+#include "spool/format/manifest.h"
+#include "spool/format/minisig.h"
+#include "spool/keys/key.h"
+#include "spool/keys/trust.h"
+#include "spool/node/config.h"
+#include "spool/node/node.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/lineage.h"
+#include "spool/store/queue.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
 
 static const char *const layout[] = {
 	"keys", "keys/trusted", "in", "out", "import", "results", "delivered",
@@ -300,11 +310,9 @@ pack_item(struct spool_batch_writer *w, struct pack_input *in,
 
 	spool_hex(hex, in->hash, SPOOL_HASH_LEN);
 	spool_time_format(created, now);
-	item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[{s:s, s:I, "
-	    "s:s}]}", "kind", "request", "id", in->id, "type", "transfer",
-	    "name", name, "user", in->user, "priority", 0, "created", created,
-	    "files",
-	    "name", name, "size", (json_int_t)in->size, "blob", hex);
+	item = spool_manifest_request(&(struct spool_request_line){ .id =
+	    in->id, .type = "transfer", .name = name, .user = in->user,
+	    .priority = 0, .created = created, .size = in->size, .blob = hex });
 	if (item == NULL)
 		return spool_fail(err, SPOOL_ERR_USAGE,
 		    "cannot describe '%s'", in->path);
@@ -347,22 +355,13 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		char hex[SPOOL_HASH_HEXLEN + 1];
 		char rref[SPOOL_REF_MAX];
 		const char *name = spool_basename(in->path);
-		struct spool_outbox_item o;
-		struct spool_request q;
+		struct spool_request q = { .type = "transfer", .user = in->user,
+			.name = name, .peer = p->peer, .size = (int64_t)in->size,
+			.hash = hex, .created = p->now };
 
 		spool_hex(hex, in->hash, SPOOL_HASH_LEN);
 		snprintf(rref, sizeof(rref), "request:%s", in->id);
-		memset(&q, 0, sizeof(q));
 		memcpy(q.id, in->id, sizeof(in->id));
-		q.side = "submit";
-		q.type = "transfer";
-		q.user = in->user;
-		q.name = name;
-		q.peer = p->peer;
-		q.state = "accepted";
-		q.size = (int64_t)in->size;
-		q.hash = hex;
-		q.created = p->now;
 		if ((r = spool_store_request_received(st, &q, err)) !=
 		    SPOOL_OK ||
 		    (r = spool_store_request_set_state(st, in->id, "batched",
@@ -373,16 +372,11 @@ record_pack(struct spool_store *st, void *arg, spool_err *err)
 		    (const char *[]){ bref }, 1, err)) != SPOOL_OK)
 			return r;
 		/* its line, as carried by this batch (export, acks) */
-		memset(&o, 0, sizeof(o));
-		o.peer = p->peer;
-		o.kind = "request";
-		o.request = in->id;
-		o.created = p->now;
-		o.ord = (int)i;
-		o.size = in->size;
-		o.item = in->line;
-		o.batch = p->batch_id;
-		if ((r = spool_store_outbox_add(st, &o, err)) != SPOOL_OK)
+		if ((r = spool_store_outbox_add(st, &(struct spool_outbox_item){
+		    .peer = p->peer, .kind = "request", .request = in->id,
+		    .created = p->now, .ord = (int)i, .size = in->size,
+		    .item = in->line, .batch = p->batch_id }, err)) !=
+		    SPOOL_OK)
 			return r;
 	}
 	return SPOOL_OK;

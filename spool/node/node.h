@@ -8,10 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spool/format/batch.h"
-#include "spool/node/config.h"
 #include "spool/base/error.h"
+#include "spool/format/batch.h"
 #include "spool/keys/key.h"
+#include "spool/node/config.h"
+#include "spool/store/store.h"
 
 struct spool_node {
 	struct spool_config *cfg;
@@ -57,5 +58,11 @@ int spool_node_archive_sent(const struct spool_node *n, const char *written,
 
 /* The user name of uid, or "uid123" when it has none (at most 64). */
 void spool_owner_name(unsigned uid, char *out, size_t outsz);
+
+/* The store of a configured node (node_store.c): [store] url, a relative
+ * sqlite path resolved from the config file's directory; a counter left
+ * by spool 0.1 in store/seq/PEER is taken over once. */
+int spool_store_open_config(struct spool_store **out,
+    const struct spool_config *c, spool_err *err);
 
 #endif

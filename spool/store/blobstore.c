@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool/store/blobstore.h"
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/store/blobstore.h"
 
 int
 spool_blob_path(const char *root, const char *hex, char out[PATH_MAX])

@@ -20,10 +20,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spool/base/error.h"
 #include "spool/base/fsutil.h"
 #include "spool/base/hash.h"
-#include "spool/store/store_impl.h"
 #include "spool/base/util.h"
+#include "spool/store/db.h"
+#include "spool/store/lineage.h"
+#include "spool/store/store.h"
+#include "spool/store/store_impl.h"
 
 static const char *const kinds[] = { "file", "request", "batch", "job",
 	"task", "output", NULL };

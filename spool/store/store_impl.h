@@ -1,11 +1,14 @@
 /*
- * store_impl.h - what store.c, job.c and lineage.c share (private).
+ * store_impl.h - what the store's modules and the job engine share
+ * (private to libspool).
  */
 #ifndef SPOOL_STORE_IMPL_H
 #define SPOOL_STORE_IMPL_H
 
+#include "spool/base/util.h"
+#include "spool/store/db.h"
+#include "spool/store/list.h"
 #include "spool/store/store.h"
-#include "spool/store/store_db.h"
 
 struct spool_store {
 	const struct spool_db_driver *drv;
@@ -50,6 +53,11 @@ int st_rows_out(int r, struct spool_dbres *res,
  * table is one of a fixed set of literals. */
 int st_find_id(struct spool_store *st, const char *table, const char *id,
     char out[SPOOL_ID_MAX], spool_err *err);
+
+/* request.c, for the job engine: a retried job's request back to
+ * 'queued' from its final state (no effect on a submitting-side one). */
+int st_request_requeue(struct spool_store *st, const char *req, int64_t now,
+    spool_err *err);
 
 /* Columns of the listings (store.h says what each one is). */
 #define BATCH_COLS "id, batch_id, dir, peer, seq, items, bytes, tar, name, " \

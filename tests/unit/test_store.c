@@ -5,6 +5,9 @@
  * directory; with SPOOL_TEST_PG=postgresql://... (tests/t/t0400 starts a
  * throwaway cluster) each test gets a fresh PostgreSQL schema.  The same
  * tests, the same assertions: that is the point.
+ *
+ * Over 800 lines: the unit tests of the store's modules, on one backend
+ * setup.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,7 +19,7 @@
 
 #include "harness.h"
 #include "spool/base/hash.h"
-#include "spool/store/store.h"
+#include "spool/spool.h"
 #include "spool/store/store_impl.h"
 #include "spool/base/util.h"
 

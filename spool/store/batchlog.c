@@ -1,5 +1,5 @@
 /*
- * store_batch.c - peers and their sequence ledgers, batches sent and
+ * batchlog.c - peers and their sequence ledgers, batches sent and
  * received, the ledger of seen batches that refuses replays.
  *
  * Every seq taken has a batch row (planned, then written or abandoned);
@@ -11,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool/store/store_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/util.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/db.h"
+#include "spool/store/store.h"
+#include "spool/store/store_impl.h"
 
 /* ---- peers and seqs --------------------------------------------------- */
 
@@ -573,5 +577,38 @@ spool_store_batch_get(struct spool_store *st, const char *id,
 	}
 	spool_dbres_release(&res);
 	*out = b;
+	return SPOOL_OK;
+}
+
+int
+spool_store_last_batch(struct spool_store *st, const char *peer,
+    const char *dir, int64_t *ms, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT max(created) FROM batch WHERE "
+	    "peer = ? AND dir = ?", DBS(peer), DBS(dir))) != SPOOL_OK)
+		return r;
+	*ms = spool_dbres_int(&res, 0, 0);
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}
+
+int
+spool_store_batch_seen(struct spool_store *st, const char *peer,
+    uint64_t seq, int *seen, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT (SELECT count(*) FROM seen WHERE "
+	    "peer = ? AND seq = ?), (SELECT count(*) FROM peer WHERE name = ? "
+	    "AND recv_contiguous >= ?)", DBS(peer), DBI(seq), DBS(peer),
+	    DBI(seq))) != SPOOL_OK)
+		return r;
+	*seen = spool_dbres_int(&res, 0, 0) > 0 || spool_dbres_int(&res, 0, 1) >
+	    0;
+	spool_dbres_release(&res);
 	return SPOOL_OK;
 }

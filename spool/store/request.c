@@ -1,6 +1,6 @@
 /*
- * store_request.c - requests and their state machines, blobs and who
- * holds on to them.
+ * request.c - requests and their state machines: the one table of the
+ * states of each side, the steps between them, their history.
  *
  * A request only moves forward along its side's states; every step is a
  * row of history with its time.
@@ -10,8 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool/store/store_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/util.h"
+#include "spool/store/db.h"
+#include "spool/store/lineage.h"
+#include "spool/store/list.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
+#include "spool/store/store_impl.h"
 
 /* ---- requests --------------------------------------------------------- */
 
@@ -30,12 +36,26 @@ in_list(const char *s, const char *const *list)
 	return 0;
 }
 
-static int
-final_state(const char *s)
+int
+spool_request_state_final(const char *s)
 {
 	static const char *const fin[] = { "completed", "failed", "expired",
 		"cancelled", "rejected", "succeeded", NULL };
 	return in_list(s, fin);
+}
+
+const char *
+spool_request_state_at(size_t i)
+{
+	size_t k;
+
+	for (k = 0; submit_states[k] != NULL; k++)
+		if (i-- == 0)
+			return submit_states[k];
+	for (k = 0; process_states[k] != NULL; k++)
+		if (!in_list(process_states[k], submit_states) && i-- == 0)
+			return process_states[k];
+	return NULL;
 }
 
 /* Steps a request may take: forward along its side's list (skipping is
@@ -54,7 +74,7 @@ step_ok(const char *side, const char *from, const char *to)
 		if (strcmp(list[i], to) == 0)
 			t = i;
 	}
-	if (f < 0 || t < 0 || final_state(from))
+	if (f < 0 || t < 0 || spool_request_state_final(from))
 		return 0;
 	if (strcmp(to, "rejected") == 0)
 		return strcmp(from, "accepted") == 0;
@@ -179,58 +199,99 @@ spool_store_request_set_state(struct spool_store *st, const char *id,
 	return st_tx(st, 1, rstate_tx, &a, err);
 }
 
-/* ---- blobs ------------------------------------------------------------ */
 
 int
-spool_store_blob_add(struct spool_store *st, const char *hash,
-    uint64_t size, const char *path, spool_err *err)
-{
-	return st_q(st, NULL, err, "INSERT INTO blob (hash, size, path, "
-	    "created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", DBS(hash),
-	    DBI(size), DBS(path), DBI(spool_store_now(st)));
-}
-
-int
-spool_store_blob_ref(struct spool_store *st, const char *hash,
-    const char *owner, const char *role, spool_err *err)
-{
-	return st_q(st, NULL, err, "INSERT INTO blob_ref (hash, owner, role) "
-	    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING", DBS(hash), DBS(owner),
-	    DBS(role));
-}
-
-int
-spool_store_blob_unref(struct spool_store *st, const char *hash,
-    const char *owner, const char *role, spool_err *err)
-{
-	return st_q(st, NULL, err, "DELETE FROM blob_ref WHERE hash = ? AND "
-	    "owner = ? AND role = ?", DBS(hash), DBS(owner), DBS(role));
-}
-
-int
-spool_store_blob_orphans(struct spool_store *st,
-    int (*fn)(void *, const char *, const char *), void *arg, spool_err *err)
+spool_store_request_info(struct spool_store *st, const char *id,
+    struct spool_request_info *out, spool_err *err)
 {
 	struct spool_dbres res;
-	size_t i;
 	int r;
 
-	if ((r = st_q0(st, &res, err, "SELECT hash, path FROM blob WHERE NOT "
-	    "EXISTS (SELECT 1 FROM blob_ref WHERE blob_ref.hash = blob.hash) "
-	    "ORDER BY hash")) != SPOOL_OK)
+	if ((r = st_q(st, &res, err, "SELECT side, peer, state, type, usr, "
+	    "folder, name, created, error, hash, size, priority, updated, "
+	    "deadline FROM request WHERE id = ?", DBS(id))) !=
+	    SPOOL_OK)
 		return r;
-	for (i = 0; i < res.nrows && r == SPOOL_OK; i++)
-		r = fn(arg, spool_dbres_text(&res, i, 0),
-		    spool_dbres_text(&res, i, 1));
+	if (res.nrows == 0) {
+		spool_dbres_release(&res);
+		return spool_fail(err, SPOOL_ERR_NOTFOUND, "no request %s", id);
+	}
+	memset(out, 0, sizeof(*out));
+#define CP(f, c) snprintf(out->f, sizeof(out->f), "%s", \
+	spool_dbres_text(&res, 0, c) ? spool_dbres_text(&res, 0, c) : "")
+	CP(side, 0);
+	CP(peer, 1);
+	CP(state, 2);
+	CP(type, 3);
+	CP(user, 4);
+	CP(folder, 5);
+	CP(name, 6);
+	CP(error, 8);
+	CP(hash, 9);
+#undef CP
+	out->created = spool_dbres_int(&res, 0, 7);
+	out->size = spool_dbres_text(&res, 0, 10) ? spool_dbres_int(&res, 0,
+	    10) : -1;
+	out->priority = (int)spool_dbres_int(&res, 0, 11);
+	out->updated = spool_dbres_int(&res, 0, 12);
+	out->deadline = spool_dbres_int(&res, 0, 13);
 	spool_dbres_release(&res);
-	return r;
+	return SPOOL_OK;
 }
 
 int
-spool_store_blob_forget(struct spool_store *st, const char *hash,
+spool_store_request_counts(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err)
 {
-	return st_q(st, NULL, err, "DELETE FROM blob WHERE hash = ? AND NOT "
-	    "EXISTS (SELECT 1 FROM blob_ref WHERE blob_ref.hash = ?)",
-	    DBS(hash), DBS(hash));
+	struct spool_dbres res;
+	int r;
+
+	r = st_q0(st, &res, err, "SELECT side, state, count(*) FROM "
+	    "request GROUP BY side, state ORDER BY side, state");
+	return st_rows_out(r, &res, fn, arg);
+}
+
+int
+spool_store_request_received(struct spool_store *st, struct spool_request *q,
+    spool_err *err)
+{
+	char fref[SPOOL_REF_MAX], rref[SPOOL_REF_MAX];
+	int r;
+
+	if (q->hash == NULL)
+		return spool_fail(err, SPOOL_ERR_USAGE, "a received request "
+		    "needs its file's hash");
+	q->side = "submit";
+	q->state = submit_states[0];
+	if ((r = spool_store_request_add(st, q, err)) != SPOOL_OK)
+		return r;
+	snprintf(fref, sizeof(fref), "file:%s", q->hash);
+	snprintf(rref, sizeof(rref), "request:%s", q->id);
+	if ((r = spool_lineage_entity(st, fref, q->name, q->hash, q->size,
+	    err)) != SPOOL_OK ||
+	    (r = spool_lineage_entity(st, rref, q->name, q->hash, q->size,
+	    err)) != SPOOL_OK)
+		return r;
+	return spool_lineage_link(st, "received", q->created, q->user, NULL,
+	    (const char *[]){ fref }, 1, (const char *[]){ rref }, 1, err);
+}
+
+/* A retried job's request comes back from its final state: the one step
+ * back the state machine allows, recorded as such. */
+int
+st_request_requeue(struct spool_store *st, const char *req, int64_t now,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "UPDATE request SET state = 'queued', "
+	    "error = NULL, updated = ? WHERE id = ? AND side = 'process'",
+	    DBI(now), DBS(req))) != SPOOL_OK)
+		return r;
+	if (res.changes > 0)
+		r = request_event(st, req, "queued", "retried", now, err);
+	spool_dbres_release(&res);
+	return r;
 }

@@ -1,5 +1,5 @@
 /*
- * store_sqlite.c - the embedded store driver (SQLite).
+ * db_sqlite.c - the embedded store driver (SQLite).
  *
  * One file, WAL journal, foreign keys on, synchronous=FULL: a COMMIT that
  * returned is on disk, which is what the store acknowledges.  Writers take
@@ -32,7 +32,8 @@
 
 #include <sqlite3.h>
 
-#include "spool/store/store_db.h"
+#include "spool/base/error.h"
+#include "spool/store/db.h"
 
 #define BUSY_TIMEOUT_MS 60000
 

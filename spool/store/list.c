@@ -1,5 +1,5 @@
 /*
- * store_list.c - the read-only listings spoolctl (and tests) print:
+ * list.c - the read-only listings spoolctl (and tests) print:
  * requests, batches, jobs, tasks, peers, histories, lineage rows.
  *
  * Only SELECTs here, newest first, bounded by LIMIT.
@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool/store/store_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/util.h"
+#include "spool/store/db.h"
+#include "spool/store/list.h"
+#include "spool/store/store.h"
+#include "spool/store/store_impl.h"
 
 /* ---- listings --------------------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /*
- * store_db.c - result sets shared by the SQL drivers.
+ * db.c - result sets shared by the SQL drivers.
  *
  * Rows are copied into one growing arena and addressed by offset, so a
  * result is two allocations whatever its size.
@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool/store/store_db.h"
+#include "spool/base/error.h"
+#include "spool/store/db.h"
 
 int
 spool_dbres_init(struct spool_dbres *r, size_t ncols, spool_err *err)

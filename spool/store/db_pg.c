@@ -1,9 +1,9 @@
 /*
- * store_pg.c - the shared store driver (PostgreSQL, libpq).
+ * db_pg.c - the shared store driver (PostgreSQL, libpq).
  *
  * Several spoold processes on several hosts may share one queue through
  * it.  Statements are prepared once per connection (PQprepare) after '?'
- * placeholders are numbered and the dialect markers of store_db.h are
+ * placeholders are numbered and the dialect markers of db.h are
  * expanded.  Transactions run at READ COMMITTED: the store's statements are
  * written so that row locks (UPDATE ... WHERE, FOR UPDATE SKIP LOCKED) are
  * what serializes them.  Serialization failures and deadlocks come back as
@@ -20,7 +20,8 @@
 
 #include <libpq-fe.h>
 
-#include "spool/store/store_db.h"
+#include "spool/base/error.h"
+#include "spool/store/db.h"
 
 #define PARAMS_MAX 64
 

@@ -1,5 +1,5 @@
 /*
- * store_flow.c - what the daemon's flows keep in the store: files claimed
+ * queue.c - what the daemon's flows keep in the store: files claimed
  * by intake, the outbox of manifest lines waiting for a batch, the
  * batches that carry them (written, exported, acknowledged), acks, and
  * parts of large files on their way in.
@@ -16,8 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool/store/store_impl.h"
+#include "spool/base/error.h"
 #include "spool/base/util.h"
+#include "spool/format/pair.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/db.h"
+#include "spool/store/lineage.h"
+#include "spool/store/queue.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
+#include "spool/store/store_impl.h"
 
 /* ---- intake ----------------------------------------------------------- */
 
@@ -339,11 +347,10 @@ spool_store_batch_exported(struct spool_store *st, const char *name,
 	struct exported_arg a;
 
 	char full[160];
-	size_t n = strlen(name);
 
 	/* NAME or NAME.batch */
-	if (n < 6 || strcmp(name + n - 6, ".batch") != 0) {
-		if (snprintf(full, sizeof(full), "%s.batch", name) >=
+	if (!spool_pair_is_batch(name)) {
+		if (snprintf(full, sizeof(full), "%s" SPOOL_BATCH_EXT, name) >=
 		    (int)sizeof(full))
 			return spool_fail(err, SPOOL_ERR_USAGE, "bad name");
 		name = full;
@@ -418,92 +425,6 @@ spool_store_unanswered(struct spool_store *st, size_t limit,
 	    "WHERE o.request = r.id AND o.kind = 'result') ORDER BY updated, id "
 	    "LIMIT ?", DBI(limit));
 	return st_rows_out(r, &res, fn, arg);
-}
-
-int
-spool_store_last_batch(struct spool_store *st, const char *peer,
-    const char *dir, int64_t *ms, spool_err *err)
-{
-	struct spool_dbres res;
-	int r;
-
-	if ((r = st_q(st, &res, err, "SELECT max(created) FROM batch WHERE "
-	    "peer = ? AND dir = ?", DBS(peer), DBS(dir))) != SPOOL_OK)
-		return r;
-	*ms = spool_dbres_int(&res, 0, 0);
-	spool_dbres_release(&res);
-	return SPOOL_OK;
-}
-
-int
-spool_store_request_info(struct spool_store *st, const char *id,
-    struct spool_request_info *out, spool_err *err)
-{
-	struct spool_dbres res;
-	int r;
-
-	if ((r = st_q(st, &res, err, "SELECT side, peer, state, type, usr, "
-	    "folder, name, created, error, hash, size, priority, updated, "
-	    "deadline FROM request WHERE id = ?", DBS(id))) !=
-	    SPOOL_OK)
-		return r;
-	if (res.nrows == 0) {
-		spool_dbres_release(&res);
-		return spool_fail(err, SPOOL_ERR_NOTFOUND, "no request %s", id);
-	}
-	memset(out, 0, sizeof(*out));
-#define CP(f, c) snprintf(out->f, sizeof(out->f), "%s", \
-	spool_dbres_text(&res, 0, c) ? spool_dbres_text(&res, 0, c) : "")
-	CP(side, 0);
-	CP(peer, 1);
-	CP(state, 2);
-	CP(type, 3);
-	CP(user, 4);
-	CP(folder, 5);
-	CP(name, 6);
-	CP(error, 8);
-	CP(hash, 9);
-#undef CP
-	out->created = spool_dbres_int(&res, 0, 7);
-	out->size = spool_dbres_text(&res, 0, 10) ? spool_dbres_int(&res, 0,
-	    10) : -1;
-	out->priority = (int)spool_dbres_int(&res, 0, 11);
-	out->updated = spool_dbres_int(&res, 0, 12);
-	out->deadline = spool_dbres_int(&res, 0, 13);
-	spool_dbres_release(&res);
-	return SPOOL_OK;
-}
-
-int
-spool_store_request_counts(struct spool_store *st,
-    int (*fn)(void *, const struct spool_store_row *), void *arg,
-    spool_err *err)
-{
-	struct spool_dbres res;
-	int r;
-
-	r = st_q0(st, &res, err, "SELECT side, state, count(*) FROM "
-	    "request GROUP BY side, state ORDER BY side, state");
-	return st_rows_out(r, &res, fn, arg);
-}
-
-int
-spool_store_work_due(struct spool_store *st, uint64_t *runnable,
-    int64_t *next, spool_err *err)
-{
-	struct spool_dbres res;
-	int64_t now = spool_store_now(st);
-	int r;
-
-	if ((r = st_q(st, &res, err, "SELECT (SELECT count(*) FROM task WHERE "
-	    "state = 'queued' AND run_at <= ?), (SELECT min(run_at) FROM task "
-	    "WHERE state = 'queued' AND run_at > ?)", DBI(now), DBI(now))) !=
-	    SPOOL_OK)
-		return r;
-	*runnable = (uint64_t)spool_dbres_int(&res, 0, 0);
-	*next = spool_dbres_int(&res, 0, 1);
-	spool_dbres_release(&res);
-	return SPOOL_OK;
 }
 
 struct split_arg {
@@ -602,115 +523,4 @@ spool_store_parts(struct spool_store *st, const char *request,
 		    "blob, file_size, file_blob FROM part WHERE request = ? "
 		    "ORDER BY name, idx", DBS(request));
 	return st_rows_out(r, &res, fn, arg);
-}
-
-int
-spool_store_blob_has(struct spool_store *st, const char *hash, int *has,
-    spool_err *err)
-{
-	struct spool_dbres res;
-	int r;
-
-	if ((r = st_q(st, &res, err, "SELECT 1 FROM blob WHERE hash = ?",
-	    DBS(hash))) != SPOOL_OK)
-		return r;
-	*has = res.nrows > 0;
-	spool_dbres_release(&res);
-	return SPOOL_OK;
-}
-
-int
-spool_store_releasable(struct spool_store *st, int64_t cutoff, size_t limit,
-    int (*fn)(void *, const struct spool_store_row *), void *arg,
-    spool_err *err)
-{
-	struct spool_dbres res;
-	int r;
-
-	/* final requests, untouched since cutoff, that still hold blobs and
-	 * have nothing left to send (no line waiting or only planned) */
-	r = st_q(st, &res, err, "SELECT r.id FROM request r WHERE "
-	    "r.state IN ('completed', 'failed', 'expired', 'cancelled', "
-	    "'succeeded', 'rejected') AND r.updated < ? AND EXISTS (SELECT 1 "
-	    "FROM blob_ref b WHERE b.owner = r.id) AND NOT EXISTS (SELECT 1 "
-	    "FROM outbox o LEFT JOIN batch t ON t.id = o.batch WHERE "
-	    "o.request = r.id AND (o.batch IS NULL OR t.state = 'planned')) "
-	    "ORDER BY r.updated LIMIT ?", DBI(cutoff), DBI(limit));
-	return st_rows_out(r, &res, fn, arg);
-}
-
-int
-spool_store_blob_release(struct spool_store *st, const char *owner,
-    spool_err *err)
-{
-	return st_q(st, NULL, err, "DELETE FROM blob_ref WHERE owner = ?",
-	    DBS(owner));
-}
-
-int
-spool_store_worker_died(struct spool_store *st, const char *worker,
-    uint64_t *n, spool_err *err)
-{
-	struct spool_dbres res;
-	int r;
-
-	/* its leases end now: the next sweep requeues its tasks (or fails
-	 * them when their attempts are spent), as for any lost lease */
-	size_t n_ = strlen(worker);
-
-	/* "node/host/pid" is one worker; "node/host/" all of a host's */
-	if (n_ > 0 && worker[n_ - 1] == '/')
-		r = st_q(st, &res, err, "UPDATE task SET lease_until = ? WHERE "
-		    "state = 'running' AND substr(lease_owner, 1, ?) = ?",
-		    DBI(spool_store_now(st) - 1), DBI(n_), DBS(worker));
-	else
-		r = st_q(st, &res, err, "UPDATE task SET lease_until = ? WHERE "
-		    "state = 'running' AND lease_owner = ?",
-		    DBI(spool_store_now(st) - 1), DBS(worker));
-	if (r != SPOOL_OK)
-		return r;
-	*n = (uint64_t)res.changes;
-	spool_dbres_release(&res);
-	return SPOOL_OK;
-}
-
-int
-spool_store_batch_seen(struct spool_store *st, const char *peer,
-    uint64_t seq, int *seen, spool_err *err)
-{
-	struct spool_dbres res;
-	int r;
-
-	if ((r = st_q(st, &res, err, "SELECT (SELECT count(*) FROM seen WHERE "
-	    "peer = ? AND seq = ?), (SELECT count(*) FROM peer WHERE name = ? "
-	    "AND recv_contiguous >= ?)", DBS(peer), DBI(seq), DBS(peer),
-	    DBI(seq))) != SPOOL_OK)
-		return r;
-	*seen = spool_dbres_int(&res, 0, 0) > 0 || spool_dbres_int(&res, 0, 1) >
-	    0;
-	spool_dbres_release(&res);
-	return SPOOL_OK;
-}
-
-int
-spool_store_request_received(struct spool_store *st, struct spool_request *q,
-    spool_err *err)
-{
-	char fref[SPOOL_REF_MAX], rref[SPOOL_REF_MAX];
-	int r;
-
-	if (q->hash == NULL)
-		return spool_fail(err, SPOOL_ERR_USAGE, "a received request "
-		    "needs its file's hash");
-	if ((r = spool_store_request_add(st, q, err)) != SPOOL_OK)
-		return r;
-	snprintf(fref, sizeof(fref), "file:%s", q->hash);
-	snprintf(rref, sizeof(rref), "request:%s", q->id);
-	if ((r = spool_lineage_entity(st, fref, q->name, q->hash, q->size,
-	    err)) != SPOOL_OK ||
-	    (r = spool_lineage_entity(st, rref, q->name, q->hash, q->size,
-	    err)) != SPOOL_OK)
-		return r;
-	return spool_lineage_link(st, "received", q->created, q->user, NULL,
-	    (const char *[]){ fref }, 1, (const char *[]){ rref }, 1, err);
 }
