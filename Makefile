@@ -34,7 +34,10 @@ WARN += -Werror
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Ispool -I$(BUILD)/gen $(PKG_CFLAGS) \
+# One include root for everything: the library's files name each other
+# "spool/FOLDER/NAME.h", programs include "spool/spool.h" (the public
+# headers; tests/t/t0010-layers.sh checks both, docs/ARCHITECTURE.md).
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
 	     $(EXTRA_CFLAGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm -pthread
@@ -45,7 +48,10 @@ else
 Q = @
 endif
 
-LIB_SRC := $(sort $(wildcard spool/*.c))
+# libspool's folders, lowest layer first (docs/ARCHITECTURE.md): a new
+# folder is added here, a new file in one of them is found by itself
+SPOOL_DIRS = base keys format store job node flow
+LIB_SRC := $(sort $(foreach d,$(SPOOL_DIRS),$(wildcard spool/$(d)/*.c)))
 CTL_SRC := $(sort $(wildcard spoolctl/*.c))
 D_SRC := $(sort $(wildcard spoold/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -125,7 +131,7 @@ define worker_rules
 $(1)_SRC := $$(sort $$(wildcard workers/$(1)/*.c))
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/obj/%.o)
 $(1)_PKGS := $$(strip $$(shell cat workers/$(1)/pkgs 2>/dev/null))
-$$($(1)_OBJ): EXTRA_CFLAGS := -I. $$(if $$($(1)_PKGS),$$(shell $$(PKG_CONFIG) --cflags $$($(1)_PKGS)))
+$$($(1)_OBJ): EXTRA_CFLAGS := $$(if $$($(1)_PKGS),$$(shell $$(PKG_CONFIG) --cflags $$($(1)_PKGS)))
 $$(BUILD)/libexec/spool/$(1): $$($(1)_OBJ) $$(LIBSPOOL)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
@@ -165,7 +171,7 @@ fuzz: deps
 		$(FUZZ_BUILD)/libspool.a
 	$(Q)for src in $(FUZZ_SRC); do \
 		t=$$(basename $$src .c); \
-		clang $(WARN) -D_GNU_SOURCE -DSPOOL_FUZZING -Ispool -g -O1 $(PKG_CFLAGS) \
+		clang $(WARN) -D_GNU_SOURCE -DSPOOL_FUZZING -I. -g -O1 $(PKG_CFLAGS) \
 		    -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/$$t \
 		    $$src $(FUZZ_BUILD)/libspool.a $(LIBS) || exit 1; \
 	done

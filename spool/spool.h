@@ -1,23 +1,42 @@
 /*
  * spool.h - the public interface of libspool, for spoold, spoolctl and
- * anything else that drives spool.
+ * anything else that drives spool: the headers below, lowest layer first
+ * (docs/ARCHITECTURE.md).  Every other header of spool/ is private to
+ * the library; a program includes "spool/spool.h" (or one of these), and
+ * tests/t/t0010-layers.sh checks that it does.
  */
 #ifndef SPOOL_H
 #define SPOOL_H
 
-#include "batch.h"
-#include "config.h"
-#include "daemon.h"
-#include "error.h"
-#include "fsutil.h"
-#include "hash.h"
-#include "key.h"
-#include "media.h"
-#include "minisig.h"
-#include "node.h"
-#include "status.h"
-#include "store.h"
-#include "trust.h"
-#include "util.h"
+#include "spool/base/error.h"
+#include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/base/util.h"
+#include "spool/keys/key.h"
+#include "spool/keys/trust.h"
+#include "spool/format/batch.h"
+#include "spool/format/minisig.h"
+#include "spool/format/pair.h"
+#include "spool/store/store.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/blobref.h"
+#include "spool/store/lineage.h"
+#include "spool/store/list.h"
+#include "spool/store/queue.h"
+#include "spool/store/request.h"
+#include "spool/job/job.h"
+#include "spool/job/worker.h"
+#include "spool/node/config.h"
+#include "spool/node/node.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/media.h"
+#include "spool/flow/status.h"
+#include "spool/flow/intake.h"
+#include "spool/flow/outbox.h"
+#include "spool/flow/inbox.h"
+#include "spool/flow/work.h"
+#include "spool/flow/gc.h"
+#include "spool/flow/steps.h"
+#include "spool/flow/control.h"
 
 #endif

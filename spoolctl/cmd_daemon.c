@@ -5,15 +5,11 @@
  * (store/spoold.sock) and waits for its answer; with no daemon running it
  * takes the node lock and does the same steps itself.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include "cmd_store.h"
+#include "output.h"
 #include "spoolctl.h"
 
 static void
@@ -158,48 +154,18 @@ print_kv(const struct ctl *c, const char *line)
 static int
 ask_daemon(struct ctl *c, const char *what, int *r)
 {
-	struct sockaddr_un sa;
-	char path[PATH_MAX], buf[SPOOL_ERR_MSG_MAX + 64];
-	size_t got = 0;
-	ssize_t n;
-	int fd;
+	char detail[SPOOL_ERR_MSG_MAX + 64];
+	int ok;
 
-	if (spool_node_path(c->node, path, sizeof(path), "store/spoold.sock") !=
-	    0 || strlen(path) >= sizeof(sa.sun_path))
+	if (!spool_control_ask(c->node, what, &ok, detail, sizeof(detail)))
 		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return 0;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return 0;
-	}
-	if (write(fd, what, strlen(what)) != (ssize_t)strlen(what)) {
-		close(fd);
-		return 0;
-	}
-	while (got < sizeof(buf) - 1 &&
-	    (n = read(fd, buf + got, sizeof(buf) - 1 - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (strncmp(buf, "ok", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ')) {
-		if (buf[2] == ' ')
-			print_kv(c, buf + 3);
+	if (!ok)
+		*r = ctl_fail(c, SPOOL_ERR_SYS, detail);
+	else {
+		if (detail[0] != '\0')
+			print_kv(c, detail);
 		*r = EXIT_OK;
 	}
-	else if (strncmp(buf, "error: ", 7) == 0)
-		*r = ctl_fail(c, SPOOL_ERR_SYS, buf + 7);
-	else
-		*r = ctl_fail(c, SPOOL_ERR_SYS, "spoold gave no answer");
 	return 1;
 }
 
@@ -213,7 +179,7 @@ local_daemon(struct ctl *c, struct spool_daemon **d)
 		return EXIT_OK;
 	if (err.code == SPOOL_ERR_BUSY)
 		spool_err_prefix(&err, "spoold does not answer on "
-		    "store/spoold.sock");
+		    SPOOL_CONTROL_SOCK);
 	return out_fail(c, &err);
 }
 
@@ -221,25 +187,19 @@ int
 cmd_flush(struct ctl *c)
 {
 	struct spool_daemon *d = NULL;
-	int64_t next = 0, retry = 0;
+	int64_t next = 0;
 	spool_err err;
 	int r;
 
 	if (c->argc != 0)
 		return ctl_usage(c, "flush");
-	if (ask_daemon(c, "flush\n", &r))
+	if (ask_daemon(c, SPOOL_CONTROL_FLUSH, &r))
 		return r;
 	/* no daemon: do it here, holding the node like a daemon would */
 	if ((r = local_daemon(c, &d)) != EXIT_OK)
 		return r;
-	if ((r = spool_daemon_recover(d, &err)) == SPOOL_OK &&
-	    (r = spool_intake_scan(d, &retry, &err)) == SPOOL_OK &&
-	    (r = spool_answer_run(d, &err)) == SPOOL_OK &&
-	    (r = spool_outbox_run(d, 1, &next, &err)) == SPOOL_OK)
-		r = spool_status_flush(d, &err);
-	if (r == SPOOL_OK && d->disk_full)
-		r = spool_fail(&err, SPOOL_ERR_SYS, "intake is paused: %s",
-		    d->disk_full_why);
+	if ((r = spool_daemon_recover(d, &err)) == SPOOL_OK)
+		r = spool_daemon_flush(d, &next, &err);
 	spool_daemon_close(d);
 	return r == SPOOL_OK ? EXIT_OK : out_fail(c, &err);
 }
@@ -255,7 +215,7 @@ cmd_gc(struct ctl *c)
 
 	if (c->argc != 0)
 		return ctl_usage(c, "gc");
-	if (ask_daemon(c, "gc\n", &r))
+	if (ask_daemon(c, SPOOL_CONTROL_GC, &r))
 		return r;
 	if ((r = local_daemon(c, &d)) != EXIT_OK)
 		return r;

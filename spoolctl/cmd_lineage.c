@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd_store.h"
+#include "output.h"
 #include "spoolctl.h"
 
 #define TREE_DEPTH_MAX 64  /* deeper lineage is cut, and says so */

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "spool.h"
+#include "spool/spool.h"
 
 /* Exit statuses (DESIGN section 8). */
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3 };

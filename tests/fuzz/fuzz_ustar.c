@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ustar.h"
+#include "spool/format/ustar.h"
 
 struct run {
 	uint64_t members, ended, want, got;

@@ -22,6 +22,8 @@
  *
  * Times come from a simulated clock, an hour in the past, one second per
  * step, so histories read in order and nothing is in the future.
+ *
+ * Over 800 lines: a test tool; one simulation, step by step.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "spool/spool.h"
 
 #define MAXFILES 64
 

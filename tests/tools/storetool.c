@@ -22,6 +22,9 @@
  * "plan A B" plans A tasks of input "plan B 0" ("leaf" when B is 0).
  *
  * It must never report success for a store it did not check.
+ *
+ * Over 800 lines: a test tool whose subcommands share one store
+ * harness.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -41,7 +44,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "spool/spool.h"
 
 #define PLAN_MAX 10000   /* tasks one planner may ask for */
 #define BATCH_MAX 1000

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "../unit/harness.h"
-#include "manifest.h"
-#include "spool.h"
+#include "spool/format/manifest.h"
+#include "spool/spool.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TORTURE 0

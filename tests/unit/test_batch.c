@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "spool.h"
+#include "spool/spool.h"
 
 /* A node directory "low" trusting itself as "low": enough for the reader. */
 static int

@@ -1,5 +1,7 @@
 /*
  * test_config.c - spoold.conf: values, problems, print and write_new.
+ *
+ * Over 800 lines: the tests of one file format, case by case.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "spool/node/config.h"
 #include "harness.h"
 
 #define DIR "/etc/spool"

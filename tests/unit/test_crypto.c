@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "spool.h"
+#include "spool/spool.h"
 
 TEST(hash_b2_256_matches_b2sum)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "spool.h"
+#include "spool/spool.h"
 
 #define EXFAT_MAGIC 0x2011BAB0UL
 #define EXT4_MAGIC 0xEF53UL

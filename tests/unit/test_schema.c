@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "harness.h"
-#include "schema.h"
+#include "spool/format/schema.h"
 
 static json_t *
 parse(const char *text)

@@ -5,6 +5,9 @@
  * directory; with SPOOL_TEST_PG=postgresql://... (tests/t/t0400 starts a
  * throwaway cluster) each test gets a fresh PostgreSQL schema.  The same
  * tests, the same assertions: that is the point.
+ *
+ * Over 800 lines: the unit tests of the store's modules, on one backend
+ * setup.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,10 +18,10 @@
 #include <sodium.h>
 
 #include "harness.h"
-#include "hash.h"
-#include "store.h"
-#include "store_impl.h"
-#include "util.h"
+#include "spool/base/hash.h"
+#include "spool/spool.h"
+#include "spool/store/store_impl.h"
+#include "spool/base/util.h"
 
 static int64_t fake_ms = 1800000000000;
 

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool/worker.h"
+#include "spool/job/worker.h"
 
 /* "2G", "512M", "100K", "42" -> bytes (0 when bad) */
 static unsigned long long

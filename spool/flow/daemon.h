@@ -1,0 +1,67 @@
+/*
+ * daemon.h - the context of a running node (daemon.c): its lock, store,
+ * schemas and key, its event log, and what the loop asks of it.
+ *
+ * spoold runs the flows (intake.h, outbox.h, inbox.h, work.h, gc.h,
+ * status.h) from its event loop; spoolctl runs the same code when no
+ * daemon is running (steps.h: flush), under the node lock that a daemon
+ * holds for its life, so only one process at a time moves a node's files.
+ *
+ * Every flow follows the spool discipline (docs/DECISIONS.md, "The
+ * daemon"): make the new thing durably under a private name, commit the
+ * fact in the store, then remove the old thing; at start, the disk plus
+ * the store say what to finish, and finishing twice has no effect.
+ *
+ * The context is opaque: programs use the functions below.
+ */
+#ifndef SPOOL_DAEMON_H
+#define SPOOL_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spool/base/error.h"
+#include "spool/node/node.h"
+#include "spool/store/store.h"
+
+struct spool_daemon;
+
+/* Open a node's daemon context: lock the node (SPOOL_ERR_BUSY with the
+ * holder's pid when another process holds it and wait is 0), open the
+ * store, compile the schemas, read the secret key. */
+int spool_daemon_open(struct spool_daemon **out, struct spool_node *n,
+    int wait, spool_err *err);
+void spool_daemon_close(struct spool_daemon *d);
+
+/* In a worker process forked from the daemon: a context of its own (its
+ * own store connection and list of changed requests, no reaper thread)
+ * sharing the parent's schemas and key; the node lock's descriptor is
+ * closed here, so a restarted daemon can take the lock while this
+ * process lives.  Closed with spool_daemon_close. */
+int spool_daemon_fork_open(struct spool_daemon **out,
+    struct spool_daemon *parent, spool_err *err);
+
+/* Log one event: "event=NAME k=v ..." (values quoted when needed). */
+void spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A log value, quoted when it needs to be ("-" for NULL). */
+const char *spool_logq(char *buf, size_t n, const char *s);
+
+/* The context's store (owned by the context). */
+struct spool_store *spool_daemon_store(struct spool_daemon *d);
+/* The configuration reloaded: n replaces the node (borrowed). */
+void spool_daemon_set_node(struct spool_daemon *d, struct spool_node *n);
+
+/* Intake paused because the disk is full: why (NULL when not paused). */
+const char *spool_daemon_paused(const struct spool_daemon *d);
+/* Let intake try again at its next step. */
+void spool_daemon_unpause(struct spool_daemon *d);
+
+/* What the context did since it was opened. */
+struct spool_daemon_counts {
+	uint64_t taken, rejected, imported, quarantined, written;
+};
+void spool_daemon_counts(const struct spool_daemon *d,
+    struct spool_daemon_counts *c);
+
+#endif

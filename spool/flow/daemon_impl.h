@@ -1,0 +1,62 @@
+/*
+ * daemon_impl.h - the daemon context as the flows see it (private to
+ * libspool): its fields, the list of changed requests, syncing.
+ */
+#ifndef SPOOL_DAEMON_IMPL_H
+#define SPOOL_DAEMON_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spool/base/error.h"
+#include "spool/flow/daemon.h"
+#include "spool/keys/key.h"
+#include "spool/node/node.h"
+#include "spool/store/store.h"
+
+struct spool_manifest;
+struct spool_reaper;
+struct spool_schema;
+
+/* Ids of requests whose state changed, for status files (may repeat). */
+struct spool_idlist {
+	char (*v)[SPOOL_ID_MAX];
+	size_t n, cap;
+};
+
+struct spool_daemon {
+	struct spool_node *node;   /* borrowed */
+	struct spool_store *st;    /* owned */
+	struct spool_manifest *manifest;
+	struct spool_schema *request_schema;
+	struct spool_seckey sk;
+	int forked;                /* spool_daemon_fork_open's: the above
+	                              but st are the parent's */
+	int lock_fd;               /* store/lock, flock'd */
+	int store_fd;              /* store/, for syncfs */
+	/* one line per event, key=value (NULL: stderr) */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
+	/* state the loop looks at */
+	int disk_full;             /* intake paused: no space */
+	char disk_full_why[SPOOL_ERR_MSG_MAX + 64];
+	int64_t last_out;          /* ms: last batch written, any peer */
+	int64_t started;           /* ms: when opened */
+	struct spool_idlist changed;
+	struct spool_reaper *reaper; /* unlinks store/reap/ (reaper.c) */
+	uint64_t taken, rejected, imported, quarantined, written;
+};
+
+#define LQ(s) spool_logq((char[600]){ 0 }, 600, (s))
+
+/* syncfs() of the node's filesystem: data and renames so far. */
+int spool_daemon_sync(struct spool_daemon *d, spool_err *err);
+
+/* Append id (a repeat of the last one is dropped); -1 out of memory, which
+ * for d->changed only makes a status file late (the callers ignore it). */
+int spool_idlist_add(struct spool_idlist *l, const char *id);
+
+/* ms -> RFC 3339 with milliseconds when not whole seconds. */
+void spool_time_ms(char out[32], int64_t ms);
+
+#endif

@@ -1,0 +1,850 @@
+/*
+ * inbox.c - import: batch pairs in import/ are verified, applied in one
+ * transaction, archived; refused ones go to quarantine/.
+ *
+ * The pair is checked exactly as DESIGN section 4 says by
+ * spool_batch_read (private copy first, signature before any parsing).
+ * Its blobs stream into the blob store as they are verified; the result
+ * folders of results are written from them; one syncfs; then one
+ * transaction records the batch (or a duplicate), applies its acks, and
+ * each item: a request becomes a job, a result completes its request.
+ * Only then is the verified copy archived and the pair removed from
+ * import/.  A crash before the commit redoes the import (blobs and result
+ * folders are written again, to the same bytes); a crash after it finds
+ * the pair a duplicate of itself, which changes nothing.
+ *
+ * Over 800 lines and kept whole: importing one pair is one transaction
+ * story (verify, assemble parts, write results, apply, archive) with
+ * one context threaded through it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool/base/error.h"
+#include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/base/util.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/inbox.h"
+#include "spool/flow/inbox_place.h"
+#include "spool/flow/results.h"
+#include "spool/format/batch.h"
+#include "spool/format/minisig.h"
+#include "spool/format/pair.h"
+#include "spool/job/job.h"
+#include "spool/node/node.h"
+#include "spool/store/batchlog.h"
+#include "spool/store/blobref.h"
+#include "spool/store/blobstore.h"
+#include "spool/store/lineage.h"
+#include "spool/store/list.h"
+#include "spool/store/queue.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
+
+struct whole {
+	char request[SPOOL_ID_MAX];
+	char hex[SPOOL_HASH_HEXLEN + 1];
+	uint64_t size;
+};
+
+struct import {
+	struct spool_daemon *d;
+	struct spool_batch_facts f;
+	const char *name;
+	json_t *acks;
+	json_t **items;
+	size_t nitems, cap;
+	struct spool_blob_tmp b;
+	char batch_row[SPOOL_ID_MAX];
+	int duplicate;
+	uint64_t acked;
+	struct whole *whole;  /* files assembled from parts by this batch */
+	size_t nwhole;
+	size_t nwritten;      /* result folders written for items[0..n) */
+};
+
+static int
+on_header(void *ctx, const json_t *hdr, spool_err *err)
+{
+	struct import *im = ctx;
+
+	(void)err;
+	im->acks = json_incref(json_object_get(hdr, "acks"));
+	return SPOOL_OK;
+}
+
+static int
+on_item(void *ctx, const json_t *item, spool_err *err)
+{
+	struct import *im = ctx;
+
+	if (im->nitems == im->cap) {
+		size_t cap = im->cap ? im->cap * 2 : 64;
+		void *p = realloc(im->items, cap * sizeof(*im->items));
+
+		if (p == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		im->items = p;
+		im->cap = cap;
+	}
+	im->items[im->nitems++] = json_incref((json_t *)item);
+	return SPOOL_OK;
+}
+
+static int
+on_blob_begin(void *ctx, const uint8_t hash[SPOOL_HASH_LEN], uint64_t size,
+    spool_err *err)
+{
+	struct import *im = ctx;
+	int r;
+
+	(void)hash;
+	(void)size;
+	if ((r = spool_blob_open(&im->b, im->d->node->root, err)) != SPOOL_OK)
+		return r;
+	im->b.trusted = 1; /* the reader hashes it, and checks at the end */
+	return SPOOL_OK;
+}
+
+static int
+on_blob_data(void *ctx, const uint8_t *p, size_t n, spool_err *err)
+{
+	return spool_blob_write(&((struct import *)ctx)->b, p, n, err);
+}
+
+static int
+on_blob_end(void *ctx, const uint8_t hash[SPOOL_HASH_LEN], spool_err *err)
+{
+	struct import *im = ctx;
+
+	return spool_blob_commit(&im->b, im->d->node->root, hash, err);
+}
+
+static void
+import_release(struct import *im)
+{
+	size_t i;
+
+	for (i = 0; i < im->nitems; i++)
+		json_decref(im->items[i]);
+	free(im->items);
+	json_decref(im->acks);
+	free(im->whole);
+	spool_blob_discard(&im->b);
+}
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* ---- applying --------------------------------------------------------- */
+
+static int
+lineage_imported(struct spool_store *st, struct import *im,
+    const char *user, const char *const *gen, size_t ngen, spool_err *err)
+{
+	char bref[SPOOL_REF_MAX];
+
+	snprintf(bref, sizeof(bref), "batch:%s", im->f.id);
+	return spool_lineage_link(st, "imported", 0, user, im->f.id,
+	    (const char *[]){ bref }, 1, gen, ngen, err);
+}
+
+static int
+time_ms(const char *s, int64_t *out)
+{
+	time_t t;
+
+	if (s == NULL || spool_time_parse(s, &t) != SPOOL_OK)
+		return -1;
+	*out = (int64_t)t * 1000;
+	return 0;
+}
+
+struct ready {
+	struct spool_store *st;
+	int ready;
+	spool_err *err;
+	int r;
+};
+
+/* Row: name idx count offs size blob file_size file_blob */
+static int
+ready_row(void *arg, const struct spool_store_row *row)
+{
+	struct ready *rd = arg;
+	int has = 0;
+
+	if (strcmp(row->col[1], "-1") != 0)
+		return 0;
+	if ((rd->r = spool_store_blob_has(rd->st, row->col[7], &has,
+	    rd->err)) != SPOOL_OK)
+		return 1;
+	if (!has)
+		rd->ready = 0;
+	return 0;
+}
+
+/* A processing-side request whose files are all here and that has no job
+ * yet gets its job (one stage for now; the GDAL workers plan more). */
+static int
+maybe_start(struct spool_store *st, struct import *im, const char *id,
+    spool_err *err)
+{
+	static const char *const stages[] = { "run" };
+	struct spool_request_info ri;
+	struct spool_job_spec js;
+	struct spool_task_spec ts;
+	struct ready rd = { st, 1, err, SPOOL_OK };
+	char job[SPOOL_ID_MAX], input[128];
+	char rref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
+	int r;
+
+	if ((r = spool_store_request_info(st, id, &ri, err)) != SPOOL_OK)
+		return r == SPOOL_ERR_NOTFOUND ? SPOOL_OK : r;
+	if (strcmp(ri.side, "process") != 0 || strcmp(ri.state, "imported") != 0)
+		return SPOOL_OK;
+	if ((r = spool_store_parts(st, id, NULL, ready_row, &rd, err)) < 0 ||
+	    rd.r != SPOOL_OK)
+		return rd.r != SPOOL_OK ? rd.r : r;
+	if (!rd.ready)
+		return SPOOL_OK; /* parts still to come */
+	snprintf(input, sizeof(input), "{\"request\":\"%s\"}", id);
+	memset(&ts, 0, sizeof(ts));
+	ts.input = input;
+	memset(&js, 0, sizeof(js));
+	js.type = ri.type;
+	js.request = id;
+	js.priority = ri.priority;
+	js.deadline = ri.deadline;
+	js.max_attempts = (int)im->d->node->cfg->retries + 1;
+	js.nstages = 1;
+	js.stage_names = stages;
+	js.tasks = &ts;
+	js.ntasks = 1;
+	if ((r = spool_job_create(st, &js, job, err)) != SPOOL_OK)
+		return r;
+	snprintf(rref, sizeof(rref), "request:%s", id);
+	snprintf(jref, sizeof(jref), "job:%s", job);
+	if ((r = spool_lineage_entity(st, jref, ri.name, NULL, -1, err)) !=
+	    SPOOL_OK ||
+	    (r = spool_lineage_link(st, "started", 0, ri.user, NULL,
+	    (const char *[]){ rref }, 1, (const char *[]){ jref }, 1, err)) !=
+	    SPOOL_OK)
+		return r;
+	spool_idlist_add(&im->d->changed, id);
+	spool_daemon_log(im->d, "event=job-created request=%s job=%s type=%s",
+	    id, job, ri.type);
+	return SPOOL_OK;
+}
+
+/* A part of a large file: its blob is kept until the file is whole. */
+static int
+apply_part(struct spool_store *st, struct import *im, const json_t *it,
+    spool_err *err)
+{
+	const char *req = jstr(it, "request"), *b = jstr(it, "blob");
+	uint64_t size = (uint64_t)json_integer_value(json_object_get(it,
+	    "size"));
+	char path[PATH_MAX];
+	int r;
+
+	spool_blob_path(im->d->node->root, b, path);
+	if ((r = spool_store_blob_add(st, b, size, path, err)) != SPOOL_OK ||
+	    (r = spool_store_blob_ref(st, b, req, "part", err)) != SPOOL_OK)
+		return r;
+	return spool_store_part_add(st, req, jstr(it, "name"),
+	    (int)json_integer_value(json_object_get(it, "index")),
+	    (int)json_integer_value(json_object_get(it, "count")),
+	    (uint64_t)json_integer_value(json_object_get(it, "offset")), size,
+	    b, (uint64_t)json_integer_value(json_object_get(it, "file_size")),
+	    jstr(it, "file_blob"), err);
+}
+
+/* A request from the peer: recorded on the processing side, and a job
+ * for it. */
+static int
+apply_request(struct spool_store *st, struct import *im, const json_t *it,
+    spool_err *err)
+{
+	struct spool_daemon *d = im->d;
+	const json_t *files = json_object_get(it, "files"), *f;
+	const char *id = jstr(it, "id"), *type = jstr(it, "type");
+	char rref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX], bpath[PATH_MAX];
+	const char *gen[1] = { rref };
+	struct spool_request q;
+	size_t i;
+	int r;
+
+	if (spool_store_get_row(st, "request", id, NULL, NULL, NULL) ==
+	    SPOOL_OK)
+		return SPOOL_OK; /* a resent request, already here */
+	f = json_array_get(files, 0);
+	memset(&q, 0, sizeof(q));
+	snprintf(q.id, sizeof(q.id), "%s", id);
+	q.side = "process";
+	q.type = type;
+	q.user = jstr(it, "user");
+	q.folder = jstr(it, "folder");
+	q.name = jstr(it, "name");
+	q.peer = im->f.from;
+	q.priority = (int)json_integer_value(json_object_get(it, "priority"));
+	if (time_ms(jstr(it, "expires"), &q.deadline) != 0)
+		q.deadline = 0;
+	q.state = "imported";
+	q.size = f ? (int64_t)json_integer_value(json_object_get(f, "size")) :
+	    -1;
+	q.hash = f ? jstr(f, "blob") : NULL;
+	if ((r = spool_store_request_add(st, &q, err)) != SPOOL_OK)
+		return r;
+	snprintf(rref, sizeof(rref), "request:%s", id);
+	if ((r = spool_lineage_entity(st, rref, q.name, q.hash, q.size,
+	    err)) != SPOOL_OK ||
+	    (r = lineage_imported(st, im, q.user, gen, 1, err)) != SPOOL_OK)
+		return r;
+	json_array_foreach(files, i, f) {
+		const char *h = jstr(f, "blob");
+		uint64_t sz = (uint64_t)json_integer_value(json_object_get(f,
+		    "size"));
+
+		if (json_object_get(f, "parts") != NULL) {
+			/* it comes in parts: noted, assembled later */
+			if ((r = spool_store_part_add(st, id, jstr(f, "name"),
+			    -1, (int)json_integer_value(json_object_get(f,
+			    "parts")), 0, sz, h, sz, h, err)) != SPOOL_OK)
+				return r;
+			continue;
+		}
+		spool_blob_path(d->node->root, h, bpath);
+		snprintf(fref, sizeof(fref), "file:%s", h);
+		if ((r = spool_store_blob_add(st, h, sz, bpath, err)) !=
+		    SPOOL_OK ||
+		    (r = spool_store_blob_ref(st, h, id, "input", err)) !=
+		    SPOOL_OK ||
+		    (r = spool_lineage_entity(st, fref, jstr(f, "name"), h,
+		    (int64_t)sz, err)) != SPOOL_OK)
+			return r;
+	}
+	if ((r = maybe_start(st, im, id, err)) != SPOOL_OK)
+		return r;
+	spool_idlist_add(&d->changed, id);
+	spool_daemon_log(d, "event=request-imported request=%s type=%s "
+	    "name=%s from=%s", id, type, LQ(q.name), im->f.from);
+	return SPOOL_OK;
+}
+
+/* Merge the processing node's lineage events carried by a result. */
+static int
+merge_lineage(struct spool_store *st, const json_t *it, const char ***outs,
+    size_t *nouts, spool_err *err)
+{
+	const json_t *evs = json_object_get(it, "lineage"), *e;
+	size_t i;
+	int r;
+
+	json_array_foreach(evs, i, e) {
+		const char *u[1000], *g[1000];
+		struct spool_lineage_event ev;
+		const json_t *x;
+		size_t k;
+
+		memset(&ev, 0, sizeof(ev));
+		snprintf(ev.id, sizeof(ev.id), "%s", jstr(e, "id"));
+		ev.event = jstr(e, "event");
+		if (time_ms(jstr(e, "time"), &ev.time) != 0)
+			ev.time = 0;
+		ev.node = jstr(e, "node");
+		ev.user = jstr(e, "user");
+		json_array_foreach(json_object_get(e, "used"), k, x)
+			u[k] = json_string_value(x);
+		ev.used = u;
+		ev.nused = json_array_size(json_object_get(e, "used"));
+		json_array_foreach(json_object_get(e, "generated"), k, x) {
+			g[k] = json_string_value(x);
+			if (strcmp(ev.event, "derived") == 0 &&
+			    strncmp(g[k], "output:", 7) == 0) {
+				const char **p = realloc(*outs, (*nouts + 1) *
+				    sizeof(**outs));
+
+				if (p == NULL)
+					return spool_fail(err, SPOOL_ERR_NOMEM,
+					    "out of memory");
+				*outs = p;
+				p[(*nouts)++] = g[k];
+			}
+		}
+		ev.generated = g;
+		ev.ngenerated = json_array_size(json_object_get(e, "generated"));
+		if ((r = spool_lineage_record(st, &ev, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+/* A result from the peer for a request this node sent it. */
+static int
+apply_result(struct spool_store *st, struct import *im, const json_t *it,
+    spool_err *err)
+{
+	struct spool_daemon *d = im->d;
+	const char *req = jstr(it, "request"), *status = jstr(it, "status");
+	const json_t *f;
+	const char **outs = NULL;
+	char bpath[PATH_MAX], detail[SPOOL_ERR_MSG_MAX];
+	const char *state;
+	size_t i, nouts = 0;
+	int r;
+
+	json_array_foreach(json_object_get(it, "files"), i, f) {
+		const char *h = jstr(f, "blob");
+
+		spool_blob_path(d->node->root, h, bpath);
+		if ((r = spool_store_blob_add(st, h, (uint64_t)
+		    json_integer_value(json_object_get(f, "size")), bpath,
+		    err)) != SPOOL_OK ||
+		    (r = spool_store_blob_ref(st, h, req, "output", err)) !=
+		    SPOOL_OK)
+			return r;
+	}
+	if ((r = merge_lineage(st, it, &outs, &nouts, err)) != SPOOL_OK ||
+	    (nouts > 0 && (r = lineage_imported(st, im, NULL, outs, nouts,
+	    err)) != SPOOL_OK)) {
+		free(outs);
+		return r;
+	}
+	free(outs);
+	state = strcmp(status, "succeeded") == 0 ? "completed" :
+	    strcmp(status, "expired") == 0 ? "expired" :
+	    strcmp(status, "cancelled") == 0 ? "cancelled" : "failed";
+	snprintf(detail, sizeof(detail), "%s", jstr(it, "error") ?
+	    jstr(it, "error") : im->name);
+	if ((r = spool_store_request_set_state(st, req, state, detail, err)) !=
+	    SPOOL_OK) {
+		if (r == SPOOL_ERR_STATE)
+			return SPOOL_OK; /* answered before: a resent result */
+		return r;
+	}
+	spool_idlist_add(&d->changed, req);
+	spool_daemon_log(d, "event=result request=%s status=%s from=%s", req,
+	    status, im->f.from);
+	return SPOOL_OK;
+}
+
+/* Results are accepted only from the peer their request went to. */
+static int
+check_result(struct import *im, const json_t *it, spool_err *err)
+{
+	struct spool_request_info ri;
+	const char *req = jstr(it, "request");
+	int r;
+
+	if ((r = spool_store_request_info(im->d->st, req, &ri, err)) !=
+	    SPOOL_OK) {
+		if (r == SPOOL_ERR_NOTFOUND)
+			return spool_fail(err, SPOOL_ERR_FORMAT, "result for "
+			    "request %s, which this node never sent", req);
+		return r;
+	}
+	if (strcmp(ri.side, "submit") != 0 || strcmp(ri.peer, im->f.from) != 0)
+		return spool_fail(err, SPOOL_ERR_UNTRUSTED, "result for "
+		    "request %s from %s, but it was sent to %s", req,
+		    im->f.from, ri.peer[0] ? ri.peer : "no peer");
+	return SPOOL_OK;
+}
+
+struct partset {
+	char blob[SPOOL_HASH_HEXLEN + 1];
+	int have;
+};
+
+struct parts {
+	struct partset *v;
+	long count;          /* v has count entries */
+	const char *file_blob;
+};
+
+/* Row: name idx count offs size blob file_size file_blob.  Only parts
+ * that agree with the file being assembled (same count, same whole-file
+ * hash) count. */
+static int
+part_row(void *arg, const struct spool_store_row *row)
+{
+	struct parts *p = arg;
+	long idx = strtol(row->col[1], NULL, 10), count = strtol(row->col[2],
+	    NULL, 10);
+
+	if (idx < 0 || idx >= p->count || count != p->count ||
+	    strcmp(row->col[7], p->file_blob) != 0)
+		return 0;
+	snprintf(p->v[idx].blob, sizeof(p->v[idx].blob), "%s", row->col[5]);
+	p->v[idx].have = 1;
+	return 0;
+}
+
+/* Before the commit: a file whose last part this batch brings is made
+ * whole in the blob store, its hash checked (a mismatch refuses the
+ * batch). */
+static int
+assemble(struct import *im, spool_err *err)
+{
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < im->nitems; i++) {
+		const json_t *it = im->items[i];
+		const char *req = jstr(it, "request"), *name = jstr(it, "name");
+		const char *fb = jstr(it, "file_blob");
+		long count = (long)json_integer_value(json_object_get(it,
+		    "count"));
+		struct spool_blob_tmp b;
+		struct partset *ps;
+		uint8_t want[SPOOL_HASH_LEN];
+		int has = 0, all = 1;
+		long k;
+
+		if (strcmp(jstr(it, "kind"), "part") != 0)
+			continue;
+		for (j = 0; j < im->nwhole; j++)
+			if (strcmp(im->whole[j].hex, fb) == 0)
+				break;
+		if (j < im->nwhole)
+			continue; /* made whole by an earlier part here */
+		if ((r = spool_store_blob_has(im->d->st, fb, &has, err)) !=
+		    SPOOL_OK)
+			return r;
+		if ((ps = calloc((size_t)count, sizeof(*ps))) == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		{
+			struct parts pp = { ps, count, fb };
+
+			if ((r = spool_store_parts(im->d->st, req, name,
+			    part_row, &pp, err)) < 0) {
+				free(ps);
+				return r;
+			}
+		}
+		for (j = 0; j < im->nitems; j++) {
+			const json_t *p = im->items[j];
+			long idx = (long)json_integer_value(json_object_get(p,
+			    "index"));
+
+			if (strcmp(jstr(p, "kind"), "part") == 0 &&
+			    strcmp(jstr(p, "request"), req) == 0 &&
+			    strcmp(jstr(p, "name"), name) == 0 &&
+			    strcmp(jstr(p, "file_blob"), fb) == 0 &&
+			    json_integer_value(json_object_get(p, "count")) ==
+			    count && idx >= 0 && idx < count) {
+				snprintf(ps[idx].blob, sizeof(ps[idx].blob), "%s",
+				    jstr(p, "blob"));
+				ps[idx].have = 1;
+			}
+		}
+		for (k = 0; k < count; k++)
+			all &= ps[k].have;
+		if (!all) {
+			free(ps);
+			continue;
+		}
+		r = spool_blob_open(&b, im->d->node->root, err);
+		for (k = 0; k < count && r == SPOOL_OK; k++) {
+			char path[PATH_MAX];
+			int fd;
+
+			spool_blob_path(im->d->node->root, ps[k].blob, path);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+				r = spool_fail_sys(err, "cannot open part %ld of "
+				    "'%s'", k, name);
+				break;
+			}
+			r = spool_blob_copy_fd(&b, fd, path, (uint64_t)-1, err);
+			close(fd);
+		}
+		free(ps);
+		if (r == SPOOL_OK && (spool_unhex(want, sizeof(want), fb) != 0 ||
+		    (r = spool_blob_commit(&b, im->d->node->root, want, err)) !=
+		    SPOOL_OK)) {
+			spool_err_prefix(err, "'%s' made whole from %ld parts",
+			    name, count);
+			if (r == SPOOL_OK)
+				r = spool_fail(err, SPOOL_ERR_FORMAT, "bad hash");
+		}
+		if (r != SPOOL_OK) {
+			spool_blob_discard(&b);
+			return r;
+		}
+		{
+			void *p = realloc(im->whole, (im->nwhole + 1) *
+			    sizeof(*im->whole));
+
+			if (p == NULL)
+				return spool_fail(err, SPOOL_ERR_NOMEM, "out of "
+				    "memory");
+			im->whole = p;
+		}
+		snprintf(im->whole[im->nwhole].request, SPOOL_ID_MAX, "%s", req);
+		snprintf(im->whole[im->nwhole].hex, SPOOL_HASH_HEXLEN + 1, "%s",
+		    fb);
+		im->whole[im->nwhole].size = (uint64_t)json_integer_value(
+		    json_object_get(it, "file_size"));
+		im->nwhole++;
+		spool_daemon_log(im->d, "event=assembled request=%s name=%s "
+		    "parts=%ld size=%llu", req, LQ(name), count,
+		    (unsigned long long)im->whole[im->nwhole - 1].size);
+		(void)has;
+	}
+	return SPOOL_OK;
+}
+
+/* Before the commit: every result must come from the peer its request
+ * went to (else the batch is refused), and the result folders of
+ * requests not answered yet are written. */
+static int
+write_results(struct import *im, spool_err *err)
+{
+	struct spool_request_info ri;
+	size_t i;
+	int r, seen = 0;
+
+	/* every result is checked before any folder is written: a batch
+	 * refused changes nothing but quarantine/ */
+	for (i = 0; i < im->nitems; i++)
+		if (strcmp(jstr(im->items[i], "kind"), "result") == 0 &&
+		    (r = check_result(im, im->items[i], err)) != SPOOL_OK)
+			return r;
+	/* a batch seen before (a duplicate, or a conflict) writes none */
+	if ((r = spool_store_batch_seen(im->d->st, im->f.from, im->f.seq,
+	    &seen, err)) != SPOOL_OK || seen)
+		return r;
+	for (i = 0; i < im->nitems; i++) {
+		const json_t *it = im->items[i];
+
+		if (strcmp(jstr(it, "kind"), "result") != 0)
+			continue;
+		if ((r = spool_store_request_info(im->d->st, jstr(it,
+		    "request"), &ri, err)) != SPOOL_OK)
+			return r;
+		if (strcmp(ri.state, "completed") == 0 ||
+		    strcmp(ri.state, "failed") == 0 ||
+		    strcmp(ri.state, "expired") == 0 ||
+		    strcmp(ri.state, "cancelled") == 0)
+			continue; /* answered before */
+		if ((r = spool_results_write(im->d, it, &ri, err)) != SPOOL_OK)
+			return r;
+		im->nwritten = i + 1; /* results of items[0..nwritten) */
+	}
+	return SPOOL_OK;
+}
+
+/* The import failed after result folders were written: they go again
+ * (their requests were not answered; the links point at nothing). */
+static void
+unwrite_results(struct import *im)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 64];
+	size_t i;
+
+	spool_node_path(im->d->node, dir, sizeof(dir), "results");
+	for (i = 0; i < im->nwritten; i++) {
+		const json_t *it = im->items[i];
+
+		if (strcmp(jstr(it, "kind"), "result") != 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, jstr(it, "request"));
+		spool_results_remove(p);
+	}
+	spool_node_path(im->d->node, dir, sizeof(dir), "results/by-name");
+	spool_results_drop_dangling(dir);
+}
+
+static int
+apply_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct import *im = arg;
+	const json_t *a;
+	size_t i;
+	int r, applied;
+
+	im->acked = 0;
+	if ((r = spool_store_batch_received(st, im->f.from, im->f.seq,
+	    im->f.id, im->name, im->f.items, im->f.bytes, im->f.tar,
+	    &im->duplicate, im->batch_row, err)) != SPOOL_OK)
+		return r;
+	if (im->duplicate == 2)
+		return spool_fail(err, SPOOL_ERR_FORMAT, "conflict: seq %llu "
+		    "from %s was received before with another batch id",
+		    (unsigned long long)im->f.seq, im->f.from);
+	if (im->duplicate)
+		return SPOOL_OK;
+	json_array_foreach(im->acks, i, a) {
+		if ((r = spool_store_ack(st, im->f.from, (uint64_t)
+		    json_integer_value(json_object_get(a, "seq")),
+		    jstr(a, "id"), &applied, err)) != SPOOL_OK)
+			return r;
+		im->acked += (uint64_t)applied;
+	}
+	for (i = 0; i < im->nitems; i++) {
+		const json_t *it = im->items[i];
+		const char *kind = jstr(it, "kind");
+
+		if (strcmp(kind, "request") == 0)
+			r = apply_request(st, im, it, err);
+		else if (strcmp(kind, "result") == 0)
+			r = apply_result(st, im, it, err);
+		else
+			r = apply_part(st, im, it, err);
+		if (r != SPOOL_OK)
+			return r;
+	}
+	/* files made whole from their parts: the request may start */
+	for (i = 0; i < im->nwhole; i++) {
+		struct whole *w = &im->whole[i];
+		char path[PATH_MAX];
+
+		spool_blob_path(im->d->node->root, w->hex, path);
+		if ((r = spool_store_blob_add(st, w->hex, w->size, path, err)) !=
+		    SPOOL_OK ||
+		    (r = spool_store_blob_ref(st, w->hex, w->request, "input",
+		    err)) != SPOOL_OK ||
+		    (r = maybe_start(st, im, w->request, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+int
+spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
+{
+	struct spool_batch_sink sink = { NULL, on_header, on_item,
+		on_blob_begin, on_blob_data, on_blob_end };
+	struct spool_batch_check chk;
+	struct import im;
+	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	char sig[PATH_MAX + NAME_MAX + 12], tmpdir[PATH_MAX], copy[PATH_MAX];
+	int r;
+
+	if (!spool_pair_is_batch(name))
+		return SPOOL_OK;
+	spool_node_path(d->node, dir, sizeof(dir), "import");
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (spool_pair_sig_path(sig, sizeof(sig), path) != 0 ||
+	    !spool_pair_complete(path))
+		return SPOOL_OK; /* not complete yet */
+	memset(&im, 0, sizeof(im));
+	im.d = d;
+	im.name = name;
+	im.b.tf.fd = -1;
+	sink.ctx = &im;
+	spool_node_batch_check(d->node, &chk, tmpdir);
+	chk.strict_name = 1;
+	chk.manifest = d->manifest;
+	chk.sink = &sink;
+	copy[0] = '\0';
+	chk.keep_copy = copy;
+	r = spool_batch_read(path, sig, &chk, &im.f, err);
+	if (r == SPOOL_OK)
+		r = assemble(&im, err);
+	if (r == SPOOL_OK)
+		r = write_results(&im, err);
+	if (r == SPOOL_OK)
+		r = spool_daemon_sync(d, err);
+	if (r == SPOOL_OK)
+		r = spool_store_atomic(d->st, apply_tx, &im, err);
+	if (r != SPOOL_OK) {
+		if (im.nwritten > 0)
+			unwrite_results(&im);
+		import_release(&im);
+		if (copy[0] != '\0')
+			unlink(copy);
+		if (spool_err_is_verify(r) || r == SPOOL_ERR_NOTFOUND) {
+			spool_inbox_quarantine(d, dir, name, err->msg);
+			return SPOOL_OK;
+		}
+		spool_err_prefix(err, "import %s", name);
+		return r;
+	}
+	if (im.duplicate) {
+		spool_daemon_log(d, "event=duplicate batch=%s from=%s seq=%llu "
+		    "id=%s", name, im.f.from, (unsigned long long)im.f.seq,
+		    im.f.id);
+	} else {
+		d->imported++;
+		spool_daemon_log(d, "event=imported batch=%s from=%s seq=%llu "
+		    "items=%llu acked=%llu", name, im.f.from,
+		    (unsigned long long)im.f.seq,
+		    (unsigned long long)im.f.items,
+		    (unsigned long long)im.acked);
+	}
+	r = spool_inbox_archive(d, dir, name, copy, err);
+	import_release(&im);
+	return r;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+spool_inbox_scan(struct spool_daemon *d, spool_err *err)
+{
+	char dir[PATH_MAX];
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	struct dirent *e;
+	DIR *dp;
+	int r = SPOOL_OK;
+
+	spool_node_path(d->node, dir, sizeof(dir), "import");
+	if ((dp = opendir(dir)) == NULL)
+		return spool_fail_sys(err, "cannot read '%s'", dir);
+	while ((e = readdir(dp)) != NULL) {
+		if (!spool_pair_is_batch(e->d_name))
+			continue;
+		if (n == cap) {
+			void *p = realloc(names, (cap ? cap * 2 : 16) *
+			    sizeof(*names));
+
+			if (p == NULL) {
+				r = spool_fail(err, SPOOL_ERR_NOMEM, "out of "
+				    "memory");
+				break;
+			}
+			names = p;
+			cap = cap ? cap * 2 : 16;
+		}
+		if ((names[n] = strdup(e->d_name)) == NULL) {
+			r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	closedir(dp);
+	/* in name order: a peer's batches in seq order */
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
+	/* one pair that cannot be imported now does not hold up the
+	 * others: said in the log, tried again at the next scan */
+	for (i = 0; i < n && r == SPOOL_OK; i++) {
+		spool_err ie;
+
+		if (spool_inbox_take(d, names[i], &ie) != SPOOL_OK)
+			spool_daemon_log(d, "event=error what=import batch=%s "
+			    "reason=%s", LQ(names[i]), LQ(ie.msg));
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}

@@ -1,0 +1,815 @@
+/*
+ * intake.c - hot folders: complete files become requests.
+ *
+ * A file is claimed by renaming it from in/F/NAME to store/intake/F/NAME
+ * (no-replace): from then on no user can change which file it is, and a
+ * crash cannot make intake take it twice.  Its bytes are copied into a
+ * blob (hashed on the way), or, for a big file of spoold's own user that
+ * nobody writes to, the file itself becomes the blob (spool_blob_adopt:
+ * a second name, no copy); a group of files is made durable with one
+ * syncfs(), then recorded in one transaction (request, blob reference,
+ * lineage, outbox line, and an intake row naming the claimed file); only
+ * then is the claimed file removed, and its intake row with it.
+ *
+ * After a crash: a claimed file with an intake row was committed (remove
+ * it); one without was not (take it again: its blob may exist already,
+ * which is harmless).  A refused file goes to rejected/NAME after its
+ * NAME.error.json; when the disk is full the claimed files go back to
+ * in/ and intake pauses.
+ *
+ * Over 800 lines and kept whole: a group of files goes claim, copy,
+ * sync, commit, remove as one sequence; splitting it would split the
+ * crash reasoning.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool/base/error.h"
+#include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/base/util.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/intake.h"
+#include "spool/flow/reaper.h"
+#include "spool/format/batch.h"
+#include "spool/format/manifest.h"
+#include "spool/format/schema.h"
+#include "spool/keys/trust.h"
+#include "spool/node/config.h"
+#include "spool/node/node.h"
+#include "spool/store/blobref.h"
+#include "spool/store/blobstore.h"
+#include "spool/store/queue.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
+
+#define GROUP_MAX 1024         /* files per syncfs and transaction */
+#define REQUEST_FILE_MAX (1u << 20) /* a JSON request file */
+
+int
+spool_intake_ignored(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] == '.' || n == 0 || name[n - 1] == '~' ||
+	    (n >= 4 && strcmp(name + n - 4, ".tmp") == 0) ||
+	    (n >= 5 && strcmp(name + n - 5, ".part") == 0);
+}
+
+struct claim {
+	char name[NAME_MAX + 1];
+	char rel[NAME_MAX * 2 + 2];   /* F/NAME under store/intake */
+	char path[PATH_MAX];          /* store/intake/F/NAME */
+	char id[SPOOL_ID_MAX];
+	char ino[64];                 /* "dev:inode:ctime" of the claimed file */
+	char user[80];
+	char type[16];
+	char why[SPOOL_ERR_MSG_MAX * 2];
+	int priority;
+	int64_t deadline;
+	int ok;
+	int gone;                     /* the claimed file is removed */
+	struct spool_blob_tmp b;
+	json_t *params;
+};
+
+struct group {
+	struct spool_daemon *d;
+	const struct spool_conf_folder *f;
+	const char *peer;
+	struct claim *c;
+	size_t n;
+	int64_t now;
+	unsigned owner_uid;           /* the last owner looked up, by name */
+	char owner[80];               /* "" until the first lookup */
+};
+
+/* The owner's name: the files of a group mostly share one owner, and a
+ * user database lookup reads /etc/passwd (or asks NSS) each time. */
+static void
+owner_name(struct group *g, unsigned uid, char *out, size_t outsz)
+{
+	if (g->owner[0] == '\0' || g->owner_uid != uid) {
+		spool_owner_name(uid, g->owner, sizeof(g->owner));
+		g->owner_uid = uid;
+	}
+	snprintf(out, outsz, "%s", g->owner);
+}
+
+static int
+refuse(struct claim *c, const char *fmt, const char *arg)
+{
+	snprintf(c->why, sizeof(c->why), fmt, arg);
+	c->ok = 0;
+	return 0;
+}
+
+/* Read a JSON request file (already claimed, fd open): type, priority,
+ * expiry and params from it; its bytes become the blob. */
+static int
+read_request(struct group *g, struct claim *c, int fd, spool_err *err)
+{
+	char *buf = NULL;
+	json_error_t je;
+	json_t *doc, *v;
+	size_t got;
+	spool_err e;
+	int r;
+
+	if ((buf = malloc(REQUEST_FILE_MAX + 1)) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	if ((r = spool_read_full(fd, buf, REQUEST_FILE_MAX + 1, &got, err)) !=
+	    SPOOL_OK) {
+		free(buf);
+		return r;
+	}
+	if (got > REQUEST_FILE_MAX) {
+		free(buf);
+		return refuse(c, "request file is larger than 1 MiB%s", "");
+	}
+	if ((r = spool_blob_write(&c->b, buf, got, err)) != SPOOL_OK) {
+		free(buf);
+		return r;
+	}
+	doc = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &je);
+	free(buf);
+	if (doc == NULL)
+		return refuse(c, "not a valid JSON request: %s", je.text);
+	if (spool_schema_validate(g->d->request_schema, doc, &e) != SPOOL_OK) {
+		json_decref(doc);
+		return refuse(c, "request does not match the request schema: "
+		    "%s", e.msg);
+	}
+	snprintf(c->type, sizeof(c->type), "%s",
+	    json_string_value(json_object_get(doc, "type")));
+	if ((v = json_object_get(doc, "priority")) != NULL)
+		c->priority = (int)json_integer_value(v);
+	if ((v = json_object_get(doc, "expires")) != NULL) {
+		time_t t;
+
+		if (spool_time_parse(json_string_value(v), &t) != SPOOL_OK) {
+			json_decref(doc);
+			return refuse(c, "request has a bad expiry time%s", "");
+		}
+		c->deadline = (int64_t)t * 1000;
+	}
+	if ((v = json_object_get(doc, "params")) != NULL)
+		c->params = json_incref(v);
+	json_decref(doc);
+	return SPOOL_OK;
+}
+
+static int check_line(struct group *g, struct claim *c, spool_err *err);
+
+/* Which file this is: device, inode and the change time the claim's
+ * rename gave it (an inode number alone is reused once freed). */
+static void
+file_id(const struct stat *sb, char *out, size_t n)
+{
+	snprintf(out, n, "%llu:%llu:%lld.%09ld",
+	    (unsigned long long)sb->st_dev, (unsigned long long)sb->st_ino,
+	    (long long)sb->st_ctim.tv_sec, (long)sb->st_ctim.tv_nsec);
+}
+
+/* A claimed file of spoold's own user with two links may be one whose
+ * other name is its blob (spool_blob_adopt) from a take that did not
+ * commit (a crash, a full disk): then it is as good as unlinked. */
+static int
+own_blob(struct group *g, struct claim *c, const struct stat *sb)
+{
+	uint8_t h[SPOOL_HASH_LEN];
+	char hex[SPOOL_HASH_HEXLEN + 1], bpath[PATH_MAX];
+	struct stat bs;
+	uint64_t n;
+	spool_err e;
+	int fd, ok;
+
+	if (sb->st_nlink != 2 || sb->st_uid != geteuid() ||
+	    !S_ISREG(sb->st_mode))
+		return 0;
+	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	ok = spool_hash_fd(fd, h, &n, &e) == SPOOL_OK;
+	close(fd);
+	spool_hex(hex, h, SPOOL_HASH_LEN);
+	return ok && spool_blob_path(g->d->node->root, hex, bpath) == 0 &&
+	    stat(bpath, &bs) == 0 && bs.st_dev == sb->st_dev &&
+	    bs.st_ino == sb->st_ino;
+}
+
+/* Open, check and copy one claimed file.  A refusal is c->ok = 0 with
+ * c->why; an error returned is the node's (no space, I/O). */
+static int
+take_one(struct group *g, struct claim *c, spool_err *err)
+{
+	struct stat sb, fsb;
+	int fd, r, relinked;
+
+	c->ok = 1;
+	if (lstat(c->path, &sb) != 0)
+		return spool_fail_sys(err, "cannot stat '%s'", c->path);
+	file_id(&sb, c->ino, sizeof(c->ino));
+	owner_name(g, sb.st_uid, c->user, sizeof(c->user));
+	if (S_ISLNK(sb.st_mode))
+		return refuse(c, "is a symbolic link; only regular files are "
+		    "taken%s", "");
+	if (S_ISDIR(sb.st_mode))
+		return refuse(c, "is a directory; only regular files are "
+		    "taken%s", "");
+	if (!S_ISREG(sb.st_mode))
+		return refuse(c, "is a FIFO, socket or device; only regular "
+		    "files are taken%s", "");
+	if (sb.st_nlink != 1 && !own_blob(g, c, &sb))
+		return refuse(c, "has other hard links; only files with one "
+		    "link are taken%s", "");
+	if (!spool_item_name_ok(c->name))
+		return refuse(c, "its name is not valid UTF-8 or has control "
+		    "characters%s", "");
+	if (g->peer == NULL)
+		return refuse(c, "the folder has no destination peer ([folder] "
+		    "peer or [node] peer)%s", "");
+	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return refuse(c, "is a symbolic link%s", "");
+		if (errno == EACCES || errno == EPERM)
+			return refuse(c, "spoold may not read it (%s); give "
+			    "the spool user read access and drop it again",
+			    strerror(errno));
+		return spool_fail_sys(err, "cannot open '%s'", c->path);
+	}
+	if (fstat(fd, &fsb) != 0 || fsb.st_ino != sb.st_ino ||
+	    fsb.st_dev != sb.st_dev || !S_ISREG(fsb.st_mode)) {
+		close(fd);
+		return refuse(c, "changed while it was taken%s", "");
+	}
+	c->priority = g->f->priority;
+	c->deadline = g->f->expires ? g->now + (int64_t)g->f->expires * 1000 :
+	    0;
+	snprintf(c->type, sizeof(c->type), "%s", g->f->type);
+	if ((r = spool_blob_open(&c->b, g->d->node->root, err)) != SPOOL_OK) {
+		close(fd);
+		return r;
+	}
+	relinked = sb.st_nlink != 1; /* commit drops the other link */
+	if (strcmp(g->f->type, "request") == 0)
+		r = read_request(g, c, fd, err);
+	else if ((r = spool_blob_adopt(&c->b, fd, c->path, err)) == 0)
+		r = spool_blob_copy_fd(&c->b, fd, c->name, (uint64_t)fsb.st_size,
+		    err);
+	else if (r == 1) {
+		relinked = 1;
+		r = SPOOL_OK;
+	}
+	close(fd);
+	if (r == SPOOL_OK && c->ok)
+		r = spool_blob_commit(&c->b, g->d->node->root, NULL, err);
+	else
+		spool_blob_discard(&c->b);
+	if (r == SPOOL_OK && c->ok && relinked) {
+		/* a link made or dropped changed the file's ctime: the
+		 * intake row must name the file as a restart will find it */
+		if (lstat(c->path, &fsb) != 0)
+			return spool_fail_sys(err, "cannot stat '%s'", c->path);
+		if (fsb.st_ino != sb.st_ino || fsb.st_dev != sb.st_dev)
+			return spool_fail(err, SPOOL_ERR_INTERNAL, "'%s' is "
+			    "another file than the one taken", c->path);
+		file_id(&fsb, c->ino, sizeof(c->ino));
+	}
+	if (r == SPOOL_OK && c->ok)
+		r = check_line(g, c, err);
+	return r;
+}
+
+static char *request_line(struct group *g, const struct claim *c);
+
+/* The request's manifest line must be one a batch can carry (schema, and
+ * its length as the writer encodes it): refused now, not stuck later. */
+static int
+check_line(struct group *g, struct claim *c, spool_err *err)
+{
+	char *line = request_line(g, c), *ascii = NULL;
+	json_t *item = NULL;
+	spool_err e;
+
+	if (line == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	if ((item = json_loads(line, 0, NULL)) == NULL ||
+	    (ascii = json_dumps(item, JSON_COMPACT | JSON_ENSURE_ASCII)) ==
+	    NULL) {
+		json_decref(item);
+		free(line);
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	}
+	if (strlen(ascii) >= SPOOL_LINE_MAX)
+		refuse(c, "the request is too large for a batch manifest "
+		    "line (its params take more than 1 MiB as JSON)%s", "");
+	else if (spool_manifest_check_item(g->d->manifest, item, &e) !=
+	    SPOOL_OK)
+		refuse(c, "the request cannot travel: %s", e.msg);
+	json_decref(item);
+	free(ascii);
+	free(line);
+	return SPOOL_OK;
+}
+
+/* The manifest line of an accepted file. */
+static char *
+request_line(struct group *g, const struct claim *c)
+{
+	char created[32], expires[32];
+	struct spool_request_line l = { c->id, c->type, c->name, g->f->name,
+		c->user, c->priority, created, NULL, c->params, c->b.size,
+		c->b.hex };
+	json_t *item;
+	char *s;
+
+	spool_time_ms(created, g->now);
+	if (c->deadline) {
+		spool_time_ms(expires, c->deadline);
+		l.expires = expires;
+	}
+	if ((item = spool_manifest_request(&l)) == NULL)
+		return NULL;
+	s = json_dumps(item, JSON_COMPACT);
+	json_decref(item);
+	return s;
+}
+
+static int
+record_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct group *g = arg;
+	char bpath[PATH_MAX];
+	size_t i;
+	int r;
+
+	for (i = 0; i < g->n; i++) {
+		struct claim *c = &g->c[i];
+		struct spool_request q = { .type = c->type, .user = c->user,
+			.folder = g->f->name, .name = c->name, .peer = g->peer,
+			.priority = c->priority, .deadline = c->deadline,
+			.size = (int64_t)c->b.size, .hash = c->b.hex,
+			.created = g->now };
+		char *line;
+
+		if (!c->ok)
+			continue;
+		memcpy(q.id, c->id, sizeof(q.id));
+		spool_blob_path(g->d->node->root, c->b.hex, bpath);
+		if ((r = spool_store_request_received(st, &q, err)) !=
+		    SPOOL_OK ||
+		    (r = spool_store_blob_add(st, c->b.hex, c->b.size, bpath,
+		    err)) != SPOOL_OK ||
+		    (r = spool_store_blob_ref(st, c->b.hex, c->id, "input",
+		    err)) != SPOOL_OK ||
+		    (r = spool_store_intake_add(st, c->rel, c->id, c->ino,
+		    err)) != SPOOL_OK)
+			return r;
+		if ((line = request_line(g, c)) == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		r = spool_store_outbox_add(st, &(struct spool_outbox_item){
+		    .peer = g->peer, .kind = "request", .request = c->id,
+		    .priority = c->priority, .created = g->now, .ord = (int)i,
+		    .size = c->b.size, .item = line }, err);
+		free(line);
+		if (r != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+static int
+forget_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct group *g = arg;
+	size_t i;
+	int r;
+
+	for (i = 0; i < g->n; i++)
+		if (g->c[i].ok && g->c[i].gone &&
+		    (r = spool_store_intake_done(st, g->c[i].rel, err)) !=
+		    SPOOL_OK)
+			return r;
+	return SPOOL_OK;
+}
+
+/* A file name as JSON: as is when it is UTF-8, else with each byte that
+ * is not written \xNN (the name in rejected/ is the real one). */
+static json_t *
+json_name(const char *name)
+{
+	char buf[NAME_MAX * 4 + 1];
+	const unsigned char *p;
+	size_t o = 0;
+	json_t *j;
+
+	if ((j = json_string(name)) != NULL)
+		return j;
+	for (p = (const unsigned char *)name; *p && o + 5 < sizeof(buf); p++)
+		if (*p < 0x80 && *p >= 0x20)
+			buf[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02x",
+			    *p);
+	buf[o] = '\0';
+	return json_string(buf);
+}
+
+/* rejected/NAME.error.json, then the file itself as rejected/NAME (a
+ * name taken gets "NAME (2)"...). */
+static void
+reject(struct group *g, struct claim *c)
+{
+	char dir[PATH_MAX], name[NAME_MAX + 1], dst[PATH_MAX + NAME_MAX + 2];
+	char ej[PATH_MAX + NAME_MAX + 16], now[32];
+	struct stat sb;
+	unsigned k;
+	json_t *doc;
+	char *text;
+	spool_err e;
+
+	spool_node_path(g->d->node, dir, sizeof(dir), "rejected");
+	for (k = 1; k < 10000; k++) {
+		if (k == 1)
+			snprintf(name, sizeof(name), "%s", c->name);
+		else if (spool_name_variant(name, sizeof(name), c->name, k) != 0)
+			snprintf(name, sizeof(name), "rejected-%u", k);
+		snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+		snprintf(ej, sizeof(ej), "%s/%s.error.json", dir, name);
+		if (lstat(dst, &sb) != 0 && lstat(ej, &sb) != 0)
+			break;
+	}
+	spool_time_ms(now, g->now);
+	doc = json_pack("{s:o, s:s, s:s, s:s, s:s}", "name", json_name(c->name),
+	    "reason", c->why, "time", now, "user", c->user, "folder",
+	    g->f->name);
+	text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	json_decref(doc);
+	if (text == NULL || spool_write_file_atomic(ej, text, strlen(text),
+	    0644, &e) != SPOOL_OK)
+		spool_daemon_log(g->d, "event=error what=reject name=%s "
+		    "reason=%s", LQ(c->name), LQ(text ? e.msg : "out of memory"));
+	free(text);
+	if (spool_rename_noreplace(c->path, dst, &e) != SPOOL_OK)
+		spool_daemon_log(g->d, "event=error what=reject name=%s "
+		    "reason=%s", LQ(c->name), LQ(e.msg));
+	spool_fsync_dir(dir, NULL);
+	g->d->rejected++;
+	spool_daemon_log(g->d, "event=rejected folder=%s name=%s user=%s "
+	    "reason=%s", LQ(g->f->name), LQ(c->name), LQ(c->user),
+	    LQ(c->why));
+}
+
+/* Put a claimed file back where the user left it (no space to take it
+ * now).  If the name was taken meanwhile it stays claimed: the next
+ * rescan takes it from store/intake/ (spool_intake_recover). */
+static void
+put_back(struct group *g, struct claim *c)
+{
+	char src[PATH_MAX];
+	spool_err e;
+
+	spool_node_path(g->d->node, src, sizeof(src), "in");
+	if (strlen(src) + strlen(c->rel) + 2 >= sizeof(src))
+		return;
+	strcat(src, "/");
+	strcat(src, c->rel);
+	if (spool_rename_noreplace(c->path, src, &e) != SPOOL_OK)
+		spool_daemon_log(g->d, "event=error what=put-back name=%s "
+		    "reason=%s", LQ(c->name), LQ(e.msg));
+}
+
+static int
+is_nospace(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/* Take the claimed files g->c[0..n): copy, sync, commit, remove. */
+static int
+take_group(struct group *g, spool_err *err)
+{
+	size_t i, nok = 0;
+	int r = SPOOL_OK;
+
+	for (i = 0; i < g->n; i++) {
+		struct claim *c = &g->c[i];
+
+		spool_uuid7(c->id);
+		if ((r = take_one(g, c, err)) != SPOOL_OK)
+			break;
+		nok += c->ok;
+	}
+	if (r == SPOOL_OK && nok > 0)
+		r = spool_daemon_sync(g->d, err);
+	if (r == SPOOL_OK && nok > 0)
+		r = spool_store_atomic(g->d->st, record_tx, g, err);
+	if (r != SPOOL_OK) {
+		int full = r == SPOOL_ERR_SYS && err && is_nospace(err->sys_errno);
+
+		for (i = 0; i < g->n; i++) {
+			spool_blob_discard(&g->c[i].b);
+			put_back(g, &g->c[i]);
+		}
+		if (full) {
+			spool_reaper_kick(g->d, 1); /* its space, now */
+			g->d->disk_full = 1;
+			snprintf(g->d->disk_full_why, sizeof(g->d->disk_full_why),
+			    "%s", err->msg);
+			spool_daemon_log(g->d, "event=disk-full what=intake "
+			    "folder=%s reason=%s", LQ(g->f->name), LQ(err->msg));
+			return SPOOL_OK;
+		}
+		return r;
+	}
+	g->d->disk_full = 0;
+	for (i = 0; i < g->n; i++) {
+		struct claim *c = &g->c[i];
+
+		if (!c->ok) {
+			reject(g, c);
+			continue;
+		}
+		/* its row goes only once the file is gone: a row names a
+		 * claimed file that was committed */
+		c->gone = spool_reap(g->d, c->path, c->id);
+		if (!c->gone)
+			spool_daemon_log(g->d, "event=error what=intake "
+			    "name=%s reason=%s", LQ(c->name), LQ(strerror(errno)));
+		spool_idlist_add(&g->d->changed, c->id);
+		g->d->taken++;
+		spool_daemon_log(g->d, "event=accepted request=%s folder=%s "
+		    "name=%s user=%s type=%s size=%llu peer=%s", c->id,
+		    LQ(g->f->name), LQ(c->name), LQ(c->user), c->type,
+		    (unsigned long long)c->b.size, g->peer);
+	}
+	spool_reaper_kick(g->d, 0);
+	if (nok > 0 && (r = spool_store_atomic(g->d->st, forget_tx, g, err)) !=
+	    SPOOL_OK)
+		return r;
+	return SPOOL_OK;
+}
+
+static void
+group_release(struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		spool_blob_discard(&g->c[i].b);
+		json_decref(g->c[i].params);
+		g->c[i].params = NULL;
+	}
+	g->n = 0;
+}
+
+static int
+group_init(struct group *g, struct spool_daemon *d, const char *folder,
+    spool_err *err)
+{
+	char idir[PATH_MAX];
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->d = d;
+	if ((g->f = spool_config_folder(d->node->cfg, folder)) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOTFOUND, "no folder '%s'",
+		    folder);
+	g->peer = g->f->peer ? g->f->peer : d->node->cfg->peer;
+	if (spool_node_path(d->node, idir, sizeof(idir), "store/intake") != 0 ||
+	    strlen(idir) + strlen(folder) + 2 >= sizeof(idir))
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	strcat(idir, "/");
+	strcat(idir, folder);
+	if ((r = spool_mkdirs(idir, 0700, err)) != SPOOL_OK)
+		return r;
+	/* (untouched until group_add fills a claim: a big calloc is pages
+	 * the kernel zeroes only when they are used) */
+	if ((g->c = calloc(GROUP_MAX, sizeof(*g->c))) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	return SPOOL_OK;
+}
+
+/* Add a claim for name; its file is at path (already claimed). */
+static void
+group_add(struct group *g, const char *name, const char *path)
+{
+	struct claim *c = &g->c[g->n++];
+
+	memset(c, 0, sizeof(*c));
+	c->b.tf.fd = -1;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->rel, sizeof(c->rel), "%s/%s", g->f->name, name);
+	snprintf(c->path, sizeof(c->path), "%s", path);
+}
+
+static int
+group_run(struct group *g, spool_err *err)
+{
+	int r;
+
+	g->now = spool_store_now(g->d->st);
+	r = take_group(g, err);
+	group_release(g);
+	return r;
+}
+
+/* Claim in/F/name into store/intake/F/name: 1 claimed, 0 not now. */
+static int
+claim(struct group *g, const char *name, char dst[PATH_MAX], spool_err *err)
+{
+	char src[PATH_MAX];
+
+	if (spool_node_path(g->d->node, src, PATH_MAX, "in") != 0 ||
+	    spool_node_path(g->d->node, dst, PATH_MAX, "store/intake") != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	if (strlen(src) + strlen(g->f->name) + strlen(name) + 3 >= PATH_MAX ||
+	    strlen(dst) + strlen(g->f->name) + strlen(name) + 3 >= PATH_MAX)
+		return 0;
+	strcat(strcat(strcat(strcat(src, "/"), g->f->name), "/"), name);
+	strcat(strcat(strcat(strcat(dst, "/"), g->f->name), "/"), name);
+	if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+		return 1;
+	if (errno == ENOENT || errno == EEXIST)
+		return 0; /* gone, or the same name still being taken */
+	return spool_fail_sys(err, "cannot claim '%s'", src);
+}
+
+int
+spool_intake_folder(struct spool_daemon *d, const char *folder,
+    char *const *names, size_t nnames, int64_t *retry_ms, spool_err *err)
+{
+	char dir[PATH_MAX], dst[PATH_MAX];
+	struct group g;
+	struct dirent *e;
+	DIR *dp = NULL;
+	int64_t now = spool_now_ms();
+	uint64_t settle = d->node->cfg->settle;
+	size_t k = 0;
+	int r;
+
+	if (d->disk_full)
+		return SPOOL_OK; /* the loop retries on its timer */
+	if ((r = group_init(&g, d, folder, err)) != SPOOL_OK) {
+		free(g.c);
+		return r;
+	}
+	if (spool_node_path(d->node, dir, sizeof(dir), "in") != 0 ||
+	    strlen(dir) + strlen(folder) + 2 >= sizeof(dir)) {
+		free(g.c);
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	}
+	strcat(strcat(dir, "/"), folder);
+	if (names == NULL && (dp = opendir(dir)) == NULL) {
+		free(g.c);
+		if (errno == ENOENT)
+			return spool_mkdirs(dir, 0755, err);
+		return spool_fail_sys(err, "cannot read '%s'", dir);
+	}
+	r = SPOOL_OK;
+	for (;;) {
+		const char *name;
+
+		if (dp != NULL) {
+			errno = 0;
+			if ((e = readdir(dp)) == NULL)
+				break;
+			name = e->d_name;
+		} else {
+			if (k >= nnames)
+				break;
+			name = names[k++];
+		}
+		if (spool_intake_ignored(name) || strcmp(name, "..") == 0)
+			continue;
+		if (settle > 0) {
+			char p[PATH_MAX + NAME_MAX + 2];
+			struct stat sb;
+			int64_t m, due;
+
+			snprintf(p, sizeof(p), "%s/%s", dir, name);
+			if (lstat(p, &sb) != 0)
+				continue;
+			m = (int64_t)sb.st_mtim.tv_sec * 1000 +
+			    sb.st_mtim.tv_nsec / 1000000;
+			due = m + (int64_t)settle * 1000;
+			if (due > now) {
+				if (*retry_ms == 0 || due < *retry_ms)
+					*retry_ms = due;
+				continue;
+			}
+		}
+		if ((r = claim(&g, name, dst, err)) < 0)
+			break;
+		if (r == 0)
+			continue;
+		group_add(&g, name, dst);
+		if (g.n == GROUP_MAX && (r = group_run(&g, err)) != SPOOL_OK)
+			break;
+		if (d->disk_full)
+			break;
+	}
+	if (r >= 0 && g.n > 0 && !d->disk_full)
+		r = group_run(&g, err);
+	else
+		r = r > 0 ? SPOOL_OK : r;
+	/* files claimed after the disk filled go back */
+	for (k = 0; k < g.n; k++)
+		put_back(&g, &g.c[k]);
+	group_release(&g);
+	if (dp != NULL)
+		closedir(dp);
+	free(g.c);
+	return r;
+}
+
+int
+spool_intake_scan(struct spool_daemon *d, int64_t *retry_ms, spool_err *err)
+{
+	const struct spool_config *c = d->node->cfg;
+	size_t i;
+	int r;
+
+	for (i = 0; i < c->nfolders; i++)
+		if ((r = spool_intake_folder(d, c->folders[i].name, NULL, 0,
+		    retry_ms, err)) != SPOOL_OK)
+			return r;
+	return SPOOL_OK;
+}
+
+/* Claimed files left by a crash: committed ones are removed, the others
+ * taken now. */
+int
+spool_intake_recover(struct spool_daemon *d, spool_err *err)
+{
+	const struct spool_config *cfg = d->node->cfg;
+	char dir[PATH_MAX], path[PATH_MAX], rel[NAME_MAX * 2 + 2];
+	char req[SPOOL_ID_MAX], ino[64];
+	struct dirent *e;
+	struct group g;
+	size_t i;
+	int r = SPOOL_OK;
+
+	for (i = 0; i < cfg->nfolders && r == SPOOL_OK; i++) {
+		const char *folder = cfg->folders[i].name;
+		DIR *dp;
+
+		if ((r = group_init(&g, d, folder, err)) != SPOOL_OK) {
+			free(g.c);
+			return r;
+		}
+		spool_node_path(d->node, dir, sizeof(dir), "store/intake");
+		strcat(strcat(dir, "/"), folder);
+		if ((dp = opendir(dir)) == NULL) {
+			free(g.c);
+			continue;
+		}
+		while (r == SPOOL_OK && (e = readdir(dp)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(rel, sizeof(rel), "%s/%s", folder, e->d_name);
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			r = spool_store_intake_get(d->st, rel, req, ino, err);
+			if (r == SPOOL_OK) {
+				struct stat sb;
+				char cur[64] = "";
+
+				if (lstat(path, &sb) == 0)
+					file_id(&sb, cur, sizeof(cur));
+				if (strcmp(cur, ino) == 0) {
+					/* committed before the crash */
+					if (spool_reap(d, path, req))
+						r = spool_store_intake_done(d->st,
+						    rel, err);
+					continue;
+				}
+				/* another file of that name: the row is
+				 * stale (the new one replaces it at commit) */
+			} else if (r != SPOOL_ERR_NOTFOUND)
+				break;
+			r = SPOOL_OK;
+			group_add(&g, e->d_name, path);
+			if (g.n == GROUP_MAX)
+				r = group_run(&g, err);
+		}
+		closedir(dp);
+		if (r == SPOOL_OK && g.n > 0)
+			r = group_run(&g, err);
+		group_release(&g);
+		free(g.c);
+	}
+	spool_reaper_kick(d, 1);
+	return r;
+}

@@ -1,0 +1,518 @@
+/*
+ * work.c - the processing node: running tasks of imported requests, and
+ * answering each processed request with a result line in the outbox.
+ *
+ * transfer: the request's file is delivered under delivered/<from>/,
+ * never over another file (a name taken gets "name (2)").  Delivery is
+ * exactly once even when the task runs again after a crash: the name
+ * chosen is first written to a ledger (store/work/delivered/<request>),
+ * and a rerun finishes that delivery instead of making another.
+ *
+ * Other types answer "not supported yet" through the job engine (a
+ * permanent failure), so the GDAL and query workers plug in here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool/base/error.h"
+#include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
+#include "spool/base/util.h"
+#include "spool/flow/daemon.h"
+#include "spool/flow/daemon_impl.h"
+#include "spool/flow/work.h"
+#include "spool/format/manifest.h"
+#include "spool/job/job.h"
+#include "spool/node/node.h"
+#include "spool/store/blobref.h"
+#include "spool/store/blobstore.h"
+#include "spool/store/lineage.h"
+#include "spool/store/list.h"
+#include "spool/store/queue.h"
+#include "spool/store/request.h"
+#include "spool/store/store.h"
+
+#define LEDGER_MAX 4096
+
+/* The delivered path chosen for request id, if any. */
+static int
+ledger_read(struct spool_daemon *d, const char *id, char *path, size_t n)
+{
+	char lp[PATH_MAX], *text = NULL;
+	size_t len;
+
+	spool_node_path(d->node, lp, sizeof(lp), "store/work/delivered");
+	if (strlen(lp) + strlen(id) + 2 >= sizeof(lp))
+		return -1;
+	strcat(strcat(lp, "/"), id);
+	if (spool_read_file(lp, LEDGER_MAX, &text, &len, NULL) != SPOOL_OK)
+		return -1;
+	snprintf(path, n, "%.*s", (int)len, text);
+	free(text);
+	return 0;
+}
+
+static int
+ledger_write(struct spool_daemon *d, const char *id, const char *path,
+    spool_err *err)
+{
+	char lp[PATH_MAX];
+	int r;
+
+	spool_node_path(d->node, lp, sizeof(lp), "store/work/delivered");
+	if ((r = spool_mkdirs(lp, 0700, err)) != SPOOL_OK)
+		return r;
+	strcat(strcat(lp, "/"), id);
+	unlink(lp);
+	return spool_write_file_atomic(lp, path, strlen(path), 0600, err);
+}
+
+/* The file at path holds the bytes of blob hex (delivered before). */
+static int
+same_bytes(const char *path, const char *hex, uint64_t size, spool_err *err)
+{
+	uint8_t h[SPOOL_HASH_LEN];
+	char got[SPOOL_HASH_HEXLEN + 1];
+	struct stat sb;
+	uint64_t n = 0;
+	int fd, r;
+
+	if ((r = spool_open_regular(path, &fd, &sb, err)) != SPOOL_OK)
+		return r;
+	if ((uint64_t)sb.st_size != size) {
+		close(fd);
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' holds other "
+		    "bytes than the delivery chosen for it", path);
+	}
+	r = spool_hash_fd(fd, h, &n, err);
+	close(fd);
+	if (r != SPOOL_OK)
+		return r;
+	spool_hex(got, h, SPOOL_HASH_LEN);
+	if (strcmp(got, hex) != 0)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' holds other "
+		    "bytes than the delivery chosen for it", path);
+	return SPOOL_OK;
+}
+
+/* Deliver blob hex as delivered/<from>/<name>, exactly once per id. */
+static int
+deliver(struct spool_daemon *d, const struct spool_request_info *ri,
+    const char *id, const char *hex, uint64_t size, char *out, size_t outsz,
+    spool_err *err)
+{
+	char dir[PATH_MAX], name[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
+	struct stat sb;
+	unsigned k;
+	int r;
+
+	/* once a path is chosen it is the only one: a rerun finishes that
+	 * delivery or finds it done (the same bytes there), never makes a
+	 * second one */
+	if (ledger_read(d, id, path, sizeof(path)) == 0) {
+		r = spool_blob_export(d->node->root, hex, path, 0644, err);
+		if (r == SPOOL_ERR_EXISTS) {
+			if ((r = same_bytes(path, hex, size, err)) != SPOOL_OK)
+				return r;
+		}
+		if (r == SPOOL_OK)
+			snprintf(out, outsz, "%s", path);
+		return r;
+	}
+	if (spool_node_path(d->node, dir, sizeof(dir), "delivered") != 0 ||
+	    strlen(dir) + strlen(ri->peer) + 2 >= sizeof(dir))
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	strcat(strcat(dir, "/"), ri->peer);
+	if ((r = spool_mkdirs(dir, 0755, err)) != SPOOL_OK)
+		return r;
+	for (k = 1; k < 100000; k++) {
+		if (k == 1)
+			snprintf(name, sizeof(name), "%s", ri->name);
+		else if (spool_name_variant(name, sizeof(name), ri->name, k) !=
+		    0)
+			return spool_fail(err, SPOOL_ERR_LIMIT, "no name left");
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (lstat(path, &sb) == 0)
+			continue;
+		if ((r = ledger_write(d, id, path, err)) != SPOOL_OK)
+			return r;
+		r = spool_blob_export(d->node->root, hex, path, 0644, err);
+		if (r == SPOOL_ERR_EXISTS)
+			continue; /* taken meanwhile: the next name */
+		if (r != SPOOL_OK)
+			return r;
+		snprintf(out, outsz, "%s", path);
+		return SPOOL_OK;
+	}
+	return spool_fail(err, SPOOL_ERR_LIMIT, "no free name for '%s'",
+	    ri->name);
+}
+
+/* Run one transfer task: deliver, then complete with the receipt. */
+static int
+run_transfer(struct spool_daemon *d, const char *worker,
+    const struct spool_task *t, const char *req, spool_err *err)
+{
+	struct spool_request_info ri;
+	struct spool_task_done done;
+	char path[PATH_MAX + NAME_MAX + 2], oid[SPOOL_ID_MAX];
+	char tref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX], oref[SPOOL_REF_MAX];
+	const char *u2[2] = { tref, fref }, *g1[1] = { oref }, *u1[1] = { oref };
+	const char *g2[1] = { fref };
+	json_t *res;
+	char *text;
+	struct stat sb;
+	int r;
+
+	if ((r = spool_store_request_info(d->st, req, &ri, err)) != SPOOL_OK)
+		return r;
+	if (ri.hash[0] == '\0')
+		return spool_fail(err, SPOOL_ERR_INTERNAL, "request %s has no "
+		    "file", req);
+	if ((r = deliver(d, &ri, req, ri.hash, (uint64_t)ri.size, path,
+	    sizeof(path), err)) != SPOOL_OK)
+		return r;
+	if ((uint64_t)ri.size >= SPOOL_BIG_FILE) {
+		/* delivered: the blob is not read again soon */
+		char bpath[PATH_MAX];
+
+		if (spool_blob_path(d->node->root, ri.hash, bpath) == 0)
+			spool_drop_cache(-1, bpath);
+	}
+	if (lstat(path, &sb) != 0)
+		return spool_fail_sys(err, "cannot stat '%s'", path);
+	spool_uuid7(oid);
+	snprintf(tref, sizeof(tref), "task:%s", t->id);
+	snprintf(fref, sizeof(fref), "file:%s", ri.hash);
+	snprintf(oref, sizeof(oref), "output:%s", oid);
+	res = json_pack("{s:s, s:s, s:I, s:s}", "delivered", path +
+	    strlen(d->node->root) + 1, "blob", ri.hash, "size",
+	    (json_int_t)sb.st_size, "output", oid);
+	text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	json_decref(res);
+	if (text == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	/* the lineage of the delivery is in the store before the request
+	 * can be answered (the answer carries it): the file is there */
+	if ((r = spool_lineage_entity(d->st, oref, spool_basename(path), ri.hash,
+	    (int64_t)sb.st_size, err)) != SPOOL_OK ||
+	    (r = spool_lineage_link(d->st, "derived", 0, ri.user, NULL, u2, 2,
+	    g1, 1, err)) != SPOOL_OK ||
+	    (r = spool_lineage_link(d->st, "delivered", 0, ri.user, NULL, u1,
+	    1, g2, 1, err)) != SPOOL_OK) {
+		free(text);
+		return r;
+	}
+	memset(&done, 0, sizeof(done));
+	done.task = t->id;
+	done.result = text;
+	r = spool_job_complete(d->st, worker, &done, 1, err);
+	free(text);
+	if (r != SPOOL_OK)
+		return r;
+	if (done.status != SPOOL_OK)
+		return SPOOL_OK; /* lease lost or cancelled: not ours */
+	spool_idlist_add(&d->changed, req);
+	spool_daemon_log(d, "event=delivered request=%s path=%s size=%lld",
+	    req, LQ(path + strlen(d->node->root) + 1), (long long)sb.st_size);
+	return SPOOL_OK;
+}
+
+int
+spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
+    spool_err *err)
+{
+	int64_t lease = (int64_t)d->node->cfg->task_timeout * 1000;
+	struct spool_task t;
+	size_t n;
+	int r;
+
+	*ran = 0;
+	for (;;) {
+		json_t *in;
+		const char *req;
+		char rid[SPOOL_ID_MAX], tref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
+		const char *u[1] = { jref }, *g[1] = { tref };
+
+		if ((r = spool_job_claim(d->st, worker, NULL, 1, lease, &t, &n,
+		    err)) != SPOOL_OK)
+			return r;
+		if (n == 0)
+			return SPOOL_OK;
+		(*ran)++;
+		in = t.input ? json_loads(t.input, 0, NULL) : NULL;
+		req = in ? json_string_value(json_object_get(in, "request")) :
+		    NULL;
+		snprintf(rid, sizeof(rid), "%s", req ? req : "");
+		json_decref(in);
+		snprintf(tref, sizeof(tref), "task:%s", t.id);
+		snprintf(jref, sizeof(jref), "job:%s", t.job);
+		if (t.attempt == 1)
+			spool_lineage_link(d->st, "started", 0, NULL, NULL, u, 1,
+			    g, 1, NULL);
+		if (rid[0] == '\0')
+			r = spool_job_fail(d->st, worker, t.id, "task has no "
+			    "request", 1, NULL, err);
+		else if (strcmp(t.type, "transfer") == 0) {
+			spool_err e;
+
+			if ((r = run_transfer(d, worker, &t, rid, &e)) !=
+			    SPOOL_OK) {
+				spool_daemon_log(d, "event=task-failed task=%s "
+				    "request=%s reason=%s", t.id, rid,
+				    LQ(e.msg));
+				r = spool_job_fail(d->st, worker, t.id, e.msg, 0,
+				    NULL, err);
+			}
+		} else {
+			char why[128];
+
+			snprintf(why, sizeof(why), "request type '%s' is not "
+			    "supported yet by this node", t.type);
+			r = spool_job_fail(d->st, worker, t.id, why, 1, NULL,
+			    err);
+			spool_daemon_log(d, "event=task-failed task=%s "
+			    "request=%s reason=%s", t.id, rid, LQ(why));
+		}
+		if (rid[0] != '\0')
+			spool_idlist_add(&d->changed, rid);
+		spool_task_release(&t);
+		if (r != SPOOL_OK && r != SPOOL_ERR_LOST &&
+		    r != SPOOL_ERR_CANCELLED)
+			return r;
+	}
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+struct edge_list {
+	json_t *events; /* id -> event object */
+	const char *node;
+};
+
+static int
+add_edge(void *arg, const struct spool_lineage_edge *e)
+{
+	struct edge_list *l = arg;
+	json_t *ev;
+	char t[32];
+
+	if (e->node == NULL || strcmp(e->node, l->node) != 0)
+		return 0; /* only this node's events travel back */
+	if ((ev = json_object_get(l->events, e->event_id)) == NULL) {
+		spool_time_ms(t, e->time);
+		ev = json_pack("{s:s, s:s, s:s, s:s, s:[], s:[]}", "id",
+		    e->event_id, "event", e->event, "time", t, "node", e->node,
+		    "used", "generated");
+		if (ev == NULL)
+			return SPOOL_ERR_NOMEM;
+		if (e->user != NULL)
+			json_object_set_new(ev, "user", json_string(e->user));
+		json_object_set_new(l->events, e->event_id, ev);
+	}
+	/* each edge is one used -> generated pair: keep each ref once */
+#define ADD_ONCE(key, ref) do {                                               \
+	json_t *a = json_object_get(ev, key), *x;                            \
+	size_t i_;                                                           \
+	int seen = 0;                                                        \
+	json_array_foreach(a, i_, x)                                         \
+		if (strcmp(json_string_value(x), ref) == 0)                   \
+			seen = 1;                                            \
+	if (!seen)                                                           \
+		json_array_append_new(a, json_string(ref));                  \
+} while (0)
+	ADD_ONCE("used", e->from);
+	ADD_ONCE("generated", e->to);
+#undef ADD_ONCE
+	return 0;
+}
+
+/* Job facts of a request: error, started, finished. */
+struct job_facts {
+	char error[4096];
+	int64_t started, finished;
+};
+
+static int
+job_row(void *arg, const struct spool_store_row *row)
+{
+	struct job_facts *j = arg;
+
+	/* id type request priority deadline state stage nstages
+	 * max_attempts error created updated finished */
+	snprintf(j->error, sizeof(j->error), "%s", row->col[9] ? row->col[9] :
+	    "");
+	j->started = row->col[10] ? strtoll(row->col[10], NULL, 10) : 0;
+	j->finished = row->col[12] ? strtoll(row->col[12], NULL, 10) : 0;
+	return 0;
+}
+
+struct answer {
+	struct spool_daemon *d;
+	const char *req, *peer, *line;
+	int priority;
+	struct spool_blob_tmp *b;
+	uint64_t size;
+};
+
+static int
+answer_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct answer *a = arg;
+	char path[PATH_MAX];
+	int r;
+
+	if (a->b != NULL) {
+		spool_blob_path(a->d->node->root, a->b->hex, path);
+		if ((r = spool_store_blob_add(st, a->b->hex, a->b->size, path,
+		    err)) != SPOOL_OK ||
+		    (r = spool_store_blob_ref(st, a->b->hex, a->req, "output",
+		    err)) != SPOOL_OK)
+			return r;
+	}
+	return spool_store_outbox_add(st, &(struct spool_outbox_item){
+	    .peer = a->peer, .kind = "result", .request = a->req,
+	    .priority = a->priority, .size = a->size, .item = a->line }, err);
+}
+
+/* Build and queue the result of one processed request. */
+static int
+answer_one(struct spool_daemon *d, const struct spool_store_row *row,
+    spool_err *err)
+{
+	/* REQ_COLS: id side type usr folder name peer priority deadline
+	 * state error size hash created updated */
+	const char *id = row->col[0], *state = row->col[9];
+	struct edge_list el;
+	struct job_facts jf;
+	struct spool_blob_tmp b;
+	struct answer a;
+	char ref[SPOOL_REF_MAX], job[SPOOL_ID_MAX], rid[SPOOL_ID_MAX];
+	char t1[32], t2[32], dpath[PATH_MAX + NAME_MAX + 2];
+	json_t *item = NULL, *files, *evs, *e;
+	const char *k;
+	char *line = NULL, *receipt = NULL;
+	int r, have_blob = 0;
+
+	memset(&jf, 0, sizeof(jf));
+	memset(&b, 0, sizeof(b));
+	b.tf.fd = -1;
+	if (spool_job_resolve(d->st, id, job, NULL) == SPOOL_OK)
+		spool_store_get_row(d->st, "job", job, job_row, &jf, NULL);
+	snprintf(ref, sizeof(ref), "request:%s", id);
+	el.node = d->node->cfg->name;
+	el.events = json_object();
+	files = json_array();
+	evs = json_array();
+	if (el.events == NULL || files == NULL || evs == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = spool_lineage_walk(d->st, ref, SPOOL_LINEAGE_DOWN, add_edge,
+	    NULL, &el, err)) != SPOOL_OK)
+		goto out;
+	json_object_foreach(el.events, k, e)
+		json_array_append(evs, e);
+	/* a transfer's receipt: what was delivered where */
+	if (strcmp(state, "succeeded") == 0 &&
+	    ledger_read(d, id, dpath, sizeof(dpath)) == 0) {
+		json_t *rc = json_pack("{s:s, s:s, s:s, s:s}", "request", id,
+		    "delivered", dpath + strlen(d->node->root) + 1, "node",
+		    d->node->cfg->name, "blake2b", row->col[12] ? row->col[12] :
+		    "");
+
+		receipt = rc ? json_dumps(rc, JSON_INDENT(2)) : NULL;
+		json_decref(rc);
+		if (receipt == NULL) {
+			r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((r = spool_blob_open(&b, d->node->root, err)) != SPOOL_OK ||
+		    (r = spool_blob_write(&b, receipt, strlen(receipt), err)) !=
+		    SPOOL_OK ||
+		    (r = spool_blob_commit(&b, d->node->root, NULL, err)) !=
+		    SPOOL_OK ||
+		    (r = spool_daemon_sync(d, err)) != SPOOL_OK)
+			goto out;
+		have_blob = 1;
+		json_array_append_new(files, json_pack("{s:s, s:I, s:s}",
+		    "name", "receipt.json", "size", (json_int_t)b.size, "blob",
+		    b.hex));
+	}
+	spool_uuid7(rid);
+	if (jf.started)
+		spool_time_ms(t1, jf.started);
+	if (jf.finished)
+		spool_time_ms(t2, jf.finished);
+	item = spool_manifest_result(rid, id, state, files, evs,
+	    strcmp(state, "succeeded") == 0 ? NULL : jf.error[0] ? jf.error :
+	    row->col[10] ? row->col[10] : state, jf.started ? t1 : NULL,
+	    jf.finished ? t2 : NULL);
+	if (item == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = spool_manifest_check_item(d->manifest, item, err)) !=
+	    SPOOL_OK)
+		goto out;
+	if ((line = json_dumps(item, JSON_COMPACT)) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	a.d = d;
+	a.req = id;
+	a.peer = row->col[6];
+	a.line = line;
+	a.priority = (int)strtol(row->col[7], NULL, 10);
+	a.b = have_blob ? &b : NULL;
+	a.size = have_blob ? b.size : 0;
+	if ((r = spool_store_atomic(d->st, answer_tx, &a, err)) != SPOOL_OK)
+		goto out;
+	spool_daemon_log(d, "event=answered request=%s status=%s peer=%s", id,
+	    state, row->col[6]);
+out:
+	json_decref(el.events);
+	json_decref(files);
+	json_decref(evs);
+	json_decref(item);
+	free(line);
+	free(receipt);
+	spool_blob_discard(&b);
+	return r;
+}
+
+struct unanswered {
+	struct spool_daemon *d;
+	spool_err *err;
+	int r;
+};
+
+static int
+on_unanswered(void *arg, const struct spool_store_row *row)
+{
+	struct unanswered *u = arg;
+
+	if (row->col[6] == NULL)
+		return 0; /* no origin to answer */
+	if ((u->r = answer_one(u->d, row, u->err)) != SPOOL_OK)
+		return 1;
+	return 0;
+}
+
+int
+spool_answer_run(struct spool_daemon *d, spool_err *err)
+{
+	struct unanswered u = { d, err, SPOOL_OK };
+	int r;
+
+	r = spool_store_unanswered(d->st, 1000, on_unanswered, &u, err);
+	if (u.r != SPOOL_OK)
+		return u.r;
+	return r < 0 ? r : SPOOL_OK;
+}
