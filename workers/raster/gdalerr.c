@@ -21,18 +21,34 @@
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char first[480], last[480];
+static char strip[RASTER_PATH];
 static int warnings;
 
-/* one line, no double quotes (the log is key="value") */
+/* one line, no double quotes (the log is key="value"), and no path of
+ * this node: the task directory is cut out ("in/dem.tif") */
 static void
 oneline(char *dst, size_t n, const char *src)
 {
-	size_t i;
+	size_t i = 0, ls = strlen(strip);
 
-	for (i = 0; src[i] != '\0' && i + 1 < n; i++)
-		dst[i] = (src[i] == '\n' || src[i] == '\r' || src[i] == '"') ?
-		    ' ' : src[i];
+	while (*src != '\0' && i + 1 < n) {
+		if (ls > 0 && strncmp(src, strip, ls) == 0) {
+			src += ls;
+			continue;
+		}
+		dst[i++] = (*src == '\n' || *src == '\r' || *src == '"') ?
+		    ' ' : *src;
+		src++;
+	}
 	dst[i] = '\0';
+}
+
+void
+rerr_strip(const char *dir)
+{
+	pthread_mutex_lock(&mu);
+	snprintf(strip, sizeof(strip), "%s/", dir);
+	pthread_mutex_unlock(&mu);
 }
 
 static void CPL_STDCALL
@@ -49,7 +65,9 @@ handler(CPLErr cls, CPLErrorNum no, const char *msg)
 		if (first[0] == '\0')
 			memcpy(first, line, sizeof(line));
 		memcpy(last, line, sizeof(line));
-	} else if (cls == CE_Warning && warnings < MAX_WARNINGS) {
+	} else if (cls == CE_Warning && warnings < MAX_WARNINGS &&
+	    strstr(line, "Unable to save auxiliary information") == NULL) {
+		/* (that one: in/ is read-only, and stays so) */
 		warnings++;
 		fprintf(stderr, "event=gdal_warning msg=\"%s\"\n", line);
 	}

@@ -43,6 +43,7 @@ rtask_setup(struct spool_worker_task *t)
 	(void)mkdir("tmp", 0700);
 	snprintf(tmp, sizeof(tmp), "%s/tmp", t->dir);
 	CPLSetConfigOption("CPL_TMPDIR", tmp);
+	rerr_strip(t->dir);
 	GDALSetCacheMax64(t->cachemax > 0 ? t->cachemax : DEFAULT_CACHEMAX);
 	CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", NULL);
 	rerr_reset();

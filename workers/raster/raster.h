@@ -36,6 +36,9 @@
 /* ---- gdalerr.c ---- */
 /* Install the handler that keeps GDAL's error text (once, at init). */
 void rerr_install(void);
+/* Cut dir/ out of every message (a node's paths are not the user's
+ * business). */
+void rerr_strip(const char *dir);
 /* Forget what was captured (before each GDAL step whose failure we
  * report). */
 void rerr_reset(void);
