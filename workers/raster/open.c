@@ -277,9 +277,9 @@ rsrc_open(struct spool_worker_task *t, const char *name, struct rsrc *s)
 	if (drv != NULL)
 		content = GDALGetDriverShortName(drv);
 	if (content != NULL && CSLFindString(expected, content) < 0) {
-		spool_worker_fail(t, 1, "'%s': its name says %s (.%s) but its "
-		    "content is %s (%s): refused", name, driver_long(expected[0]),
-		    ext, content, driver_long(content));
+		spool_worker_fail(t, 1, "'%s': its name (.%s) says %s (%s) but "
+		    "its content is %s (%s): refused", name, ext, expected[0],
+		    driver_long(expected[0]), content, driver_long(content));
 		goto out;
 	}
 	if (usable == NULL) {
