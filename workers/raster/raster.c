@@ -12,6 +12,7 @@
  * init.  It never modifies a COG once written.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,24 @@ routput(struct spool_worker_task *t, const char *name, const char *role,
 	return 0;
 }
 
+/* The COG's hash, computed on the other core while the preview renders
+ * (a big COG's BLAKE2b costs about what the preview does). */
+struct bg_hash {
+	pthread_t th;
+	char path[RASTER_PATH], hex[65];
+	uint64_t size;
+	int r, started;
+};
+
+static void *
+bg_hash_run(void *arg)
+{
+	struct bg_hash *h = arg;
+
+	h->r = rhash_file(h->path, h->hex, &h->size);
+	return NULL;
+}
+
 static int
 preview_size(struct spool_worker_task *t, int *n)
 {
@@ -133,9 +152,11 @@ stage_raster(struct spool_worker_task *t)
 	char what[RASTER_MAX_NAME + 64], why[512];
 	json_t *hashes = NULL, *bands = NULL, *item = NULL, *meta = NULL, *sum;
 	GDALDatasetH ds = NULL;
+	struct bg_hash bg;
 	int psize, pw = 0, ph = 0, r = -1;
 
 	memset(&ci, 0, sizeof(ci));
+	memset(&bg, 0, sizeof(bg));
 	if (preview_size(t, &psize) != 0 || rsrc_open(t, NULL, &s) != 0)
 		return -1;
 	if (rcog_opts(t, &s.info, &o) != 0)
@@ -175,8 +196,14 @@ stage_raster(struct spool_worker_task *t)
 	}
 	rbounds_compute(&ci, &b);
 	hashes = json_object();
-	if (routput(t, cog, "data", RASTER_COG_TYPE, hashes) != 0)
+	snprintf(bg.path, sizeof(bg.path), "%s", path);
+	bg.started = pthread_create(&bg.th, NULL, bg_hash_run, &bg) == 0;
+	if (!bg.started)
+		bg_hash_run(&bg);
+	if (spool_worker_output(t, cog, path, "data", RASTER_COG_TYPE) != 0) {
+		spool_worker_fail(t, 0, "out of memory");
 		goto out;
+	}
 	/* what GeoTIFF cannot hold (a raster attribute table) GDAL keeps
 	 * beside it: it travels too */
 	if ((size_t)snprintf(aux, sizeof(aux), "%s.aux.xml", path) <
@@ -191,6 +218,16 @@ stage_raster(struct spool_worker_task *t)
 	    &ph) != 0 || routput(t, "preview.png", "overview", "image/png",
 	    hashes) != 0)
 		goto out;
+	if (bg.started) {
+		pthread_join(bg.th, NULL);
+		bg.started = 0;
+	}
+	if (bg.r != 0) {
+		spool_worker_fail(t, 0, "cannot read back %s", cog);
+		goto out;
+	}
+	json_object_set_new(hashes, cog, json_pack("{s:s, s:I}", "blake2b_256",
+	    bg.hex, "size", (json_int_t)bg.size));
 	if (spool_worker_progress(t, 0.95, "metadata"))
 		goto out;
 	bands = rmeta_bands(ds, 1);
@@ -220,6 +257,8 @@ stage_raster(struct spool_worker_task *t)
 	json_object_set_new(t->answer, "status", json_string("succeeded"));
 	r = 0;
 out:
+	if (bg.started)
+		pthread_join(bg.th, NULL);
 	json_decref(item);
 	json_decref(meta);
 	json_decref(bands);
