@@ -7,7 +7,7 @@
 # black collars.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/raster-check.sh"
-plan 101
+plan 103
 PY=/usr/bin/python3
 D=$RASTER_DATA
 
