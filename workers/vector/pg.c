@@ -975,7 +975,7 @@ finish_layer(struct spool_worker_task *t, PGconn *c, const char *schema,
 	json_int_t want_chunks = json_integer_value(json_object_get(lo,
 	    "chunks"));
 	const char *v[3] = { request, table, NULL };
-	char qual[200], tq[200], sq[200], idx[80];
+	char qual[200], tq[200], sq[200], idx[80], rec[200], srec[32];
 	struct sb sql = { 0 }, cl = { 0 };
 	long long rows = 0, chunks = 0, total = 0;
 	PGresult *res;
@@ -1028,7 +1028,8 @@ finish_layer(struct spool_worker_task *t, PGconn *c, const char *schema,
 	if (qx(t, c, "settings", sql.s, 0, NULL) != 0)
 		goto out;
 	spool_worker_progress(t, 0.2, table);
-	v[2] = NULL;
+	snprintf(rec, sizeof(rec), "INSERT INTO \"%s\".spool_load (request, "
+	    "target, chunk, rows) VALUES ($1, $2, -1, $3)", schema);
 	/* does the target exist? */
 	sql.n = 0;
 	sb_add(&sql, "SELECT to_regclass('%s') IS NOT NULL", tq);
@@ -1056,14 +1057,16 @@ finish_layer(struct spool_worker_task *t, PGconn *c, const char *schema,
 		spool_worker_progress(t, 0.8, table);
 		/* the swap: one transaction */
 		sql.n = 0;
-		sb_add(&sql, "BEGIN; DROP TABLE IF EXISTS %s; ALTER TABLE %s "
-		    "RENAME TO \"%s\"; ALTER INDEX \"%s\".\"%s_geom\" RENAME TO "
-		    "\"%s\"; ALTER INDEX \"%s\".\"%s_pkey\" RENAME TO \"%s\"; "
-		    "INSERT INTO \"%s\".spool_load (request, target, chunk, rows) "
-		    "VALUES ($1, $2, -1, %lld); COMMIT", tq, sq, table, schema,
-		    stg, idx, schema, stg, pk, schema, rows);
-		if (sql.bad || qx(t, c, "swapping the table in", sql.s, 2,
-		    v) != 0)
+		sb_add(&sql, "DROP TABLE IF EXISTS %s; ALTER TABLE %s RENAME TO "
+		    "\"%s\"; ALTER INDEX \"%s\".\"%s_geom\" RENAME TO \"%s\"; "
+		    "ALTER INDEX \"%s\".\"%s_pkey\" RENAME TO \"%s\"", tq, sq,
+		    table, schema, stg, idx, schema, stg, pk);
+		snprintf(srec, sizeof(srec), "%lld", rows);
+		v[2] = srec;
+		if (sql.bad || qx(t, c, "BEGIN", "BEGIN", 0, NULL) != 0 ||
+		    qx(t, c, "swapping the table in", sql.s, 0, NULL) != 0 ||
+		    qx(t, c, "recording the load", rec, 3, v) != 0 ||
+		    qx(t, c, "COMMIT", "COMMIT", 0, NULL) != 0)
 			goto out;
 	} else {
 		sb_add(&cl, "fid");
@@ -1072,13 +1075,16 @@ finish_layer(struct spool_worker_task *t, PGconn *c, const char *schema,
 			    json_object_get(col, "dst")));
 		sb_add(&cl, ", geom");
 		sql.n = 0;
-		sb_add(&sql, "BEGIN; LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE; "
-		    "INSERT INTO %s (%s) SELECT fid + (SELECT coalesce(max(fid), "
-		    "0) FROM %s)%s FROM %s; DROP TABLE %s; INSERT INTO "
-		    "\"%s\".spool_load (request, target, chunk, rows) VALUES ($1, "
-		    "$2, -1, %lld); COMMIT", tq, tq, cl.s, tq, strchr(cl.s, ',') ?
-		    strchr(cl.s, ',') : "", sq, sq, schema, rows);
-		if (sql.bad || cl.bad || qx(t, c, "appending", sql.s, 2, v) != 0)
+		sb_add(&sql, "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE; INSERT "
+		    "INTO %s (%s) SELECT fid + (SELECT coalesce(max(fid), 0) FROM "
+		    "%s)%s FROM %s; DROP TABLE %s", tq, tq, cl.s, tq,
+		    strchr(cl.s, ',') ? strchr(cl.s, ',') : "", sq, sq);
+		snprintf(srec, sizeof(srec), "%lld", rows);
+		v[2] = srec;
+		if (sql.bad || cl.bad || qx(t, c, "BEGIN", "BEGIN", 0, NULL) != 0 ||
+		    qx(t, c, "appending", sql.s, 0, NULL) != 0 ||
+		    qx(t, c, "recording the load", rec, 3, v) != 0 ||
+		    qx(t, c, "COMMIT", "COMMIT", 0, NULL) != 0)
 			goto out;
 		sql.n = 0;
 		sb_add(&sql, "CREATE INDEX IF NOT EXISTS \"%s\" ON %s USING gist "

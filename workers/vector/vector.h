@@ -23,7 +23,7 @@
 #include <ogr_srs_api.h>
 #include <stddef.h>
 
-#include "spool/worker.h"
+#include "spool/job/worker.h"
 
 /* The families a layer may hold one of. */
 enum vec_family {
