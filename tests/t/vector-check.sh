@@ -29,9 +29,9 @@ vec_task() {
 	mkdir -p "$_d/in" "$_d/out" "$_d/tmp" || return 1
 	_inputs="[]"
 	for _f in "$@"; do
-		_n=$(basename "$_f")
-		ln -f "$_f" "$_d/in/$_n" 2>/dev/null || cp "$_f" "$_d/in/$_n" || return 1
-		_inputs=$(printf '%s' "$_inputs" | jq -c --arg n "$_n" '. + [{name: $n, path: ("in/" + $n)}]')
+		_vn=$(basename "$_f")
+		ln -f "$_f" "$_d/in/$_vn" 2>/dev/null || cp "$_f" "$_d/in/$_vn" || return 1
+		_inputs=$(printf '%s' "$_inputs" | jq -c --arg n "$_vn" '. + [{name: $n, path: ("in/" + $n)}]')
 	done
 	jq -nc --arg dir "$_d" --arg stage "$_stage" --arg req "$VEC_REQ" \
 		--argjson inputs "$_inputs" --argjson params "$_params" \
