@@ -61,9 +61,20 @@ vec_loader_area() {
 	done < "$3"
 }
 
-# Run the loader of area $1 on its task lines; answers in $1.out.
+# Run the loader of area $1 on its task lines, one line after the answer
+# to the one before, as spoold does; answers in $1.out.  Its stdin stays
+# open until the last answer (EOF on stdin means that spoold went away:
+# the running task stops).
 vec_loader() {
-	"$VECTOR" --area "$1" < "$1.tasks" > "$1.out" 2> "$1.log"
+	: > "$1.out"
+	_li=0
+	while read -r _line; do
+		printf '%s\n' "$_line"
+		_li=$((_li + 1))
+		while [ "$(grep -c '"status"' "$1.out")" -lt "$_li" ]; do
+			sleep 0.02
+		done
+	done < "$1.tasks" | "$VECTOR" --area "$1" > "$1.out" 2> "$1.log"
 }
 
 vec_job() {
@@ -97,12 +108,13 @@ vec_loads() {
 		vec_loader_area "$1/loader-$_lk" "$2" "$1/plans-$_lk" || return 1
 		_lk=$((_lk + 1))
 	done
-	_lk=0
+	_lk=0 _lpids=""
 	while [ "$_lk" -lt "$3" ]; do
 		vec_loader "$1/loader-$_lk" &
+		_lpids="$_lpids $!"
 		_lk=$((_lk + 1))
 	done
-	wait
+	for _lp in $_lpids; do wait "$_lp"; done
 	cat "$1"/loader-*.out > "$1/loads.out"
 	[ "$(grep -c '"status":"succeeded"' "$1/loads.out")" -eq "$_ln" ]
 }
