@@ -19,7 +19,10 @@
 #                   <= half of NNCP's 2.1-3.0 s; NNCP is run side by side
 #                   when installed: nncp-file, nncp-xfer out and in,
 #                   nncp-toss); peak RSS of each spoold.
-#   BENCH_PARTS="pack store daemon"   BENCH_SIZES="128 1536" (MiB)
+#   vector          1,000,000 points into PostGIS reprojected to 4326: the
+#                   vector job's features/s against ogr2ogr's (target >=
+#                   1.2x); tests/bench/vector.sh
+#   BENCH_PARTS="pack store daemon vector"   BENCH_SIZES="128 1536" (MiB)
 #   BENCH_DIR=/var/tmp   BENCH_TASKS=10000   BENCH_PLAIN_ROWS=5000
 #   BENCH_STORE_REPS=3   BENCH_LOGS=DIR (keeps the daemons' logs)
 set -eu
@@ -63,7 +66,7 @@ grep -q '^max_bytes = 3G' "$W/high/spoold.conf" ||
 	printf '[batch]\nmax_bytes = 3G\n' >> "$W/high/spoold.conf"
 minisign -G -W -p "$W/a.pub" -s "$W/a.key" > /dev/null
 
-PARTS=${BENCH_PARTS:-pack store daemon}
+PARTS=${BENCH_PARTS:-pack store daemon vector}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "spool bench: $(nproc) cores"
@@ -347,4 +350,8 @@ if want daemon; then
 		mkdir -p "$BENCH_LOGS"
 		cp "$D/low.log" "$D/high.log" "$BENCH_LOGS/"
 	fi
+fi
+
+if want vector; then
+	. "$top/tests/bench/vector.sh"
 fi
