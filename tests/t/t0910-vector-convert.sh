@@ -9,7 +9,7 @@
 . "$(dirname "$0")/vector-check.sh"
 VD="$SPOOL_TOP/tests/data/vector"
 STAC="$SPOOL_TOP/tests/stac/stac-validate"
-plan 60
+plan 64
 
 conv() { # NAME FILE [PARAMS]
 	vec_task "$T/$1" convert "${3:-{\}}" '{}' null "$2" && vec_run "$T/$1"
@@ -134,3 +134,10 @@ is "$(ogrinfo -ro -so "$T/merc/out/rmnp.gpkg" rmnp | grep -c 'ID\["EPSG",3857\]'
 fails 1 "invalid = fail refuses the multipatch layer" conv inv "$fg" '{"layers": "multipatch", "invalid": "fail"}'
 ok "invalid = skip skips what repair would mend" conv inv2 "$fg" '{"layers": "multipatch", "invalid": "skip"}'
 is "$(vec_meta "$T/inv2" '.layers[0] | "\(.invalid_skipped) \(.features)"')" "5 0" "skipped are counted"
+
+# KML and KMZ (made here by ogr2ogr's LIBKML driver)
+ogr2ogr -f LIBKML "$T/rmnp.kml" "$VD/rmnp.geojson" && ogr2ogr -f LIBKML "$T/rmnp.kmz" "$VD/rmnp.geojson"
+for f in rmnp.kml rmnp.kmz; do
+	ok "$f converts" conv "k-$f" "$T/$f"
+	ok "$f: counts and types agree with ogrinfo" layers_match "k-$f" "$T/$f"
+done
