@@ -51,6 +51,7 @@ struct proc {
 	struct pool *pool;
 	int slot;
 	char name[200];           /* lease owner: node/host/pid/kind.slot */
+	char mnt[200];            /* where its area is mounted (root) */
 	pid_t pid;                /* 0: not running */
 	int to, from;             /* pipes: task lines, answer lines */
 	char *buf;
@@ -233,6 +234,21 @@ proc_start(struct sup *s, struct proc *p)
 	lim.gid = s->gid;
 	lim.set_user = s->set_user;
 	lim.area = s->set_user ? p->area.path : NULL;
+	lim.mnt = p->mnt;
+	if (s->set_user) {
+		struct stat mb;
+
+		/* /tmp is sticky: a directory of root's there stays root's */
+		if ((mkdir(p->mnt, 0755) != 0 && errno != EEXIST) ||
+		    lstat(p->mnt, &mb) != 0 || !S_ISDIR(mb.st_mode) ||
+		    mb.st_uid != 0) {
+			slog("event=error what=worker kind=%s reason=\"cannot "
+			    "use '%s' as the mount point of its area\"",
+			    pl->kind, p->mnt);
+			p->restart_at = mono_ms() + BACKOFF_MAX_MS;
+			return;
+		}
+	}
 
 	argv[argc++] = pl->prog;
 	argv[argc++] = "--area";
@@ -408,8 +424,7 @@ lost_task(struct sup *s, struct proc *p, int status, const struct rusage *ru)
 		snprintf(why, sizeof(why), "worker stopped while running "
 		    "task %s", p->task.id);
 	} else if (WIFSIGNALED(status) && p->pool->c.memory_limit > 0 &&
-	    ((uint64_t)ru->ru_maxrss * 1024 >= p->pool->c.memory_limit / 10 * 9 ||
-	    (WTERMSIG(status) == SIGKILL))) {
+	    (uint64_t)ru->ru_maxrss * 1024 >= p->pool->c.memory_limit / 10 * 9) {
 		format_size(num, sizeof(num), p->pool->c.memory_limit);
 		snprintf(why, sizeof(why), "task exceeded memory_limit (%s)",
 		    num);
@@ -736,6 +751,8 @@ setup(struct sup *s, spool_err *err)
 			p->slot = k;
 			snprintf(p->name, sizeof(p->name), "%s/%s.%d",
 			    s->worker, kinds[i], k);
+			snprintf(p->mnt, sizeof(p->mnt), "/tmp/.spool-%s-%s.%d",
+			    c->name, kinds[i], k);
 			p->to = p->from = -1;
 			snprintf(p->area.path, sizeof(p->area.path),
 			    "%s/store/work/%s.%d", s->node->root, kinds[i], k);
@@ -781,9 +798,12 @@ stop_all(struct sup *s)
 			usleep(20000);
 	} while (left && mono_ms() < until);
 	for (i = 0; i < s->npools; i++)
-		for (k = 0; k < s->pools[i].nprocs; k++)
+		for (k = 0; k < s->pools[i].nprocs; k++) {
 			if (s->pools[i].procs[k].pid > 0)
 				kill(s->pools[i].procs[k].pid, SIGKILL);
+			if (s->set_user)
+				rmdir(s->pools[i].procs[k].mnt);
+		}
 }
 
 static void
