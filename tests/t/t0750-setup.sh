@@ -11,7 +11,7 @@
 # and groups and removes them at the end.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 33
+plan 35
 SETUP="$SPOOL_TOP/contrib/spool-setup"
 USB="$SPOOL_TOP/contrib/spool-usb"
 export SPOOLCTL
@@ -96,6 +96,15 @@ ok "high verifies it" "$SPOOLCTL" --root "$T/high" verify "$T/high/import/low-hi
 printf 'SPOOL_ROOT=%s\nSPOOL_USB_MODE=sideways\n' "$T/high" > "$T/usb-bad"
 fails 1 "a bad SPOOL_USB_MODE is refused" usb "$T/usb-bad"
 fails 2 "no device: usage" sh "$USB"
+
+# the udev rule: a labelled USB file system asks systemd for the unit
+# template that runs the helper on that device
+RULE="$SPOOL_TOP/contrib/90-spool-usb.rules"
+like "$(grep -v '^#' "$RULE")" '^ACTION=="add", SUBSYSTEM=="block", ENV\{ID_BUS\}=="usb", .*ENV\{ID_FS_LABEL\}=="SPOOL", TAG\+="systemd", ENV\{SYSTEMD_WANTS\}\+="spool-usb@%k\.service"$' \
+    "the udev rule matches a USB file system labelled SPOOL and wants spool-usb@%k.service"
+is "$(sed -n 's/^ExecStart=//p; s/^BindsTo=//p' "$SPOOL_TOP/contrib/spool-usb@.service" | tr '\n' ' ')" \
+    "dev-%i.device /usr/local/sbin/spool-usb /dev/%I " \
+    "spool-usb@.service runs the helper on that device, and stops with it"
 
 # the example configurations of a two-network installation
 ok "contrib/examples/low.conf passes config check" \
