@@ -197,14 +197,13 @@ EXAMPLES := $(sort $(wildcard contrib/examples/*)) \
 UNITS := contrib/spoold.service contrib/spool-usb@.service
 SBIN_SCRIPTS := contrib/spool-setup contrib/spool-usb
 # the workers' names: those built, and those the tree has sources for
-WORKER_NAMES = $(sort $(notdir $(wildcard $(BUILD)/libexec/spool/*) \
-	       $(patsubst %/,%,$(wildcard workers/*/))))
+WORKER_NAMES = $(sort $(WORKER_KINDS) $(notdir $(wildcard $(BUILD)/libexec/spool/*)))
 D = $(DESTDIR)
 # units and scripts name the installed programs
 INSTALLED_PATHS = sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 	-e 's|SPOOLCTL:-spoolctl}|SPOOLCTL:-$(BINDIR)/spoolctl}|'
 
-install: $(SPOOLCTL) $(SPOOLD)
+install: $(SPOOLCTL) $(SPOOLD) $(WORKERS)
 	$(INSTALL) -d $(D)$(BINDIR) $(D)$(SBINDIR) $(D)$(UNITDIR) \
 	    $(D)$(BASHCOMPDIR) $(D)$(DOCDIR)/examples \
 	    $(sort $(foreach m,$(MAN_PAGES),$(D)$(MANDIR)/man$(subst .,,$(suffix $(m)))))
