@@ -10,6 +10,10 @@
 # SANITIZE=address,undefined builds into build-san/; WERROR=1 adds -Werror;
 # V=1 shows the commands.
 
+# The version, set here only (spoold --version, spoolctl --version, the man
+# pages); a build from a git checkout adds `git describe`.
+VERSION = 0.2.0
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
@@ -71,7 +75,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 SCHEMAS := $(sort $(wildcard schemas/*.schema.json))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/schemas_embed.o \
-	   $(BUILD)/gen/store_sql.o
+	   $(BUILD)/gen/store_sql.o $(BUILD)/gen/version.o
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 D_OBJ := $(D_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
@@ -92,7 +96,7 @@ UNIT = $(BUILD)/unit
 # replaces malloc, so not with sanitizers (they own it)
 TORTURE = $(if $(SANITIZE),,$(BUILD)/torture)
 
-.PHONY: all deps check test demo bench fuzz install uninstall clean
+.PHONY: all deps check test demo bench fuzz install uninstall clean FORCE
 
 all: $(SPOOLCTL) $(SPOOLD) $(WORKERS) $(UNIT) $(TORTURE) $(TOOLS)
 
@@ -116,6 +120,17 @@ $(BUILD)/gen/store_sql.c: schemas/store.sql tools/embed-sql.sh
 
 $(BUILD)/gen/store_sql.o: $(BUILD)/gen/store_sql.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# rewritten only when the version (or git's description) changed
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/version.sh $(VERSION) > $@.tmp && \
+	    if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/gen/version.o: $(BUILD)/gen/version.c
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+FORCE:
 
 $(LIBSPOOL): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -222,8 +237,10 @@ install: $(SPOOLCTL) $(SPOOLD) $(WORKERS)
 		$(INSTALL) -m 0755 "$$w" $(D)$(LIBEXECDIR)/spool/ || exit 1; \
 	done
 	$(Q)for m in $(MAN_PAGES); do \
-		s=$${m##*.}; echo "$(INSTALL) -m 0644 $$m $(D)$(MANDIR)/man$$s/"; \
-		$(INSTALL) -m 0644 $$m $(D)$(MANDIR)/man$$s/ || exit 1; \
+		s=$${m##*.}; t=$(D)$(MANDIR)/man$$s/$${m##*/}; \
+		echo "$(INSTALL) -m 0644 $$m $(D)$(MANDIR)/man$$s/"; \
+		sed 's/^\(\.TH .*\) spool "spool manual"$$/\1 "spool $(VERSION)" "spool manual"/' \
+		    $$m > $$t.tmp && chmod 0644 $$t.tmp && mv $$t.tmp $$t || exit 1; \
 	done
 	$(INSTALL) -m 0644 contrib/spoolctl.bash-completion $(D)$(BASHCOMPDIR)/spoolctl
 	$(Q)for u in $(UNITS); do \

@@ -4,7 +4,7 @@
 # completion, units naming the installed programs), and that make
 # uninstall removes exactly that, leaving other files alone.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 18
 cd "$SPOOL_TOP" || exit 1
 S="$T/stage"
 P=/opt/spool
@@ -61,6 +61,8 @@ is "$(grep -h '^SPOOLCTL=' "$S$P/sbin/spool-setup" "$S$P/sbin/spool-usb" | sort 
     "SPOOLCTL=\${SPOOLCTL:-$P/bin/spoolctl}" "the helpers run the installed spoolctl"
 out=$(MANWIDTH=80 man -M "$S$P/share/man" spoold.conf 2>&1 | col -b)
 like "$out" "^SPOOLD\\.CONF\\(5\\)" "man finds the installed pages through their MANPATH"
+v=$(sed -n 's/^VERSION = //p' Makefile)
+like "$(echo "$out" | tail -n 1)" "^spool $v[[:space:]]" "an installed page's footer names the version ($v)"
 out=$(bash -c ". '$S$P/share/bash-completion/completions/spoolctl' && complete -p spoolctl" 2>&1)
 is "$out" "complete -F _spoolctl spoolctl" "the installed completion loads in bash"
 

@@ -3,7 +3,8 @@
 # programs themselves, each from the one table it lives in:
 #   every command (and subcommand) in `spoolctl --help` (its command
 #     table) has its own tagged entry under COMMANDS in spoolctl(1), and
-#     every option named there appears in the page;
+#     every option `spoolctl --help` and `spoolctl CMD --help` name (the
+#     option table) appears in the page;
 #   every key `spoold -T` prints (the config's key table; a config with
 #     one section of each named kind, so every key shows) has a "KEY = "
 #     entry under its section's heading in spoold.conf(5);
@@ -13,14 +14,19 @@
 # documentation fails this test.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mancover.sh"
-plan 15
+plan 16
 MAN="$SPOOL_TOP/docs/man"
 
 "$SPOOLCTL" --help > "$T/help"
 ctl_commands "$T/help" > "$T/cmds"
-ctl_options "$T/help" > "$T/opts"
+cp "$T/help" "$T/allhelp"
+for c in $(cut -d ' ' -f 1 "$T/cmds" | sort -u); do
+	"$SPOOLCTL" "$c" --help >> "$T/allhelp"
+done
+ctl_options "$T/allhelp" > "$T/opts"
 ok "spoolctl lists its commands ($(wc -l < "$T/cmds")) and options ($(wc -l < "$T/opts"))" \
-    test "$(wc -l < "$T/cmds")" -ge 20 -a "$(wc -l < "$T/opts")" -ge 10
+    test "$(wc -l < "$T/cmds")" -ge 20 -a "$(wc -l < "$T/opts")" -ge 15
+like "$(tr '\n' ' ' < "$T/opts")" "--output .*--version" "(--output from pack --help, --version from --help)"
 is "$(missing_commands "$MAN/spoolctl.1" "$T/cmds" | tr '\n' ' ')" "" \
     "spoolctl(1) has an entry for every command"
 is "$(missing_words "$MAN/spoolctl.1" "$T/opts" | tr '\n' ' ')" "" \
@@ -73,7 +79,8 @@ ok "(though that page still mentions gc: a mention is not an entry)" \
 # programs that know one thing more than the pages
 { cat "$T/help"; echo "  frobnicate [--wobble N]"; } > "$T/help2"
 ctl_commands "$T/help2" > "$T/cmds2"
-ctl_options "$T/help2" > "$T/opts2"
+{ cat "$T/allhelp"; echo "      --wobble N   wobble"; } > "$T/allhelp2"
+ctl_options "$T/allhelp2" > "$T/opts2"
 is "$(missing_commands "$MAN/spoolctl.1" "$T/cmds2" | tr '\n' ' ')" "frobnicate " \
     "a new command without its entry fails"
 is "$(missing_words "$MAN/spoolctl.1" "$T/opts2" | tr '\n' ' ')" "--wobble " \

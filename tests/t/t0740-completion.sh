@@ -7,7 +7,7 @@
 # for the peer.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mancover.sh"
-plan 22
+plan 24
 COMP="$SPOOL_TOP/contrib/spoolctl.bash-completion"
 BC=/usr/share/bash-completion/bash_completion
 ok "bash-completion is installed" test -r "$BC"
@@ -42,6 +42,17 @@ is "$(cat "$T/.cerr")" "" "nothing on stderr"
 is "$(offers spoolctl re)" "requests resend retry" "a prefix narrows them"
 is "$(offers spoolctl trust '')" "add list remove" "trust's subcommands"
 is "$(offers spoolctl --ro)" "--root" "global options"
+# every option each command's --help names is offered after it
+bad=""
+for c in $cmds; do
+	want=$("$SPOOLCTL" "$c" --help | grep -Eo '(^|[ ,])--[a-z][a-z-]*' | tr -d ' ,' | sort -u)
+	got=$(offers spoolctl "$c" --)
+	for o in $want; do
+		case " $got " in *" $o "*) ;; *) bad="$bad $c:$o" ;; esac
+	done
+done
+is "$bad" "" "every option of every command's --help is offered after it"
+is "$(offers spoolctl help ex)" "export" "help COMMAND: the commands"
 
 pair low high
 node other
@@ -82,7 +93,7 @@ ok "high has a job" test -n "$jobs"
 is "$(offers spoolctl --root "$T/high" cancel '')" "$jobs" "cancel: job ids"
 is "$(offers spoolctl --root "$T/low" requests --state a)" "accepted acknowledged" \
     "requests --state: the states"
-is "$(offers spoolctl --root "$T/low" requests --)" "--config --help --json --limit --root --state" \
+is "$(offers spoolctl --root "$T/low" requests --)" "--config --help --json --limit --root --state --version" \
     "a command's options, and the global ones"
 is "$(offers spoolctl --root "$T/low" config check "$T/low/spoold.c")" "$T/low/spoold.conf" \
     "config check FILE: files"
