@@ -91,6 +91,17 @@ static const struct {
 	{ "error", SPOOL_LOG_ERR },
 	{ "reload-failed", SPOOL_LOG_ERR },
 	{ "warning", SPOOL_LOG_WARNING },
+	{ "worker-exited", SPOOL_LOG_WARNING },
+	{ "task-timeout", SPOOL_LOG_WARNING },
+	{ "task-lost", SPOOL_LOG_WARNING },
+	{ "gdal_warning", SPOOL_LOG_WARNING },
+	{ "vector_layer_failed", SPOOL_LOG_WARNING },
+	{ "worker_bad_line", SPOOL_LOG_WARNING },
+	{ "worker_line_too_long", SPOOL_LOG_WARNING },
+	{ "worker_bad_task", SPOOL_LOG_WARNING },
+	{ "worker_sandbox_failed", SPOOL_LOG_ERR },
+	{ "worker-sandbox", SPOOL_LOG_ERR },
+	{ "worker-exec", SPOOL_LOG_ERR },
 	{ "rejected", SPOOL_LOG_WARNING },
 	{ "quarantined", SPOOL_LOG_WARNING },
 	{ "disk-full", SPOOL_LOG_WARNING },
@@ -98,6 +109,7 @@ static const struct {
 	{ "worker-died", SPOOL_LOG_WARNING },
 	{ "task-failed", SPOOL_LOG_WARNING },
 	{ "gap", SPOOL_LOG_WARNING },
+	{ "notice", SPOOL_LOG_NOTICE },
 	{ "starting", SPOOL_LOG_NOTICE },
 	{ "ready", SPOOL_LOG_NOTICE },
 	{ "stopping", SPOOL_LOG_NOTICE },
@@ -147,38 +159,71 @@ spool_log_to_journal(void)
 	    (unsigned long long)sb.st_ino == ino;
 }
 
+/* The one place a log line is made.  level < 0: the level of the event
+ * the text names ("event=NAME ..."). */
 static void
-vlog(struct spool_daemon *d, int level, const char *fmt, va_list ap)
+emit(const char *node, int max_level, int journal, int level,
+    const char *fmt, va_list ap)
 {
-	char line[2048], ts[40], prefix[16] = "";
+	char text[1800], ts[40], prefix[16] = "";
+	const char *ev;
 	struct timespec now;
 	struct tm tm;
-	int w;
 
-	if (level > d->node->cfg->log_level)
+	vsnprintf(text, sizeof(text), fmt, ap);
+	if (level < 0) {
+		ev = strncmp(text, "event=", 6) == 0 ? text + 6 : "";
+		level = spool_log_event_level(ev, strcspn(ev, " "));
+	}
+	if (level > max_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	/* syslog's priorities: err 3, warning 4, notice 5, info 6, debug 7 */
-	if (d->journal)
+	if (journal)
 		snprintf(prefix, sizeof(prefix), "<%d>", level + 3);
-	w = snprintf(line, sizeof(line), "%stime=%s.%03ldZ level=%s node=%s ",
-	    prefix, ts, now.tv_nsec / 1000000, spool_log_level_name(level),
-	    d->node->cfg->name);
-	vsnprintf(line + w, sizeof(line) - (size_t)w, fmt, ap);
 	/* one write per line: workers share the stream */
-	fprintf(stderr, "%s\n", line);
+	fprintf(stderr, "%stime=%s.%03ldZ level=%s node=%s %s\n", prefix, ts,
+	    now.tv_nsec / 1000000, spool_log_level_name(level), node, text);
+}
+
+static void
+vlog(struct spool_daemon *d, int level, const char *fmt, va_list ap)
+{
+	emit(d->node->cfg->name, d->node->cfg->log_level, d->journal, level,
+	    fmt, ap);
 }
 
 void
 spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
 {
-	const char *ev = strncmp(fmt, "event=", 6) == 0 ? fmt + 6 : "";
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(d, spool_log_event_level(ev, strcspn(ev, " %")), fmt, ap);
+	vlog(d, -1, fmt, ap);
+	va_end(ap);
+}
+
+void
+spool_log(const struct spool_config *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(c ? c->name : "-", c ? c->log_level : SPOOL_LOG_INFO,
+	    spool_log_to_journal(), -1, fmt, ap);
+	va_end(ap);
+}
+
+void
+spool_logl(const struct spool_config *c, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(c ? c->name : "-", c ? c->log_level : SPOOL_LOG_INFO,
+	    spool_log_to_journal(), level, fmt, ap);
 	va_end(ap);
 }
 

@@ -54,6 +54,13 @@ void spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void spool_daemon_logl(struct spool_daemon *d, int level, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
+/* The same line from a process without a daemon context (spoold's
+ * supervisor of the worker pools): c's node name and [log] level (NULL:
+ * "-" and info). */
+void spool_log(const struct spool_config *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void spool_logl(const struct spool_config *c, int level, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 /* The level of an event name (len bytes of event): err for error and
  * reload-failed, warning for refusals, a full disk, lost workers and
  * failed tasks, notice for the daemon's life (starting, ready, stopping,

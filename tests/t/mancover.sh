@@ -6,12 +6,14 @@
 #                              --help output (its command table)
 #   ctl_options HELP           every option named in that output
 #   conf_keys DUMP             "[SECTION]<TAB>KEY" per key of a `spoold -T`
-#                              dump ([peer x] becomes [peer NAME])
+#                              dump ([peer x] becomes [peer NAME],
+#                              [workers.x] [workers.KIND])
 #   daemon_options USAGE       every option in spoold's usage line
 #   missing_commands PAGE LIST  items of LIST with no tag under COMMANDS
 #   missing_words PAGE LIST     items of LIST not in the page's text
 #   missing_keys PAGE LIST      keys with no "KEY = ..." tag under their
-#                               section's heading in SECTIONS AND KEYS
+#                               section's heading in SECTIONS AND KEYS (a
+#                               heading may name several: "[a], [b]")
 #   missing_options PAGE LIST   options with no tag under OPTIONS
 # The missing_* functions print what is missing, one a line.
 
@@ -69,7 +71,8 @@ ctl_options() {
 
 conf_keys() {
 	awk '
-	/^\[/ { s = $0; if (s ~ / /) sub(/ .*/, " NAME]", s); next }
+	/^\[/ { s = $0; if (s ~ / /) sub(/ .*/, " NAME]", s)
+		else if (s ~ /^\[workers\./) s = "[workers.KIND]"; next }
 	/^[a-z_]+ = / { print s "\t" $1; next }
 	/^# [a-z_]+ is not set$/ { print s "\t" $2 }' "$1" | sort -u
 }
@@ -97,7 +100,11 @@ missing_keys() {
 	tab=$(printf '\t')
 	while IFS=$tab read -r sect key; do
 		awk -F '\t' -v s="$sect" -v k="$key" '
-		    $1 == s && ($2 == k || index($2, k " = ") == 1) { f = 1 }
+		    {
+			n = split($1, h, /, /); in_s = 0
+			for (i = 1; i <= n; i++) if (h[i] == s) in_s = 1
+		    }
+		    in_s && ($2 == k || index($2, k " = ") == 1) { f = 1 }
 		    END { exit !f }' "$T/.tags" || echo "$sect $key"
 	done < "$2"
 }

@@ -41,11 +41,12 @@ name = a
 type = transfer
 [query.source q]
 url = x
+[workers.selftest]
 EOF
 ok "spoold -T prints the effective configuration" \
     sh -c "'$SPOOL_BUILD/spoold' -T -c '$T/n/spoold.conf' > '$T/dump'"
 conf_keys "$T/dump" > "$T/keys"
-like "$(cut -f 1 "$T/keys" | sort -u | tr '\n' ' ')" '\[node\].*\[peer NAME\].*\[query.source NAME\]' \
+like "$(cut -f 1 "$T/keys" | sort -u | tr '\n' ' ')" '\[node\].*\[peer NAME\].*\[query.source NAME\].*\[workers.KIND\]' \
     "every kind of section is in it ($(wc -l < "$T/keys") keys)"
 is "$(missing_keys "$MAN/spoold.conf.5" "$T/keys" | tr '\n' ' ')" "" \
     "spoold.conf(5) has an entry for every key under its section"

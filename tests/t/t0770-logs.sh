@@ -7,7 +7,7 @@
 # (logrotate).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 27
+plan 31
 LEVELS='(err|warning|notice|info|debug)'
 
 pair low high
@@ -118,3 +118,31 @@ wait_for rejected 20 grep -q "name=l5" "$T/low/spoold.log"
 is "$(grep -c 'name=l5' "$T/low/spoold.log.1")" 0 "new lines go to the new file only"
 kill -TERM "$pid"
 ok "it stops" wait_for stopped 20 grep -q event=stopping "$T/low/spoold.log"
+
+# a worker's stderr goes into the log as lines of its own, with a level:
+# a stand-in selftest program beside a copy of spoold (where spoold looks
+# first) that says two things and exits
+mkdir -p "$T/bin/libexec/spool"
+cp "$SPOOLD" "$T/bin/spoold"
+cat > "$T/bin/libexec/spool/selftest" << 'EOS'
+#!/bin/sh
+echo "event=probe_said level=warning msg=hello" >&2
+echo "just words" >&2
+exit 3
+EOS
+chmod 755 "$T" "$T/bin" "$T/bin/libexec" "$T/bin/libexec/spool" "$T/bin/libexec/spool/selftest"
+printf '\n[workers.selftest]\ncount = 1\n' >> "$T/high/spoold.conf"
+sed -i '/^level = warning$/d' "$T/high/spoold.conf"
+: > "$T/w.log"
+"$T/bin/spoold" -c "$T/high/spoold.conf" --foreground 2>> "$T/w.log" &
+wp=$!
+ok "the worker's words reach the log" wait_for "worker lines" 20 grep -q "text=\"just words\"" "$T/w.log"
+kill -TERM $wp; wait $wp
+like "$(grep probe_said "$T/w.log" | head -n 1)" \
+    "^time=[^ ]+ level=warning node=high event=probe_said msg=hello kind=selftest pid=[0-9]+\$" \
+    "an event line keeps its event and its level, with the worker's kind and pid"
+like "$(grep 'just words' "$T/w.log" | head -n 1)" \
+    "^time=[^ ]+ level=info node=high event=worker-said kind=selftest pid=[0-9]+ text=\"just words\"\$" \
+    "anything else is event=worker-said text=..."
+is "$(grep -Evc "^time=[0-9TZ:.-]+ level=$LEVELS node=high event=" "$T/w.log")" 0 \
+    "no line without its level"
