@@ -55,7 +55,7 @@ on_event(void *arg, const struct spool_media_event *e)
 }
 
 static int
-run(struct ctl *c, const char *opt, const char *usage, const char *done_key,
+run(struct ctl *c, int opt, const char *done_key,
     int (*fn)(const struct spool_node *, const char *, spool_media_fn,
     void *, unsigned *, spool_err *))
 {
@@ -64,12 +64,13 @@ run(struct ctl *c, const char *opt, const char *usage, const char *done_key,
 	spool_err err;
 	int r, status;
 
-	if (c->argc != 2 || strcmp(c->argv[0], opt) != 0 ||
-	    c->argv[1][0] == '\0')
-		return ctl_usage(c, usage);
+	if (c->argc != 0 || c->opt[opt] == NULL || c->opt[opt][0] == '\0')
+		return ctl_usage(c, c->argc != 0 ? "unexpected operand" :
+		    opt == OPT_TO ? "where to? (--to DIR)" :
+		    "from where? (--from DIR)");
 	memset(&o, 0, sizeof(o));
 	o.c = c;
-	o.dir = c->argv[1];
+	o.dir = c->opt[opt];
 	o.done_key = done_key;
 	if (c->json && ((o.done = json_array()) == NULL ||
 	    (o.skipped = json_array()) == NULL ||
@@ -102,38 +103,27 @@ out:
 int
 cmd_export(struct ctl *c)
 {
-	return run(c, "--to", "export --to DIR", "exported",
-	    spool_media_export);
+	return run(c, OPT_TO, "exported", spool_media_export);
 }
 
 int
 cmd_import(struct ctl *c)
 {
-	return run(c, "--from", "import --from DIR", "imported",
-	    spool_media_import);
+	return run(c, OPT_FROM, "imported", spool_media_import);
 }
 
 /* resend SEQ [--to PEER]: the archived batch back into out/. */
 int
 cmd_resend(struct ctl *c)
 {
-	const char *usage = "resend SEQ [--to PEER]";
-	const char *peer = NULL, *s = NULL;
+	const char *peer = c->opt[OPT_TO], *s;
 	char name[128], *end;
 	unsigned long long seq;
 	spool_err err;
-	int i;
 
-	for (i = 0; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--to") == 0 && i + 1 < c->argc)
-			peer = c->argv[++i];
-		else if (s == NULL && c->argv[i][0] != '-')
-			s = c->argv[i];
-		else
-			return ctl_usage(c, usage);
-	}
-	if (s == NULL)
-		return ctl_usage(c, usage);
+	if (c->argc != 1)
+		return ctl_usage(c, NULL);
+	s = c->argv[0];
 	errno = 0;
 	seq = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0' || seq < 1 || seq > SPOOL_SEQ_MAX ||

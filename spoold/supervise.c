@@ -54,6 +54,9 @@ struct proc {
 	char mnt[200];            /* where its area is mounted (root) */
 	pid_t pid;                /* 0: not running */
 	int to, from;             /* pipes: task lines, answer lines */
+	int err;                  /* pipe: its stderr, logged line by line */
+	char ebuf[1024];
+	size_t elen;
 	char *buf;
 	size_t len, cap;
 	int busy;
@@ -96,26 +99,11 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *log_node = "-"; /* this process's node, for slog */
+/* this process's node, for slog: its name and [log] level */
+static const struct spool_config *log_cfg;
 
-/* One log line, as spool_daemon_log writes them. */
-static void
-slog(const char *fmt, ...)
-{
-	char line[2048], ts[40];
-	struct timespec now;
-	struct tm tm;
-	va_list ap;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "time=%s.%03ldZ node=%s %s\n", ts,
-	    now.tv_nsec / 1000000, log_node, line);
-}
+/* One log line, as spool_daemon_log writes them (level by event). */
+#define slog(...) spool_log(log_cfg, __VA_ARGS__)
 
 /* A log value: quoted, quotes and control characters replaced. */
 static const char *
@@ -199,7 +187,7 @@ proc_start(struct sup *s, struct proc *p)
 	char *envp[12], cachemax[64], threads[64], asan[160];
 	char ports[SPOOL_SANDBOX_MAX_PATHS][16];
 	int nports = 0;
-	int to[2], from[2], argc = 0;
+	int to[2], from[2], ep[2], argc = 0;
 	const char *step = NULL;
 	size_t i;
 	spool_err err;
@@ -216,6 +204,13 @@ proc_start(struct sup *s, struct proc *p)
 	if (pipe2(from, O_CLOEXEC) != 0) {
 		close(to[0]);
 		close(to[1]);
+		return;
+	}
+	if (pipe2(ep, O_CLOEXEC) != 0) {
+		close(to[0]);
+		close(to[1]);
+		close(from[0]);
+		close(from[1]);
 		return;
 	}
 	memset(&lim, 0, sizeof(lim));
@@ -313,6 +308,8 @@ proc_start(struct sup *s, struct proc *p)
 		close(to[1]);
 		close(from[0]);
 		close(from[1]);
+		close(ep[0]);
+		close(ep[1]);
 		p->restart_at = mono_ms() + 1000;
 		return;
 	}
@@ -322,26 +319,31 @@ proc_start(struct sup *s, struct proc *p)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(to[0], 0) < 0 || dup2(from[1], 1) < 0)
+		if (dup2(to[0], 0) < 0 || dup2(from[1], 1) < 0 ||
+		    dup2(ep[1], 2) < 0)
 			_exit(127);
 		if (chdir(p->area.path) != 0)
 			_exit(127);
 		if ((e = spool_sandbox_child(&lim, &step)) != 0) {
-			dprintf(2, "spoold: level=err event=worker-sandbox "
-			    "step=%s reason=\"%s\"\n", step, strerror(e));
+			dprintf(2, "event=worker-sandbox step=%s reason=\"%s\"\n",
+			    step, strerror(e));
 			_exit(126);
 		}
 		execve(pl->prog, argv, envp);
-		dprintf(2, "spoold: level=err event=worker-exec prog=%s "
-		    "reason=\"%s\"\n", pl->prog, strerror(errno));
+		dprintf(2, "event=worker-exec prog=%s reason=\"%s\"\n",
+		    pl->prog, strerror(errno));
 		_exit(127);
 	}
 	close(to[0]);
 	close(from[1]);
+	close(ep[1]);
 	p->pid = pid;
 	p->to = to[1];
 	p->from = from[0];
+	p->err = ep[0];
+	p->elen = 0;
 	fcntl(p->from, F_SETFL, O_NONBLOCK);
+	fcntl(p->err, F_SETFL, O_NONBLOCK);
 	p->len = 0;
 	p->busy = 0;
 	p->why = KILL_NONE;
@@ -350,14 +352,82 @@ proc_start(struct sup *s, struct proc *p)
 	    p->slot, (long)pid);
 }
 
+/* One line a worker wrote on stderr, into the log with its kind and
+ * pid: "event=E ..." keeps its event (and its level= when it gives one);
+ * anything else is event=worker-said text="...". */
+static void
+worker_said(struct proc *p, char *line)
+{
+	static const char *const names[] = { "err", "warning", "notice",
+		"info", "debug", "error" };
+	char *lv;
+	size_t i, n;
+
+	if (line[0] == '\0')
+		return;
+	if (strncmp(line, "event=", 6) != 0) {
+		slog("event=worker-said kind=%s pid=%ld text=%s", p->pool->kind,
+		    (long)p->pid, spool_logq((char[1200]){ 0 }, 1200, line));
+		return;
+	}
+	if ((lv = strstr(line, " level=")) != NULL) {
+		n = strcspn(lv + 7, " ");
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i]) == n && strncmp(lv + 7, names[i],
+			    n) == 0) {
+				memmove(lv, lv + 7 + n, strlen(lv + 7 + n) + 1);
+				spool_logl(log_cfg, i < 5 ? (int)i :
+				    SPOOL_LOG_ERR, "%s kind=%s pid=%ld", line,
+				    p->pool->kind, (long)p->pid);
+				return;
+			}
+	}
+	slog("%s kind=%s pid=%ld", line, p->pool->kind, (long)p->pid);
+}
+
+/* What a worker wrote on stderr so far: each whole line logged; a line
+ * longer than the buffer is logged in pieces.  At EOF (end) the rest. */
+static void
+on_stderr(struct proc *p, int end)
+{
+	char *nl;
+	ssize_t r;
+
+	for (;;) {
+		r = p->err >= 0 ? read(p->err, p->ebuf + p->elen,
+		    sizeof(p->ebuf) - 1 - p->elen) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r > 0)
+			p->elen += (size_t)r;
+		p->ebuf[p->elen] = '\0';
+		while ((nl = memchr(p->ebuf, '\n', p->elen)) != NULL) {
+			*nl = '\0';
+			worker_said(p, p->ebuf);
+			p->elen -= (size_t)(nl + 1 - p->ebuf);
+			memmove(p->ebuf, nl + 1, p->elen + 1);
+		}
+		if (p->elen == sizeof(p->ebuf) - 1 || (r <= 0 && end &&
+		    p->elen > 0)) {
+			worker_said(p, p->ebuf);
+			p->elen = 0;
+		}
+		if (r <= 0)
+			return;
+	}
+}
+
 static void
 proc_close(struct proc *p)
 {
+	on_stderr(p, 1);
 	if (p->to >= 0)
 		close(p->to);
 	if (p->from >= 0)
 		close(p->from);
-	p->to = p->from = -1;
+	if (p->err >= 0)
+		close(p->err);
+	p->to = p->from = p->err = -1;
 	p->pid = 0;
 	p->len = 0;
 }
@@ -753,7 +823,7 @@ setup(struct sup *s, spool_err *err)
 			    s->worker, kinds[i], k);
 			snprintf(p->mnt, sizeof(p->mnt), "/tmp/.spool-%s-%s.%d",
 			    c->name, kinds[i], k);
-			p->to = p->from = -1;
+			p->to = p->from = p->err = -1;
 			snprintf(p->area.path, sizeof(p->area.path),
 			    "%s/store/work/%s.%d", s->node->root, kinds[i], k);
 			p->area.uid = s->uid;
@@ -809,8 +879,9 @@ stop_all(struct sup *s)
 static void
 run(struct sup *s)
 {
-	struct pollfd pfd[2 + KINDS_MAX * PROCS_MAX];
-	struct proc *who[2 + KINDS_MAX * PROCS_MAX];
+	struct pollfd pfd[2 + 2 * KINDS_MAX * PROCS_MAX];
+	struct proc *who[2 + 2 * KINDS_MAX * PROCS_MAX];
+	int is_err[2 + 2 * KINDS_MAX * PROCS_MAX];
 	int64_t next_poll = 0;
 
 	while (!s->stop) {
@@ -851,6 +922,13 @@ run(struct sup *s)
 				if (p->pid > 0 && p->from >= 0) {
 					pfd[n].fd = p->from;
 					pfd[n].events = POLLIN;
+					is_err[n] = 0;
+					who[n++] = p;
+				}
+				if (p->pid > 0 && p->err >= 0) {
+					pfd[n].fd = p->err;
+					pfd[n].events = POLLIN;
+					is_err[n] = 1;
 					who[n++] = p;
 				}
 				if (p->pid == 0 && p->restart_at > now &&
@@ -880,7 +958,9 @@ run(struct sup *s)
 					s->stop = 1;
 		}
 		for (i = 2; i < n; i++)
-			if (pfd[i].revents & (POLLIN | POLLHUP))
+			if (is_err[i] && (pfd[i].revents & (POLLIN | POLLHUP)))
+				on_stderr(who[i], 0);
+			else if (pfd[i].revents & (POLLIN | POLLHUP))
 				on_readable(s, who[i]);
 		{
 			struct rusage ru;
@@ -941,7 +1021,7 @@ spool_supervise_start(struct spool_node *node, int *wake, int *notify,
 		if (s == NULL)
 			_exit(1);
 		s->node = node;
-		log_node = node->cfg->name;
+		log_cfg = node->cfg;
 		s->wake = w[0];
 		s->notify = nt[1];
 		sigemptyset(&mask);
