@@ -25,6 +25,7 @@
 #include "spool/store/list.h"
 #include "spool/store/queue.h"
 #include "spool/store/request.h"
+#include "spool/store/qcache.h"
 #include "spool/job/job.h"
 #include "spool/job/worker.h"
 #include "spool/job/plan.h"

@@ -95,6 +95,10 @@ static const struct command {
 	    "put an archived batch back into out/, unchanged",
 	    { { OPT_TO, "PEER", "the peer it was sent to (default: [node] "
 		"peer)" } } },
+	{ "cache", cmd_cache, NEEDS_NODE, "cache [clear [SOURCE]]",
+	    "list the query cache of this processing node, or empty it (for "
+	    "one source)",
+	    { { 0, NULL, NULL } } },
 	{ "gc", cmd_gc, NEEDS_NODE, "gc", "apply [retention] now",
 	    { { 0, NULL, NULL } } },
 	{ "export", cmd_export, NEEDS_NODE, "export --to DIR",

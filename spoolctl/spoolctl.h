@@ -62,6 +62,7 @@ int cmd_show(struct ctl *c);
 int cmd_lineage(struct ctl *c);
 int cmd_batches(struct ctl *c);
 int cmd_jobs(struct ctl *c);
+int cmd_cache(struct ctl *c);
 int cmd_retry(struct ctl *c);
 int cmd_cancel(struct ctl *c);
 int cmd_status(struct ctl *c);

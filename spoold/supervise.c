@@ -52,6 +52,9 @@ struct proc {
 	int slot;
 	char name[200];           /* lease owner: node/host/pid/kind.slot */
 	char mnt[200];            /* where its area is mounted (root) */
+	/* a query's place in the cache, kept for its answer */
+	char qkey[SPOOL_CACHE_KEY_MAX], qsource[80], qfp[128];
+	int64_t qttl;
 	pid_t pid;                /* 0: not running */
 	int to, from;             /* pipes: task lines, answer lines */
 	int err;                  /* pipe: its stderr, logged line by line */
@@ -548,6 +551,50 @@ on_exit_(struct sup *s, pid_t pid, int status, const struct rusage *ru)
 
 /* ---- tasks ------------------------------------------------------------ */
 
+/* A query the processing node's cache answers (then 1: done); else
+ * what its answer is kept under is noted in p. */
+static int
+query_cached(struct sup *s, struct proc *p, const json_t *config)
+{
+	const json_t *src = json_object_get(config, "source");
+	const struct spool_conf_source *cs;
+	char from[SPOOL_ID_MAX], rid[64];
+	const char *outcome;
+	spool_err err;
+	int found = 0, r;
+
+	p->qkey[0] = '\0';
+	p->qttl = json_integer_value(json_object_get(src, "cache_ttl_ms"));
+	cs = spool_config_source(s->node->cfg, json_string_value(
+	    json_object_get(src, "name")));
+	if (cs == NULL || p->qttl <= 0 ||
+	    spool_store_request_cache_key(s->st, request_of(&p->task, rid,
+	    sizeof(rid)), p->qkey, sizeof(p->qkey), NULL) != SPOOL_OK ||
+	    p->qkey[0] == '\0') {
+		p->qkey[0] = '\0';
+		return 0;
+	}
+	snprintf(p->qsource, sizeof(p->qsource), "%s", cs->name);
+	spool_source_fingerprint(cs, p->qfp, sizeof(p->qfp));
+	if (spool_qcache_lookup(s->st, p->qkey, p->qfp, from, &found, &err) !=
+	    SPOOL_OK || !found)
+		return 0;
+	r = spool_task_answer_cached(s->st, p->name, &p->task, from, &outcome,
+	    &err);
+	if (r == SPOOL_ERR_NOTFOUND)
+		return 0; /* the first answer is gone: ask the source */
+	if (r != SPOOL_OK) {
+		slog("event=error what=cache task=%s reason=%s", p->task.id,
+		    q((char[600]){ 0 }, 600, err.msg));
+		return 0;
+	}
+	slog("event=task-%s kind=query task=%s request=%s cache_hit=1 "
+	    "answer_of=%s", outcome, p->task.id, rid, from);
+	p->qkey[0] = '\0';
+	tell(s, "changed", rid);
+	return 1;
+}
+
 static void
 give_task(struct sup *s, struct proc *p)
 {
@@ -578,6 +625,11 @@ give_task(struct sup *s, struct proc *p)
 	lim.threads = (int)pl->c.threads;
 	lim.cachemax = pl->c.cachemax;
 	config = spool_kind_config(s->node, pl->kind, &p->task, s->st);
+	if (strcmp(pl->kind, "query") == 0 && query_cached(s, p, config)) {
+		json_decref(config);
+		spool_task_release(&p->task);
+		return;
+	}
 	if ((r = spool_area_reset(&p->area, &err)) != SPOOL_OK ||
 	    (r = spool_task_line(s->st, s->node->root, &p->task, pl->kind,
 	    &p->area, config, &lim, &line, &err)) != SPOOL_OK) {
@@ -618,6 +670,34 @@ give_task(struct sup *s, struct proc *p)
 	    "index=%d attempt=%d pid=%ld", pl->kind, p->task.id, rid,
 	    p->task.stage, p->task.idx, p->task.attempt, (long)p->pid);
 	tell(s, "changed", rid);
+}
+
+/* What a finished task changes in the query cache: a query's answer
+ * serves the same query; a vector load into a database makes that
+ * database's sources answer afresh. */
+static void
+after_success(struct sup *s, struct proc *p, const char *rid)
+{
+	const struct spool_config *c = s->node->cfg;
+	spool_err err;
+	uint64_t n;
+	size_t i;
+
+	if (strcmp(p->pool->kind, "query") == 0 && p->qkey[0] != '\0' &&
+	    spool_qcache_put(s->st, p->qkey, p->qsource, rid, p->qfp, p->qttl,
+	    &err) != SPOOL_OK)
+		slog("event=error what=cache reason=%s", q((char[600]){ 0 },
+		    600, err.msg));
+	if (strcmp(p->pool->kind, "vector") != 0 || c->vector.postgis == NULL)
+		return;
+	for (i = 0; i < c->nsources; i++)
+		if (c->sources[i].url != NULL &&
+		    strcmp(c->sources[i].url, c->vector.postgis) == 0 &&
+		    spool_qcache_clear(s->st, c->sources[i].name, &n, NULL) ==
+		    SPOOL_OK && n > 0)
+			slog("event=cache-cleared source=%s entries=%llu "
+			    "why=\"a vector load\"", c->sources[i].name,
+			    (unsigned long long)n);
 }
 
 static void
@@ -664,8 +744,10 @@ on_answer(struct sup *s, struct proc *p, json_t *a)
 		    (long long)(mono_ms() - p->started), e ? " reason=" : "",
 		    e ? q(eb, sizeof(eb), e) : "");
 	}
-	if (strcmp(outcome, "succeeded") == 0)
+	if (strcmp(outcome, "succeeded") == 0) {
 		p->backoff = 0;
+		after_success(s, p, rid);
+	}
 	/* a finished task may have queued the next stage's */
 	p->pool->dry = 0;
 	spool_task_release(&p->task);
