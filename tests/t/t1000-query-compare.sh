@@ -1,14 +1,15 @@
 #!/bin/sh
 # The query worker answers bbox, filter, properties, sortby, limit and
-# offset queries against a GeoPackage and against PostGIS (read as a
-# SELECT-only role) with the features ogr2ogr selects with the equivalent
-# -spat / -where / -select, in each format (ids and counts compared).
+# offset queries against a GeoPackage, against PostGIS (read as a
+# SELECT-only role) and against a zipped shapefile (read through OGR) with
+# the features ogr2ogr selects with the equivalent -spat / -where /
+# -select, in each format (ids and counts compared).
 . "$SPOOL_TOP/tests/t/lib.sh"
 . "$SPOOL_TOP/tests/t/pg.sh"
 . "$SPOOL_TOP/tests/t/query-check.sh"
 
 FORMATS="geojson jsonl csv gpkg"
-plan $((1 + 2 * (4 * 8 + 4) + 2))
+plan $((1 + 3 * (4 * 8 + 4) + 2))
 
 GPKG="$T/wild.gpkg"
 ok "a GeoPackage made from coutwildrnp.zip" qc_gpkg "$GPKG"
@@ -39,11 +40,24 @@ seq_or_set() {
 	case $1 in gpkg) sort -n | tr '\n' ' ' ;; *) tr '\n' ' ' ;; esac
 }
 
-for S in gpkg pg; do
+SHP="$QDATA/coutwildrnp.zip"
+for S in gpkg pg ogr; do
 	if [ $S = gpkg ]; then
 		C=$(qc_config wild "$GPKG")
 		SRC=$GPKG
 		RD="--read $GPKG"
+	elif [ $S = ogr ]; then
+		# two layers of one source: the shapefile, and a 3857 copy
+		ogr2ogr -f GeoJSON "$T/wild3857.geojson" "/vsizip/$SHP" \
+		    -nln wild3857 -t_srs EPSG:3857 -lco RFC7946=NO \
+		    -lco WRITE_NAME=YES -preserve_fid
+		mkdir -p "$T/shp"
+		ogr2ogr -f "ESRI Shapefile" "$T/shp" "/vsizip/$SHP"
+		ogr2ogr -f "ESRI Shapefile" "$T/shp" "$T/wild3857.geojson" \
+		    -nln wild3857
+		C=$(qc_config wild "$T/shp")
+		SRC="$T/shp"
+		RD="--read $T/shp"
 	else
 		C=$(qc_config wild "$READER_URL")
 		SRC=$READER_PG

@@ -52,7 +52,7 @@ HOSTILE='{"layer":"coutwildrnp","filter":{"op":"=","args":[{"property":"NAME"},"
 {"layer":"coutwildrnp","sortby":["-(SELECT 1)"]}|unknown property
 {"layer":"coutwildrnp","filter":{"op":"<","args":[{"property":"geom"},1]}}|geometry
 {"layer":"coutwildrnp","filter":{"op":"s_intersects","args":[{"property":"geom"},{"type":"Polygon","coordinates":"x"}]}}|GeoJSON
-{"layer":"coutwildrnp","filter":{"op":"exec","args":["rm -rf /"]}}|must be one of
+{"layer":"coutwildrnp","filter":{"op":"exec","args":["rm -rf /"]}}|operator .exec.
 {"sql":"SELECT 1"}|does not allow sql'
 NHOSTILE=$(printf '%s\n' "$HOSTILE" | grep -c '|')
 

@@ -31,8 +31,8 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
-#include "spool/error.h"
-#include "spool/worker.h"
+#include "spool/base/error.h"
+#include "spool/job/worker.h"
 
 /* Bounds on what one request may ask for. */
 #define Q_FILTER_DEPTH  32     /* nesting of a CQL2 expression */
