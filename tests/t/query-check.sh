@@ -16,6 +16,10 @@
 #                             a task's config {"source": {...}}: layers
 #                             (JSON, default ["coutwildrnp","wild3857"]),
 #                             allow_sql, timeout_ms, max_rows, max_bytes
+#   qc_mktask NAME PARAMS CONFIG [DIR]
+#                             writes the task line $T/q/NAME.task for the
+#                             directory DIR (default $T/q/NAME, made empty
+#                             with in/ out/ tmp/)
 #   qc_task NAME PARAMS CONFIG [WORKER ARGS...]
 #                             one task through the worker (sandboxed; pass
 #                             --read FILE for file sources) in $T/q/NAME;
@@ -87,10 +91,8 @@ qc_config() {
 	    allow_sql: $a, timeout_ms: $t, max_rows: $r, max_bytes: $b}}'
 }
 
-qc_task() {
-	_qn=$1 _p=$2 _c=$3
-	shift 3
-	_d="$T/q/$_qn"
+qc_mktask() {
+	_qn=$1 _p=$2 _c=$3 _d=${4:-$T/q/$1}
 	rm -rf "$_d"
 	mkdir -p "$_d/in" "$_d/out" "$_d/tmp" || return 1
 	jq -nc --arg d "$_d" --arg id "$_qn" --argjson p "$_p" \
@@ -99,7 +101,14 @@ qc_task() {
 	    stage_index: 0, index: 0, count: 1, attempt: 1, dir: $d,
 	    inputs: [], params: $p, config: $c, plan: null,
 	    limits: {timeout_ms: 120000, memory: 2147483648, threads: 1,
-	    cachemax: 0}}' > "$_d.task" || return 1
+	    cachemax: 0}}' > "$T/q/$_qn.task"
+}
+
+qc_task() {
+	_qn=$1
+	qc_mktask "$1" "$2" "$3" || return 1
+	shift 3
+	_d="$T/q/$_qn"
 	"$QUERY" "$@" --task "$_d.task" > "$_d.out" 2> "$_d.log"
 	_rc=$?
 	tail -n 1 "$_d.out" > "$_d.json"

@@ -7,7 +7,8 @@
  * no extension loading, no ATTACH.  A user's SQL (allow_sql) is prepared
  * under an authorizer that allows reading the source's layers and
  * nothing else (no ATTACH: sqlite3_stmt_readonly() calls ATTACH
- * read-only; no PRAGMA; no table outside layers), must be one statement,
+ * read-only; no PRAGMA; no table outside layers, their R*Tree indexes
+ * and sqlite_master included), must be one statement,
  * and must be sqlite3_stmt_readonly().  A progress handler stops any
  * statement at the deadline.
  *
@@ -78,28 +79,12 @@ progress(void *arg)
 	return 0;
 }
 
+/* A user's SQL reads the layers, and nothing else (not even their
+ * spatial indexes: the layers are what the operator listed). */
 static int
 name_in_layers(struct sq *s, const char *t)
 {
-	if (t == NULL)
-		return 0;
-	if (q_layer_allowed(&s->q->src, t))
-		return 1;
-	/* rtree_<layer>_<geom>: a layer's spatial index reads as the layer */
-	if (strncmp(t, "rtree_", 6) == 0) {
-		size_t i;
-		const json_t *v;
-
-		json_array_foreach(s->q->src.layers, i, v) {
-			const char *l = json_string_value(v);
-			size_t n = strlen(l);
-
-			if (strncmp(t + 6, l, n) == 0 && t[6 + n] == '_' &&
-			    strchr(t + 7 + n, '_') == NULL)
-				return 1;
-		}
-	}
-	return 0;
+	return t != NULL && q_layer_allowed(&s->q->src, t);
 }
 
 static int
