@@ -211,18 +211,26 @@ is "$k1" '{"params":{"bbox":[1,2,3,4],"layer":"x","limit":5,"source":"wild"},"so
 is "$k2" "$k1" "the key ignores key order and fresh"
 ok "a different limit is a different key" test "$k1" != "$k3"
 
-# one long-lived worker answers task after task, on one connection
+# one long-lived worker answers task after task, on one connection; the
+# layer changing between two tasks is seen (the worker builds a query on
+# the layer as it last saw it, and the server's description decides)
 C=$(qc_config wild "$READER_URL")
 : > "$T/ll.tasks"
-for n in 1 2 3 4 5; do
+for n in 1 2 3 4 5 6 7; do
+	case $n in
+	6) p='{"source":"wild","layer":"coutwildrnp","limit":2,"properties":["NAME"]}' ;;
+	7) p='{"source":"wild","layer":"coutwildrnp","limit":2,"properties":["TITLE"]}' ;;
+	*) p='{"source":"wild","layer":"coutwildrnp","limit":'$n',"properties":["NAME"]}' ;;
+	esac
 	# one directory for all, as spoold's worker area
-	qc_mktask "ll$n" '{"source":"wild","layer":"coutwildrnp","limit":'$n'}' \
-	    "$C" "$T/q/ll"
+	qc_mktask "ll$n" "$p" "$C" "$T/q/ll"
 	cat "$T/q/ll$n.task" >> "$T/ll.tasks"
 done
-$DRIVE "$T/ll.tasks" -- "$QUERY" --area "$T/q/ll" > "$T/ll.out" 2> "$T/ll.err"
-is "$(jq -r '.summary.rows' "$T/ll.out" | tr '\n' ' ')" "1 2 3 4 5 " \
-    "one sandboxed worker, five tasks, five answers"
+$DRIVE --before 6 "psql -qX -d spoolgis -c 'ALTER TABLE coutwildrnp RENAME \"NAME\" TO \"TITLE\"'" \
+    "$T/ll.tasks" -- "$QUERY" --area "$T/q/ll" > "$T/ll.out" 2> "$T/ll.err"
+is "$(jq -r '.summary.rows // .error' "$T/ll.out" | tr '\n' '|')" \
+    "1|2|3|4|5|properties: unknown property 'NAME' of layer 'coutwildrnp'|2|" \
+    "one sandboxed worker, seven tasks; a renamed column is seen at once"
 is "$(psql -qAt -d spoolgis -c "SELECT count(*) FROM pg_stat_activity
     WHERE application_name = 'spool-query'")" "0" \
     "its connection closed when it exited"

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """query-drive.py - feed task lines to one long-lived worker, as spoold does.
 
-    query-drive.py [--cancel-after SEC] [--times FILE] TASKS -- WORKER ARGS...
+    query-drive.py [--cancel-after SEC] [--times FILE] [--before K CMD]...
+                   TASKS -- WORKER ARGS...
 
 Starts the worker once, sends the task lines of TASKS one at a time (the
 next only after the final answer of the one before, as spoold does), and
 prints each final answer line on stdout.  --cancel-after sends
 {"cancel": TASK} that many seconds after each task.  --times writes the
 time from sending a task to reading its answer, in milliseconds, one line
-per task.  Exits non-zero if the worker dies or stops answering.
+per task.  --before runs the shell command CMD before task K (1-based)
+is sent, e.g. to change a source between two tasks.  Exits non-zero if
+the worker dies or stops answering.
 """
 import json
 import os
@@ -22,6 +25,7 @@ def main():
     args = sys.argv[1:]
     cancel_after = None
     times = None
+    before = {}
     while args and args[0].startswith("--"):
         if args[0] == "--cancel-after":
             cancel_after = float(args[1])
@@ -29,6 +33,9 @@ def main():
         elif args[0] == "--times":
             times = open(args[1], "w")
             args = args[2:]
+        elif args[0] == "--before":
+            before[int(args[1])] = args[2]
+            args = args[3:]
         else:
             break
     if len(args) < 3 or args[1] != "--":
@@ -38,7 +45,9 @@ def main():
                          stdout=subprocess.PIPE)
     out = w.stdout.fileno()
     buf = b""
-    for line in tasks:
+    for k, line in enumerate(tasks, 1):
+        if k in before:
+            subprocess.run(before[k], shell=True, check=True)
         tid = json.loads(line)["task"]
         t0 = time.monotonic()
         w.stdin.write(line.encode() + b"\n")

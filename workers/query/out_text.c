@@ -179,12 +179,128 @@ json_val(struct sbuf *b, const struct qval *v)
 	}
 }
 
-/* Geometry as RFC 7946 wants it: linear types, right-hand winding. */
+static void
+num(struct sbuf *b, double d)
+{
+	char buf[40];
+
+	q_fmt_double(buf, sizeof(buf), d);
+	sb_add(b, buf);
+}
+
+/* The coordinates of a point string: [[x,y],...] (z when it has one). */
+static int
+coords(struct sbuf *b, OGRGeometryH g, int z)
+{
+	int i, n = OGR_G_GetPointCount(g);
+
+	sb_addc(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			sb_addc(b, ',');
+		sb_addc(b, '[');
+		num(b, OGR_G_GetX(g, i));
+		sb_addc(b, ',');
+		num(b, OGR_G_GetY(g, i));
+		if (z) {
+			sb_addc(b, ',');
+			num(b, OGR_G_GetZ(g, i));
+		}
+		sb_addc(b, ']');
+	}
+	sb_addc(b, ']');
+	return 0;
+}
+
+/* The coordinates member of a linear geometry; -1 for other types. */
+static int
+coord_member(struct sbuf *b, OGRGeometryH g, OGRwkbGeometryType t, int z)
+{
+	int i, n = OGR_G_GetGeometryCount(g);
+
+	switch (t) {
+	case wkbPoint:
+		if (OGR_G_IsEmpty(g)) {
+			sb_add(b, "[]");
+			return 0;
+		}
+		sb_addc(b, '[');
+		num(b, OGR_G_GetX(g, 0));
+		sb_addc(b, ',');
+		num(b, OGR_G_GetY(g, 0));
+		if (z) {
+			sb_addc(b, ',');
+			num(b, OGR_G_GetZ(g, 0));
+		}
+		sb_addc(b, ']');
+		return 0;
+	case wkbLineString:
+	case wkbLinearRing:
+		return coords(b, g, z);
+	case wkbPolygon:
+	case wkbMultiPoint:
+	case wkbMultiLineString:
+	case wkbMultiPolygon:
+		sb_addc(b, '[');
+		for (i = 0; i < n; i++) {
+			OGRGeometryH p = OGR_G_GetGeometryRef(g, i);
+
+			if (i > 0)
+				sb_addc(b, ',');
+			if (coord_member(b, p, t == wkbMultiPoint ? wkbPoint :
+			    t == wkbMultiPolygon ? wkbPolygon : wkbLineString,
+			    z) != 0)
+				return -1;
+		}
+		sb_addc(b, ']');
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int
+geojson_geom(struct sbuf *b, OGRGeometryH g)
+{
+	static const char *const names[] = {
+		[wkbPoint] = "Point", [wkbLineString] = "LineString",
+		[wkbPolygon] = "Polygon", [wkbMultiPoint] = "MultiPoint",
+		[wkbMultiLineString] = "MultiLineString",
+		[wkbMultiPolygon] = "MultiPolygon",
+		[wkbGeometryCollection] = "GeometryCollection",
+	};
+	OGRwkbGeometryType t = OGR_GT_Flatten(OGR_G_GetGeometryType(g));
+	int i, z = OGR_G_Is3D(g);
+
+	if (t < wkbPoint || t > wkbGeometryCollection)
+		return -1;
+	sb_add(b, "{\"type\":\"");
+	sb_add(b, names[t]);
+	if (t == wkbGeometryCollection) {
+		sb_add(b, "\",\"geometries\":[");
+		for (i = 0; i < OGR_G_GetGeometryCount(g); i++) {
+			if (i > 0)
+				sb_addc(b, ',');
+			if (geojson_geom(b, OGR_G_GetGeometryRef(g, i)) != 0)
+				return -1;
+		}
+		sb_add(b, "]}");
+		return 0;
+	}
+	sb_add(b, "\",\"coordinates\":");
+	if (coord_member(b, g, t, z) != 0)
+		return -1;
+	sb_addc(b, '}');
+	return 0;
+}
+
+/* Geometry as RFC 7946 wants it: linear types, right-hand winding, the
+ * shortest numbers that read back exactly. */
 static int
 json_geom(struct sbuf *b, OGRGeometryH g)
 {
 	OGRGeometryH lin = NULL;
-	char *s, *p, *q;
+	int rc;
 
 	if (g == NULL) {
 		sb_add(b, "null");
@@ -197,19 +313,9 @@ json_geom(struct sbuf *b, OGRGeometryH g)
 		g = lin;
 	}
 	q_rfc7946_winding(g);
-	s = OGR_G_ExportToJsonEx(g, NULL);
+	rc = geojson_geom(b, g);
 	OGR_G_DestroyGeometry(lin);
-	if (s == NULL)
-		return -1;
-	/* json-c spaces its output; a geometry has no string a blank
-	 * belongs to (its only strings are type names) */
-	for (p = s, q = s; *p; p++)
-		if (*p != ' ')
-			*q++ = *p;
-	*q = '\0';
-	sb_add(b, s);
-	CPLFree(s);
-	return 0;
+	return rc;
 }
 
 static int

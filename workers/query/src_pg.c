@@ -41,6 +41,11 @@ static struct pg_conn {
 	char *info;
 	PGconn *c;
 	int64_t used;
+	int rollback_sent;  /* its ROLLBACK's answer is not read yet */
+	/* the last layer described on it, to build the next query on
+	 * before the server confirms it is still so (q_pg_run) */
+	char *cat_layer;
+	PGresult *cat;
 } conns[PG_CONN_MAX];
 
 struct pg {
@@ -64,9 +69,19 @@ struct pg {
 	int geom_col;
 	int has_fid;
 	int raw;
+	int cacheable;          /* the description alone told the SRID */
 	char *hexbuf;
 	size_t hexcap;
 };
+
+static void
+cat_forget(struct pg_conn *c)
+{
+	free(c->cat_layer);
+	PQclear(c->cat);
+	c->cat_layer = NULL;
+	c->cat = NULL;
+}
 
 void
 q_pg_cleanup(void)
@@ -77,6 +92,7 @@ q_pg_cleanup(void)
 		if (conns[i].c != NULL)
 			PQfinish(conns[i].c);
 		free(conns[i].info);
+		cat_forget(&conns[i]);
 		memset(&conns[i], 0, sizeof(conns[i]));
 	}
 }
@@ -89,6 +105,7 @@ slot_drop(struct pg_conn *s)
 	if (s->c != NULL)
 		PQfinish(s->c);
 	free(s->info);
+	cat_forget(s);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -119,6 +136,14 @@ connect_source(struct pg *s, const char *info, spool_err *err)
 			slot = &conns[i];
 			break;
 		}
+	if (slot != NULL && slot->rollback_sent) {
+		/* the last task's ROLLBACK, answered while we were away */
+		PGresult *r;
+
+		while ((r = PQgetResult(slot->c)) != NULL)
+			PQclear(r);
+		slot->rollback_sent = 0;
+	}
 	if (slot != NULL && (PQstatus(slot->c) != CONNECTION_OK ||
 	    PQtransactionStatus(slot->c) != PQTRANS_IDLE))
 		slot_drop(slot);
@@ -239,37 +264,29 @@ quoted_rel(const char *layer, struct sbuf *b)
 	return b->oom ? -1 : 0;
 }
 
+/* A layer's columns, types, primary key (asked with BEGIN, below). */
+static const char describe_sql[] =
+    "SELECT n.nspname, c.relname, a.attname, t.typname, a.atttypmod, "
+    "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND "
+    "i.indisprimary AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) "
+    "FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND "
+    "NOT a.attisdropped "
+    "JOIN pg_type t ON t.oid = a.atttypid "
+    "WHERE c.oid = to_regclass($1) AND "
+    "c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY a.attnum";
+
+/* The layer from describe_sql's answer r. */
 static int
-describe(struct pg *s, const char *name, spool_err *err)
+describe(struct pg *s, const char *name, const PGresult *r, spool_err *err)
 {
-	static const char sql[] =
-	    "SELECT n.nspname, c.relname, a.attname, t.typname, a.atttypmod, "
-	    "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND "
-	    "i.indisprimary AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) "
-	    "FROM pg_class c "
-	    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-	    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND "
-	    "NOT a.attisdropped "
-	    "JOIN pg_type t ON t.oid = a.atttypid "
-	    "WHERE c.oid = to_regclass($1) AND "
-	    "c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY a.attnum";
 	struct qlayer *l = &s->layer;
 	struct sbuf rel;
 	const char *v[3];
-	PGresult *r = NULL;
 	int i, n, typmod = -1, rc;
 
 	sb_init(&rel, 2048);
-	if (quoted_rel(name, &rel) != 0) {
-		rc = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	v[0] = rel.p;
-	if ((r = exec(s, sql, 1, v, PGRES_TUPLES_OK, "cannot read the "
-	    "catalog", err)) == NULL) {
-		rc = err->code;
-		goto out;
-	}
 	if ((n = PQntuples(r)) == 0) {
 		rc = spool_fail(err, SPOOL_ERR_NOTFOUND, "layer '%s' does not "
 		    "exist in source '%s'", name, s->q->src.name);
@@ -321,8 +338,10 @@ describe(struct pg *s, const char *name, spool_err *err)
 			l->geom_type = OGR_GT_SetModifier((OGRwkbGeometryType)t,
 			    (typmod & 2) != 0, (typmod & 1) != 0);
 	}
+	s->cacheable = 1;
 	if (l->geom != NULL && l->srid == 0) {
 		/* an unconstrained column: what geometry_columns says */
+		s->cacheable = 0;
 		PGresult *g;
 
 		v[0] = PQgetvalue(r, 0, 0);
@@ -351,7 +370,6 @@ describe(struct pg *s, const char *name, spool_err *err)
 nomem:
 	rc = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 out:
-	PQclear(r);
 	sb_release(&rel);
 	return rc;
 }
@@ -717,10 +735,10 @@ cancel(struct pg *s)
 	}
 }
 
-/* Send, then stream the rows through rows() until done or stopped. */
+/* The rows of the query sent last, through rows() until done or
+ * stopped (in a pipeline: until its end). */
 static int
-stream(struct pg *s, const char *sql, int n, const char *const *vals,
-    const char *what, spool_err *err)
+receive(struct pg *s, const char *what, spool_err *err)
 {
 	struct qctx *q = s->q;
 	/* why we cancelled: the rest was not wanted, or time ran out */
@@ -728,8 +746,6 @@ stream(struct pg *s, const char *sql, int n, const char *const *vals,
 	int done = 0, rc = SPOOL_OK, r;
 	PGresult *res;
 
-	if (!PQsendQueryParams(s->c, sql, n, NULL, vals, NULL, NULL, 0))
-		return pg_err(s, NULL, what, err);
 	PQsetSingleRowMode(s->c);
 	for (;;) {
 		while (PQisBusy(s->c)) {
@@ -806,6 +822,16 @@ stream(struct pg *s, const char *sql, int n, const char *const *vals,
 	return rc;
 }
 
+/* Send, then receive. */
+static int
+stream(struct pg *s, const char *sql, int n, const char *const *vals,
+    const char *what, spool_err *err)
+{
+	if (!PQsendQueryParams(s->c, sql, n, NULL, vals, NULL, NULL, 0))
+		return pg_err(s, NULL, what, err);
+	return receive(s, what, err);
+}
+
 static int
 add_sort(struct pg *s, struct sbuf *b, spool_err *err)
 {
@@ -838,21 +864,38 @@ add_sort(struct pg *s, struct sbuf *b, spool_err *err)
 	return SPOOL_OK;
 }
 
+/* A layer query, built: its SQL and values. */
+struct pgq {
+	struct sbuf b;
+	struct qparams p;
+	const char **vals;
+};
+
+static void
+pgq_release(struct pgq *x)
+{
+	free(x->vals);
+	qp_release(&x->p);
+	sb_release(&x->b);
+	memset(x, 0, sizeof(*x));
+}
+
+/* The query of the request on the layer described by cat. */
 static int
-run_layer(struct pg *s, spool_err *err)
+build(struct pg *s, const PGresult *cat, struct pgq *x, spool_err *err)
 {
 	struct qctx *q = s->q;
 	struct qlayer *l = &s->layer;
 	struct cq_dialect d = { 1, pg_intersects, s, l };
-	struct qparams p = { .pg = 1 };
-	const char **vals = NULL;
-	struct sbuf b;
+	struct sbuf *b = &x->b;
 	int *sel = NULL, col = 0, rc;
 	size_t nsel = 0, i;
 	struct qval v;
 
-	sb_init(&b, Q_SQL_MAX);
-	if ((rc = describe(s, q->req.layer, err)) != SPOOL_OK)
+	memset(x, 0, sizeof(*x));
+	x->p.pg = 1;
+	sb_init(b, Q_SQL_MAX);
+	if ((rc = describe(s, q->req.layer, cat, err)) != SPOOL_OK)
 		goto out;
 	if ((rc = q_select_fields(l, q->req.properties, &sel, &nsel,
 	    err)) != SPOOL_OK)
@@ -866,66 +909,192 @@ run_layer(struct pg *s, spool_err *err)
 		goto out;
 	}
 	s->geom_col = -1;
-	sb_add(&b, "SELECT ");
+	sb_add(b, "SELECT ");
 	if (l->fid != NULL) {
-		sb_ident(&b, l->fid);
+		sb_ident(b, l->fid);
 		s->has_fid = 1;
 		col++;
 	}
 	if (l->geom != NULL) {
 		if (col)
-			sb_add(&b, ", ");
-		sb_add(&b, "ST_AsBinary(");
+			sb_add(b, ", ");
+		sb_add(b, "ST_AsBinary(");
 		if (l->srid != 0 && l->srid != 4326) {
-			sb_add(&b, "ST_Transform(");
-			sb_ident(&b, l->geom);
-			sb_add(&b, ", 4326)");
+			sb_add(b, "ST_Transform(");
+			sb_ident(b, l->geom);
+			sb_add(b, ", 4326)");
 		} else
-			sb_ident(&b, l->geom);
-		sb_add(&b, ")");
+			sb_ident(b, l->geom);
+		sb_add(b, ")");
 		s->geom_col = col++;
 	}
 	for (i = 0; i < nsel; i++) {
 		if (col)
-			sb_add(&b, ", ");
-		sb_ident(&b, l->fields[sel[i]].name);
+			sb_add(b, ", ");
+		sb_ident(b, l->fields[sel[i]].name);
 		s->cols[i].name = l->fields[sel[i]].name;
 		s->cols[i].type = l->fields[sel[i]].type;
 		s->colidx[i] = col++;
 	}
 	s->ncols = nsel;
 	if (col == 0)
-		sb_add(&b, "NULL");
-	sb_add(&b, " FROM ");
-	sb_add(&b, s->rel);
+		sb_add(b, "NULL");
+	sb_add(b, " FROM ");
+	sb_add(b, s->rel);
 	if (s->expr.root != NULL) {
-		sb_add(&b, " WHERE ");
-		if ((rc = cq_sql(&b, &p, &s->expr, &d, err)) != SPOOL_OK)
+		sb_add(b, " WHERE ");
+		if ((rc = cq_sql(b, &x->p, &s->expr, &d, err)) != SPOOL_OK)
 			goto out;
 	}
-	if ((rc = add_sort(s, &b, err)) != SPOOL_OK)
+	if ((rc = add_sort(s, b, err)) != SPOOL_OK)
 		goto out;
 	memset(&v, 0, sizeof(v));
 	v.t = QV_INT;
 	v.i = q->eff_limit + 1;
-	sb_add(&b, " LIMIT ");
-	qp_add(&p, &b, &v);
+	sb_add(b, " LIMIT ");
+	qp_add(&x->p, b, &v);
 	v.i = q->req.offset;
-	sb_add(&b, " OFFSET ");
-	qp_add(&p, &b, &v);
-	if (b.oom || text_values(&p, &vals) != 0) {
+	sb_add(b, " OFFSET ");
+	qp_add(&x->p, b, &v);
+	if (b->oom || text_values(&x->p, &x->vals) != 0) {
 		rc = spool_fail(err, SPOOL_ERR_LIMIT, "the query grew past %d "
 		    "bytes of SQL (or memory ran out)", Q_SQL_MAX);
 		goto out;
 	}
 	if (q->debug)
-		fprintf(stderr, "event=query_sql sql=\"%s\"\n", b.p);
-	rc = stream(s, b.p, (int)p.n, vals, "the query failed", err);
+		fprintf(stderr, "event=query_sql sql=\"%s\"\n", b->p);
+	rc = SPOOL_OK;
 out:
-	free(vals);
 	free(sel);
-	qp_release(&p);
-	sb_release(&b);
+	return rc;
+}
+
+static int
+run_layer(struct pg *s, const PGresult *cat, spool_err *err)
+{
+	struct pgq x;
+	int rc;
+
+	if ((rc = build(s, cat, &x, err)) == SPOOL_OK)
+		rc = stream(s, x.b.p, (int)x.p.n, x.vals, "the query failed",
+		    err);
+	pgq_release(&x);
+	return rc;
+}
+
+/* Undo build(), for a second one. */
+static void
+unbuild(struct pg *s)
+{
+	cq_release(&s->expr);
+	q_layer_release(&s->layer);
+	free(s->rel);
+	free(s->cols);
+	free(s->colidx);
+	s->rel = NULL;
+	s->cols = NULL;
+	s->colidx = NULL;
+	s->ncols = 0;
+	s->has_fid = 0;
+	s->geom_col = -1;
+}
+
+static int
+same_result(const PGresult *a, const PGresult *b)
+{
+	int i, j;
+
+	if (PQntuples(a) != PQntuples(b) || PQnfields(a) != PQnfields(b))
+		return 0;
+	for (i = 0; i < PQntuples(a); i++)
+		for (j = 0; j < PQnfields(a); j++)
+			if (strcmp(PQgetvalue(a, i, j), PQgetvalue(b, i, j)) != 0)
+				return 0;
+	return 1;
+}
+
+/*
+ * The steady state of a long-lived worker: the query is built on the
+ * layer as this connection last saw it and sent with BEGIN, the timeout
+ * and the layer's description in one pipeline, one round trip.  If the
+ * description that comes back differs (the layer was changed), nothing
+ * of the answer is used: *again is set and the transaction rolled back.
+ */
+static int
+run_cached(struct pg *s, int64_t timeout_ms, int *again, spool_err *err)
+{
+	struct qctx *q = s->q;
+	struct pg_conn *slot = s->slot;
+	struct sbuf rel;
+	struct pgq x;
+	const char *v[1];
+	char tmo[32];
+	PGresult *res[3] = { NULL, NULL, NULL }, *r;
+	int k, rc = SPOOL_OK, sent;
+
+	*again = 0;
+	if (build(s, slot->cat, &x, err) != SPOOL_OK) {
+		/* perhaps the layer changed: ask the server */
+		pgq_release(&x);
+		unbuild(s);
+		memset(err, 0, sizeof(*err));
+		*again = 1;
+		return SPOOL_OK;
+	}
+	sb_init(&rel, 2048);
+	snprintf(tmo, sizeof(tmo), "%lld", (long long)timeout_ms);
+	sent = quoted_rel(q->req.layer, &rel) == 0 &&
+	    PQenterPipelineMode(s->c);
+	v[0] = tmo;
+	sent = sent && PQsendQueryParams(s->c, "BEGIN READ ONLY", 0, NULL,
+	    NULL, NULL, NULL, 0) && PQsendQueryParams(s->c, "SELECT set_config("
+	    "'statement_timeout', $1, true)", 1, NULL, v, NULL, NULL, 0);
+	v[0] = rel.p;
+	sent = sent && PQsendQueryParams(s->c, describe_sql, 1, NULL, v, NULL,
+	    NULL, 0) && PQsendQueryParams(s->c, x.b.p, (int)x.p.n, NULL,
+	    x.vals, NULL, NULL, 0) && PQpipelineSync(s->c);
+	sb_release(&rel);
+	if (!sent) {
+		pgq_release(&x);
+		return pg_err(s, NULL, "cannot begin", err);
+	}
+	for (k = 0; k < 3; k++) {
+		res[k] = PQgetResult(s->c);
+		while ((r = PQgetResult(s->c)) != NULL)
+			PQclear(r);
+	}
+	if (res[0] == NULL || PQresultStatus(res[0]) != PGRES_COMMAND_OK ||
+	    res[1] == NULL || PQresultStatus(res[1]) != PGRES_TUPLES_OK) {
+		rc = pg_err(s, res[0] && PQresultStatus(res[0]) !=
+		    PGRES_COMMAND_OK ? res[0] : res[1], "cannot begin a "
+		    "read-only transaction", err);
+		rc = err->code = SPOOL_ERR_BUSY;
+	} else if (res[2] == NULL || PQresultStatus(res[2]) !=
+	    PGRES_TUPLES_OK)
+		rc = pg_err(s, res[2], "cannot read the catalog", err);
+	else if (!same_result(res[2], slot->cat)) {
+		*again = 1;
+		cat_forget(slot);
+	} else
+		rc = receive(s, "the query failed", err);
+	if (rc != SPOOL_OK || *again) {
+		/* what is left of the main query is not wanted */
+		while ((r = PQgetResult(s->c)) != NULL)
+			PQclear(r);
+	}
+	while ((r = PQgetResult(s->c)) != NULL &&
+	    PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+		PQclear(r);
+	PQclear(r);
+	PQexitPipelineMode(s->c);
+	for (k = 0; k < 3; k++)
+		PQclear(res[k]);
+	pgq_release(&x);
+	if (*again) {
+		unbuild(s);
+		r = PQexec(s->c, "ROLLBACK");
+		PQclear(r);
+	}
 	return rc;
 }
 
@@ -1108,13 +1277,86 @@ out:
 	return rc;
 }
 
+/*
+ * BEGIN READ ONLY, the statement timeout, and (for a layer) its
+ * description, in one round trip (a pipeline): *cat gets the last.
+ */
+static int
+begin(struct pg *s, int64_t timeout_ms, PGresult **cat, spool_err *err)
+{
+	struct qctx *q = s->q;
+	const char *v[1];
+	char tmo[32];
+	struct sbuf rel;
+	PGresult *r, *res[3] = { NULL, NULL, NULL };
+	int n, k, rc = SPOOL_OK, sent;
+
+	*cat = NULL;
+	sb_init(&rel, 2048);
+	snprintf(tmo, sizeof(tmo), "%lld", (long long)timeout_ms);
+	if (!PQenterPipelineMode(s->c))
+		return pg_err(s, NULL, "cannot begin", err);
+	v[0] = tmo;
+	sent = PQsendQueryParams(s->c, "BEGIN READ ONLY", 0, NULL, NULL,
+	    NULL, NULL, 0) && PQsendQueryParams(s->c, "SELECT set_config("
+	    "'statement_timeout', $1, true)", 1, NULL, v, NULL, NULL, 0);
+	n = 2;
+	if (sent && q->req.sql == NULL) {
+		if (quoted_rel(q->req.layer, &rel) != 0) {
+			sent = 0;
+		} else {
+			v[0] = rel.p;
+			sent = PQsendQueryParams(s->c, describe_sql, 1, NULL, v,
+			    NULL, NULL, 0);
+			n = 3;
+		}
+	}
+	sent = sent && PQpipelineSync(s->c);
+	if (!sent) {
+		sb_release(&rel);
+		return pg_err(s, NULL, "cannot begin", err);
+	}
+	/* each query: its result, then NULL; then the sync point */
+	for (k = 0; k < n; k++) {
+		res[k] = PQgetResult(s->c);
+		while ((r = PQgetResult(s->c)) != NULL)
+			PQclear(r);
+	}
+	while ((r = PQgetResult(s->c)) != NULL &&
+	    PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+		PQclear(r);
+	PQclear(r);
+	PQexitPipelineMode(s->c);
+	sb_release(&rel);
+	for (k = 0; k < n && rc == SPOOL_OK; k++) {
+		ExecStatusType want = k == 0 ? PGRES_COMMAND_OK :
+		    PGRES_TUPLES_OK;
+
+		if (res[k] == NULL || PQresultStatus(res[k]) != want) {
+			rc = pg_err(s, res[k], k == 2 ? "cannot read the "
+			    "catalog" : "cannot begin a read-only transaction",
+			    err);
+			/* a server that cannot begin may be back later */
+			if (k < 2)
+				rc = err->code = SPOOL_ERR_BUSY;
+		}
+	}
+	if (rc == SPOOL_OK && n == 3) {
+		*cat = res[2];
+		res[2] = NULL;
+	}
+	for (k = 0; k < 3; k++)
+		PQclear(res[k]);
+	return rc;
+}
+
 int
 q_pg_run(struct qctx *q, const char *info, spool_err *err)
 {
 	struct pg s;
-	PGresult *r;
-	char begin[128];
+	PGresult *cat = NULL;
 	int64_t remain;
+	int again;
 	size_t i;
 	int rc;
 
@@ -1125,25 +1367,47 @@ q_pg_run(struct qctx *q, const char *info, spool_err *err)
 	remain = q->deadline_ms - q_now_ms();
 	if (remain < 1)
 		return q_fail_timeout(q, err);
-	snprintf(begin, sizeof(begin), "BEGIN READ ONLY; SET LOCAL "
-	    "statement_timeout = %lld", (long long)remain);
-	r = PQexec(s.c, begin);
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = pg_err(&s, r, "cannot begin a read-only transaction", err);
-		PQclear(r);
-		slot_drop(s.slot);
-		return rc == SPOOL_ERR_STORE ? SPOOL_ERR_BUSY : rc;
+	again = 1;
+	if (q->req.sql == NULL && s.slot->cat != NULL &&
+	    strcmp(s.slot->cat_layer, q->req.layer) == 0) {
+		rc = run_cached(&s, remain, &again, err);
+		if (rc != SPOOL_OK && PQstatus(s.c) != CONNECTION_OK) {
+			slot_drop(s.slot);
+			goto out;
+		}
 	}
-	PQclear(r);
-	if (q->req.sql != NULL)
-		rc = run_sql(&s, err);
-	else
-		rc = run_layer(&s, err);
-	r = PQexec(s.c, "ROLLBACK");
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK ||
-	    PQstatus(s.c) != CONNECTION_OK)
+	if (again) {
+		remain = q->deadline_ms - q_now_ms();
+		if (remain < 1) {
+			rc = q_fail_timeout(q, err);
+			goto out;
+		}
+		if ((rc = begin(&s, remain, &cat, err)) != SPOOL_OK) {
+			slot_drop(s.slot);
+			goto out;
+		}
+		if (q->req.sql != NULL)
+			rc = run_sql(&s, err);
+		else
+			rc = run_layer(&s, cat, err);
+		/* the next query of this layer can go with the BEGIN */
+		if (cat != NULL && s.cacheable &&
+		    PQstatus(s.c) == CONNECTION_OK) {
+			cat_forget(s.slot);
+			if ((s.slot->cat_layer = strdup(q->req.layer)) != NULL) {
+				s.slot->cat = cat;
+				cat = NULL;
+			}
+		}
+	}
+	PQclear(cat);
+	/* ended now on the server; its answer is read before the next
+	 * task uses the connection, not waited for here */
+	if (PQstatus(s.c) != CONNECTION_OK || !PQsendQuery(s.c, "ROLLBACK"))
 		slot_drop(s.slot);
-	PQclear(r);
+	else
+		s.slot->rollback_sent = 1;
+out:
 	cq_release(&s.expr);
 	q_layer_release(&s.layer);
 	for (i = 0; i < s.nsrids; i++)
