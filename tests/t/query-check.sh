@@ -38,6 +38,14 @@
 #                             tables, roles, and each table's rows
 QUERY="$SPOOL_BUILD/libexec/spool/query"
 QDATA="$SPOOL_TOP/tests/data/vector"
+# SPOOL_VALGRIND=1: the worker runs under valgrind too (as spoolctl does,
+# lib.sh); a memory error or a definite leak exits 99
+if [ "${SPOOL_VALGRIND:-0}" = 1 ]; then
+	printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "%s" "$@"\n' \
+		"$QUERY" > "$T/.query-vg"
+	chmod +x "$T/.query-vg"
+	QUERY="$T/.query-vg"
+fi
 
 qc_gpkg() {
 	_src="/vsizip/$QDATA/coutwildrnp.zip"
@@ -112,6 +120,10 @@ qc_task() {
 	"$QUERY" "$@" --task "$_d.task" > "$_d.out" 2> "$_d.log"
 	_rc=$?
 	tail -n 1 "$_d.out" > "$_d.json"
+	if [ "$_rc" = 99 ]; then
+		_report 1 "valgrind: $_qn"
+		sed 's/^/#   /' "$_d.log" | head -n 30
+	fi
 	return $_rc
 }
 

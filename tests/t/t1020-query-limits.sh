@@ -79,37 +79,34 @@ print("+" if v.is_valid(json.loads(sys.argv[2])) else "-")' "$SCHEMA" "$p")
 	[ "$w" = "$want" ] || diag "worker: $e"
 done < "$T/.corpus"
 
-# --- timeouts --------------------------------------------------------
+# --- timeouts (the worker's own wall time: a valgrind start is not the
+# query's) -----------------------------------------------------------
 CT=$(qc_config wild "$GPKG" allow_sql=true timeout_ms=1000)
-t0=$(date +%s%N)
 qc_task to1 '{"source":"wild","sql":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c"}' \
     "$CT" --read "$GPKG"
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(qc_answer to1 .metrics.wall_ms)
 like "$(qc_answer to1 .status): $(qc_answer to1 .error) (${ms} ms)" \
     "^failed: timeout.* \((1[0-9]{3}|2[0-9]{3}) ms\)$" \
     "SQLite: a recursive CTE is stopped at the 1 s timeout"
 CT=$(qc_config wild "$READER_URL" allow_sql=true timeout_ms=1000)
-t0=$(date +%s%N)
 qc_task to2 '{"source":"wild","sql":"SELECT pg_sleep(10)"}' "$CT"
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(qc_answer to2 .metrics.wall_ms)
 like "$(qc_answer to2 .status): $(qc_answer to2 .error) (${ms} ms)" \
     "^failed: timeout.* \((1[0-9]{3}|2[0-9]{3}) ms\)$" \
     "PostgreSQL: pg_sleep(10) is stopped at the 1 s timeout"
-t0=$(date +%s%N)
 qc_task to3 '{"source":"wild","sql":"SELECT set_config('"'"'statement_timeout'"'"', '"'"'0'"'"', false), pg_sleep(10)"}' "$CT"
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(qc_answer to3 .metrics.wall_ms)
 like "$(qc_answer to3 .status): $(qc_answer to3 .error) (${ms} ms)" \
     "^failed: timeout.* \(([1-3][0-9]{3}) ms\)$" \
     "PostgreSQL: a statement that turns statement_timeout off still stops"
 # spoold's cancel line stops a running query at once
 CT=$(qc_config wild "$READER_URL" allow_sql=true timeout_ms=60000)
 qc_mktask cx '{"source":"wild","sql":"SELECT pg_sleep(30)"}' "$CT"
-t0=$(date +%s%N)
 $DRIVE --cancel-after 0.5 "$T/q/cx.task" -- "$QUERY" --area "$T/q/cx" \
     > "$T/cx.out" 2> "$T/cx.err"
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(jq -r .metrics.wall_ms "$T/cx.out")
 like "$(jq -r '.status + ": " + .error' "$T/cx.out") (${ms} ms)" \
-    "^failed: cancelled \(([5-9][0-9]{2}|1[0-9]{3}|2[0-4][0-9]{2}) ms\)$" \
+    "^failed: cancelled \(([0-9]{1,3}|1[0-9]{3}|2[0-4][0-9]{2}) ms\)$" \
     "PostgreSQL: spoold's cancel line stops pg_sleep(30) within 2.5 s"
 
 # --- row and byte limits, both engines -------------------------------

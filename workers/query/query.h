@@ -328,7 +328,8 @@ int64_t q_now_ms(void);
 /* Check deadline and cancellation: 0 go on, SPOOL_ERR_CANCELLED stop
  * (timed_out or cancelled tells which). */
 int q_check(struct qctx *q);
-/* Opens the writer with the result's columns (once). */
+/* Opens the writer with the result's columns (once); cols and their
+ * names must live until the last row is written. */
 int q_begin(struct qctx *q, const struct qcol *cols, size_t ncols,
     const char *fid_name, int has_geom, OGRwkbGeometryType gt,
     spool_err *err);

@@ -70,6 +70,7 @@ struct pg {
 	int has_fid;
 	int raw;
 	int cacheable;          /* the description alone told the SRID */
+	char **names;           /* raw: the column names (results go) */
 	char *hexbuf;
 	size_t hexcap;
 };
@@ -650,7 +651,8 @@ raw_columns(struct pg *s, const PGresult *r, spool_err *err)
 
 	s->cols = calloc((size_t)n + 1, sizeof(*s->cols));
 	s->colidx = calloc((size_t)n + 1, sizeof(*s->colidx));
-	if (s->cols == NULL || s->colidx == NULL)
+	s->names = calloc((size_t)n + 1, sizeof(*s->names));
+	if (s->cols == NULL || s->colidx == NULL || s->names == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	s->geom_col = -1;
 	for (i = 0; i < n; i++) {
@@ -660,7 +662,10 @@ raw_columns(struct pg *s, const PGresult *r, spool_err *err)
 			s->geom_col = i;
 			continue;
 		}
-		s->cols[s->ncols].name = PQfname(r, i);
+		/* the writer keeps the names past this result */
+		if ((s->names[s->ncols] = strdup(PQfname(r, i))) == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		s->cols[s->ncols].name = s->names[s->ncols];
 		s->cols[s->ncols].type = t == OID_INT2 || t == OID_INT4 ||
 		    t == OID_INT8 ? QF_INT : t == OID_FLOAT4 ||
 		    t == OID_FLOAT8 || t == OID_NUMERIC ? QF_REAL :
@@ -1418,5 +1423,8 @@ out:
 	free(s.cols);
 	free(s.colidx);
 	free(s.hexbuf);
+	for (i = 0; s.names != NULL && s.names[i] != NULL; i++)
+		free(s.names[i]);
+	free(s.names);
 	return rc;
 }

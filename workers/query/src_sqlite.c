@@ -789,6 +789,7 @@ run_sql(struct sq *s, spool_err *err)
 	sqlite3_stmt *st = NULL;
 	struct qcol *cols = NULL;
 	struct qval *vals = NULL;
+	char **names = NULL;
 	struct qrow row;
 	const char *tail = NULL;
 	int ncol, geom_col = -1, step, rc, k, np;
@@ -837,7 +838,8 @@ run_sql(struct sq *s, spool_err *err)
 	ncol = sqlite3_column_count(st);
 	cols = calloc((size_t)ncol + 1, sizeof(*cols));
 	vals = calloc((size_t)ncol + 1, sizeof(*vals));
-	if (cols == NULL || vals == NULL) {
+	names = calloc((size_t)ncol + 1, sizeof(*names));
+	if (cols == NULL || vals == NULL || names == NULL) {
 		rc = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -849,7 +851,13 @@ run_sql(struct sq *s, spool_err *err)
 			geom_col = k;
 			continue;
 		}
-		cols[nc].name = sqlite3_column_name(st, k);
+		/* a name lives only until the statement is re-prepared,
+		 * which its first step may do */
+		if ((names[nc] = strdup(sqlite3_column_name(st, k))) == NULL) {
+			rc = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		cols[nc].name = names[nc];
 		cols[nc++].type = decl_type(dt, &text);
 	}
 	if ((rc = q_begin(q, cols, nc, NULL, geom_col >= 0, wkbUnknown,
@@ -885,6 +893,9 @@ run_sql(struct sq *s, spool_err *err)
 		rc = sq_fail(s, err, "sql: the statement failed");
 out:
 	sqlite3_finalize(st);
+	for (i = 0; names != NULL && names[i] != NULL; i++)
+		free(names[i]);
+	free(names);
 	free(cols);
 	free(vals);
 	return rc;
