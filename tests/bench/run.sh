@@ -334,6 +334,16 @@ if want query; then
 		> "$QD/p.t"
 	[ "$(wc -l < "$QD/p.t")" -eq "$QQ" ] ||
 		{ echo "bench: psql timed $(wc -l < "$QD/p.t") queries" >&2; exit 1; }
+	# and as one would ask it by hand: a psql process per query (the
+	# first 100 boxes)
+	grep '^SELECT' "$QD/psql.sql" | tail -n "$QQ" | head -n 100 |
+	while IFS= read -r sql; do
+		a=$(now)
+		psql -X -q -d "$url" -o /dev/null -c "$sql" ||
+			{ echo "bench: psql failed" >&2; exit 1; }
+		awk -v a="$a" -v b="$(now)" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
+	done > "$QD/pp.t"
+	ppm=$(pct "$QD/pp.t" 50) pp95=$(pct "$QD/pp.t" 95)
 	wm=$(pct "$QD/w.t" 50) w95=$(pct "$QD/w.t" 95)
 	pm=$(pct "$QD/p.t" 50) p95=$(pct "$QD/p.t" 95)
 	echo "  worker (task line in -> result.geojson written -> answer line out):" \
@@ -343,6 +353,11 @@ if want query; then
 		"p95 $p95 ms ($p_wall s for all, output to /dev/null)"
 	echo "  worker/psql: median $(ratio "$wm" "$pm"), p95 $(ratio "$w95" "$p95")" \
 		"(target: p95 within 2x psql's and under 500 ms)"
+	echo "  psql, one process per query (connect, query, exit; 100" \
+		"queries): median $ppm ms, p95 $pp95 ms; worker/that: p95" \
+		"$(ratio "$w95" "$pp95")"
+	echo "  (load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg)" \
+		"on $(nproc) cores)"
 	pg_stop
 fi
 
