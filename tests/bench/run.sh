@@ -28,8 +28,16 @@
 #   vector          1,000,000 points into PostGIS reprojected to 4326: the
 #                   vector job's features/s against ogr2ogr's (target >=
 #                   1.2x); tests/bench/vector.sh
-#   BENCH_PARTS="pack store daemon raster vector"   BENCH_SIZES="128 1536"
-#   (MiB)   BENCH_RASTER_REPS=2
+#   query           1,000 bbox queries (about 100 points each) against a
+#                   1,000,000-point PostGIS layer with a GiST index, made
+#                   at bench time: median and p95 time a query through one
+#                   long-lived, sandboxed query worker fed task lines (task
+#                   line in -> result.geojson written -> answer line out),
+#                   against the same SELECT in one psql session (\timing).
+#                   Target: p95 within 2x psql's, and under 500 ms.
+#   BENCH_PARTS="pack store daemon raster vector query"
+#   BENCH_SIZES="128 1536" (MiB)   BENCH_RASTER_REPS=2
+#   BENCH_QUERY_ROWS=1000000   BENCH_QUERIES=1000
 #   BENCH_DIR=/var/tmp   BENCH_TASKS=10000   BENCH_PLAIN_ROWS=5000
 #   BENCH_STORE_REPS=3   BENCH_LOGS=DIR (keeps the daemons' logs)
 set -eu
@@ -73,7 +81,7 @@ grep -q '^max_bytes = 3G' "$W/high/spoold.conf" ||
 	printf '[batch]\nmax_bytes = 3G\n' >> "$W/high/spoold.conf"
 minisign -G -W -p "$W/a.pub" -s "$W/a.key" > /dev/null
 
-PARTS=${BENCH_PARTS:-pack store daemon raster vector}
+PARTS=${BENCH_PARTS:-pack store daemon raster vector query}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "spool bench: $(nproc) cores"
@@ -247,6 +255,111 @@ EOF
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# ---- query: bbox queries through one long-lived worker against psql ----
+# pct FILE P: the P-th percentile of the numbers in FILE (nearest rank)
+pct() {
+	sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END {
+		k = int(NR * p / 100 + 0.999999); if (k < 1) k = 1;
+		printf "%.2f", v[k] }'
+}
+if want query; then
+	QN=${BENCH_QUERY_ROWS:-1000000}
+	QQ=${BENCH_QUERIES:-1000}
+	T=$W
+	diag() { echo "# $*"; }
+	. "$top/tests/t/pg.sh"
+	pg_start || { echo "bench: cannot start PostgreSQL" >&2; exit 1; }
+	pg_postgis benchgis || { echo "bench: no PostGIS" >&2; exit 1; }
+	echo
+	echo "query: $QQ bbox queries (about 100 of $QN points each, GeoJSON)" \
+		"through one long-lived, sandboxed query worker, against the" \
+		"same SQL in one psql session (psql timing); 10 warm-up queries" \
+		"each, not counted"
+	t0=$(now)
+	psql -Xq -v ON_ERROR_STOP=1 -d benchgis > /dev/null <<-EOF ||
+	CREATE TABLE pts (fid bigserial PRIMARY KEY, name text,
+	    val double precision, geom geometry(Point, 4326));
+	SELECT setseed(0.42);
+	INSERT INTO pts (name, val, geom)
+	    SELECT 'p' || i, random() * 100,
+	    ST_SetSRID(ST_MakePoint(-180 + random() * 360,
+	    -80 + random() * 160), 4326) FROM generate_series(1, $QN) i;
+	CREATE INDEX pts_geom ON pts USING gist (geom);
+	VACUUM ANALYZE pts;
+	CREATE ROLE reader LOGIN;
+	GRANT SELECT ON pts TO reader;
+	EOF
+		{ echo "bench: cannot make the layer" >&2; exit 1; }
+	echo "  layer: $QN points, GiST index, made in $(since "$t0") s"
+	QD="$W/query"
+	mkdir -p "$QD/in" "$QD/out" "$QD/tmp"
+	url="postgresql://reader@/benchgis?host=$PGD"
+	# boxes of 2.4 x 2.4 degrees (about 100 points) at random places,
+	# the same for both; 10 warm-ups first
+	awk -v n=$((QQ + 10)) 'BEGIN { srand(7); for (i = 0; i < n; i++) {
+		x = -178 + rand() * 353.6; y = -78 + rand() * 153.6;
+		printf "%.4f %.4f %.4f %.4f\n", x, y, x + 2.4, y + 2.4 } }' \
+		> "$QD/boxes"
+	i=0
+	while read -r x0 y0 x1 y1; do
+		i=$((i + 1))
+		printf '{"v":1,"task":"q%d","job":"j","request":"r","kind":"query","stage":"query","stage_index":0,"index":0,"count":1,"attempt":1,"dir":"%s","inputs":[],"params":{"source":"bench","layer":"pts","bbox":[%s,%s,%s,%s],"format":"geojson"},"config":{"source":{"name":"bench","url":"%s","layers":["pts"],"allow_sql":false,"timeout_ms":30000,"max_rows":1000,"max_bytes":67108864}},"plan":null,"limits":{"timeout_ms":60000,"memory":1073741824,"threads":1,"cachemax":0}}\n' \
+			$i "$QD" "$x0" "$y0" "$x1" "$y1" "$url"
+	done < "$QD/boxes" > "$QD/tasks"
+	# the SQL the worker sends (SPOOL_QUERY_DEBUG=1 shows it), values
+	# written in
+	{
+		printf '%s\n' '\o /dev/null' '\timing on'
+		while read -r x0 y0 x1 y1; do
+			echo "SELECT \"fid\", ST_AsBinary(\"geom\"), \"name\", \"val\" FROM \"public\".\"pts\" WHERE ST_Intersects(\"geom\", ST_MakeEnvelope($x0, $y0, $x1, $y1, 4326)) ORDER BY \"fid\" LIMIT 1001 OFFSET 0;"
+		done < "$QD/boxes"
+	} > "$QD/psql.sql"
+	t0=$(now)
+	python3 "$top/tests/tools/query-drive.py" --times "$QD/w.times" \
+		"$QD/tasks" -- "$B/libexec/spool/query" --area "$QD" \
+		> "$QD/w.answers" 2> "$QD/w.log" ||
+		{ echo "bench: the query worker failed" >&2; tail -n 5 "$QD/w.log" >&2; exit 1; }
+	w_wall=$(since "$t0")
+	bad=$(grep -vc '"status":"succeeded"' "$QD/w.answers" || true)
+	[ "$bad" -eq 0 ] ||
+		{ echo "bench: $bad queries failed" >&2; grep -v succeeded "$QD/w.answers" | head -n 3 >&2; exit 1; }
+	rows=$(tail -n "$QQ" "$QD/w.answers" | jq -s 'map(.summary.rows) | add / length | floor')
+	tail -n "$QQ" "$QD/w.times" > "$QD/w.t"
+	t0=$(now)
+	psql -X -d "$url" -f "$QD/psql.sql" > "$QD/psql.out" 2>&1 ||
+		{ echo "bench: psql failed" >&2; tail -n 5 "$QD/psql.out" >&2; exit 1; }
+	p_wall=$(since "$t0")
+	sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$QD/psql.out" | tail -n "$QQ" \
+		> "$QD/p.t"
+	[ "$(wc -l < "$QD/p.t")" -eq "$QQ" ] ||
+		{ echo "bench: psql timed $(wc -l < "$QD/p.t") queries" >&2; exit 1; }
+	# and as one would ask it by hand: a psql process per query (the
+	# first 100 boxes)
+	grep '^SELECT' "$QD/psql.sql" | tail -n "$QQ" | head -n 100 |
+	while IFS= read -r sql; do
+		a=$(now)
+		psql -X -q -d "$url" -o /dev/null -c "$sql" ||
+			{ echo "bench: psql failed" >&2; exit 1; }
+		awk -v a="$a" -v b="$(now)" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
+	done > "$QD/pp.t"
+	ppm=$(pct "$QD/pp.t" 50) pp95=$(pct "$QD/pp.t" 95)
+	wm=$(pct "$QD/w.t" 50) w95=$(pct "$QD/w.t" 95)
+	pm=$(pct "$QD/p.t" 50) p95=$(pct "$QD/p.t" 95)
+	echo "  worker (task line in -> result.geojson written -> answer line out):" \
+		"median $wm ms, p95 $w95 ms ($rows features a query on average;" \
+		"$w_wall s for all, warm-ups included)"
+	echo "  psql (the same SELECT, one session, psql timing): median $pm ms," \
+		"p95 $p95 ms ($p_wall s for all, output to /dev/null)"
+	echo "  worker/psql: median $(ratio "$wm" "$pm"), p95 $(ratio "$w95" "$p95")" \
+		"(target: p95 within 2x psql's and under 500 ms)"
+	echo "  psql, one process per query (connect, query, exit; 100" \
+		"queries): median $ppm ms, p95 $pp95 ms; worker/that: p95" \
+		"$(ratio "$w95" "$pp95")"
+	echo "  (load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg)" \
+		"on $(nproc) cores)"
+	pg_stop
+fi
 
 if want daemon; then
 	waitlog() { # waitlog FILE PATTERN COUNT
