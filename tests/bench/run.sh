@@ -26,10 +26,11 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${BUILD:-build}
 case "$B" in /*) ;; *) B="$top/$B" ;; esac
-DATA=${SPOOL_TESTDATA:-$top/../shared/testdata}
 SIZES=${BENCH_SIZES:-128 1536}
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/spool-bench-XXXXXX")
 trap 'rm -rf "$W"' EXIT
+# tests/data, and $SPOOL_TESTDATA or ../shared/testdata when there
+DATA=$(sh "$top/tools/testdata.sh" "$W/data")
 ctl="$B/spoolctl"
 TIME=/usr/bin/time
 
