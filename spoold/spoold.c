@@ -102,6 +102,11 @@ notify(const char *fmt, ...)
 
 /* ---- watches ---- */
 
+/* Hot folders are watched for created names and changed attributes
+ * too: a symlink, a directory, a FIFO or a second link makes no
+ * close-write, and is refused as soon as it appears (on_inotify). */
+#define HOT_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB)
+
 static int
 add_watch(struct spoold *s, const char *rel, const char *folder,
     spool_err *err)
@@ -114,8 +119,8 @@ add_watch(struct spoold *s, const char *rel, const char *folder,
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
 	if ((r = spool_mkdirs(path, 0755, err)) != SPOOL_OK)
 		return r;
-	wd = inotify_add_watch(s->ifd, path, IN_CLOSE_WRITE | IN_MOVED_TO |
-	    IN_ONLYDIR);
+	wd = inotify_add_watch(s->ifd, path, (folder[0] ? HOT_EVENTS :
+	    IN_CLOSE_WRITE | IN_MOVED_TO) | IN_ONLYDIR);
 	if (wd < 0)
 		return spool_fail_sys(err, "cannot watch '%s'", path);
 	if ((w = realloc(s->w, (s->nw + 1) * sizeof(*w))) == NULL)
@@ -208,6 +213,8 @@ status(struct spoold *s)
 		s->next_status = spool_now_ms() + STATUS_DELAY_MS;
 }
 
+static void do_outbox(struct spoold *, int);
+
 static void
 do_intake(struct spoold *s, const char *folder, char *const *names,
     size_t n)
@@ -216,6 +223,10 @@ do_intake(struct spoold *s, const char *folder, char *const *names,
 	spool_err err;
 	int r, was_full = spool_daemon_paused(s->d) != NULL;
 	struct spool_daemon_counts dc;
+	uint64_t taken;
+
+	spool_daemon_counts(s->d, &dc);
+	taken = dc.taken;
 
 	if (folder == NULL)
 		r = spool_intake_scan(s->d, &retry, &err);
@@ -233,6 +244,9 @@ do_intake(struct spoold *s, const char *folder, char *const *names,
 	spool_daemon_counts(s->d, &dc);
 	if (was_full != (spool_daemon_paused(s->d) != NULL) || dc.taken)
 		status(s);
+	/* new lines: a full batch goes now, the oldest's max_age is armed */
+	if (dc.taken != taken)
+		do_outbox(s, 0);
 }
 
 static void
@@ -259,6 +273,8 @@ do_import(struct spoold *s, const char *name)
 		step_failed(s, "import", &err);
 	s->work_wanted = 1;
 	status(s);
+	/* an import may add lines (answers of duplicates, refusals) */
+	do_outbox(s, 0);
 }
 
 /* "node/host/pid": unique across the hosts sharing a PostgreSQL queue;
@@ -476,6 +492,26 @@ pending_run(struct spoold *s, struct pending *p, size_t i)
 
 #define PENDING_MAX 4096 /* names gathered before intake runs */
 
+/* A name created in a hot folder, or whose attributes changed: 1 if it
+ * is something intake refuses (not a regular file, or a file with
+ * another link), so it is refused now; a regular file with one link is
+ * taken only once complete (close-write, moved in). */
+static int
+refused_now(struct spoold *s, const char *folder, const char *name,
+    uint32_t mask)
+{
+	char rel[PATH_MAX], path[PATH_MAX];
+	struct stat sb;
+
+	if (mask & IN_ISDIR)
+		return 1;
+	if ((size_t)snprintf(rel, sizeof(rel), "in/%s/%s", folder, name) >=
+	    sizeof(rel) || spool_node_path(s->node, path, sizeof(path), rel) !=
+	    0 || lstat(path, &sb) != 0)
+		return 0; /* gone, or the slow rescan sees it */
+	return !S_ISREG(sb.st_mode) || sb.st_nlink != 1;
+}
+
 static void
 on_inotify(struct spoold *s)
 {
@@ -518,6 +554,9 @@ on_inotify(struct spoold *s)
 					do_import(s, bn);
 				continue;
 			}
+			if (!(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) &&
+			    !refused_now(s, s->w[i].folder, e->name, e->mask))
+				continue;
 			pending_add(&pend[i], e->name);
 			if (++total >= PENDING_MAX) {
 				for (i = 0; i < s->nw; i++)

@@ -497,10 +497,12 @@ out:
 }
 
 /* Plan and write one batch of peer's pending lines (none: a heartbeat).
- * *more: lines are left. */
+ * full_only: only a full batch (max_items lines, or as many as
+ * max_bytes holds), else nothing.  *more: lines are left (full_only:
+ * and another batch may be full). */
 static int
 one_batch(struct spool_daemon *d, const char *peer, int heartbeat,
-    int *more, spool_err *err)
+    int full_only, int *more, spool_err *err)
 {
 	const struct spool_config *c = d->node->cfg;
 	struct lines l;
@@ -530,6 +532,10 @@ one_batch(struct spool_daemon *d, const char *peer, int heartbeat,
 		if (l.n == 0)
 			goto out;
 		*more = r == 1 || l.n == c->max_items;
+		if (full_only && !*more) {
+			r = SPOOL_OK; /* these wait for more, or their age */
+			goto out;
+		}
 	}
 	if (l.n > 0 && (ids = calloc(l.n, sizeof(*ids))) == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
@@ -550,7 +556,7 @@ out:
 
 struct due_peer {
 	char peer[SPOOL_NAME_MAX + 1];
-	uint64_t n;
+	uint64_t n, bytes;
 	int64_t oldest;
 };
 
@@ -569,6 +575,7 @@ add_due(void *arg, const struct spool_store_row *row)
 	snprintf(l->v[l->n].peer, SPOOL_NAME_MAX + 1, "%s", row->col[0]);
 	l->v[l->n].n = strtoull(row->col[1], NULL, 10);
 	l->v[l->n].oldest = strtoll(row->col[2], NULL, 10);
+	l->v[l->n].bytes = strtoull(row->col[3], NULL, 10);
 	l->n++;
 	return 0;
 }
@@ -598,14 +605,21 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 	for (i = 0; i < due.n; i++) {
 		struct due_peer *p = &due.v[i];
 		int64_t at = p->oldest + (int64_t)c->max_age * 1000;
+		int full_only = !force && at > now;
 
-		if (!force && p->n < c->max_items && at > now) {
+		/* A peer's lines go when the oldest is max_age old (all of
+		 * them), or a batch is full (max_items lines, or what
+		 * max_bytes holds; only full batches, the rest waits for
+		 * more or for its age, so a burst comes out in full
+		 * batches).  Any step that adds lines runs this again. */
+		if (full_only) {
 			next_at(next_ms, at);
-			continue;
+			if (p->n < c->max_items && p->bytes < c->max_bytes)
+				continue;
 		}
 		do {
-			if ((r = one_batch(d, p->peer, 0, &more, err)) !=
-			    SPOOL_OK) {
+			if ((r = one_batch(d, p->peer, 0, full_only, &more,
+			    err)) != SPOOL_OK) {
 				/* this peer waits; the others go on */
 				spool_daemon_log(d, "event=error what=batch "
 				    "peer=%s reason=%s", p->peer, LQ(err->msg));
@@ -630,7 +644,7 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 			next_at(next_ms, last + (int64_t)c->heartbeat * 1000);
 			continue;
 		}
-		if ((r = one_batch(d, p->name, 1, &more, err)) != SPOOL_OK)
+		if ((r = one_batch(d, p->name, 1, 0, &more, err)) != SPOOL_OK)
 			return r;
 		next_at(next_ms, now + (int64_t)c->heartbeat * 1000);
 	}

@@ -112,9 +112,10 @@ spool_store_outbox_peers(struct spool_store *st,
 	struct spool_dbres res;
 	int r;
 
-	/* peer, pending lines, oldest created */
-	r = st_q0(st, &res, err, "SELECT peer, count(*), min(created) "
-	    "FROM outbox WHERE batch IS NULL GROUP BY peer ORDER BY peer");
+	/* peer, pending lines, oldest created, their payload bytes */
+	r = st_q0(st, &res, err, "SELECT peer, count(*), min(created), "
+	    "coalesce(sum(size), 0) FROM outbox WHERE batch IS NULL "
+	    "GROUP BY peer ORDER BY peer");
 	return st_rows_out(r, &res, fn, arg);
 }
 

@@ -45,7 +45,7 @@ int spool_store_outbox_add(struct spool_store *st,
 int spool_store_outbox_pending(struct spool_store *st, const char *peer,
     size_t limit, int (*fn)(void *, const struct spool_store_row *),
     void *arg, spool_err *err);
-/* Peers with waiting lines: peer count oldest-created */
+/* Peers with waiting lines: peer count oldest-created bytes */
 int spool_store_outbox_peers(struct spool_store *st,
     int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err);
