@@ -781,23 +781,83 @@ usage(void)
 	exit(2);
 }
 
-/* Without --foreground: detach, and log to <root>/spoold.log. */
+/* Without --foreground the process started by the operator waits until
+ * the daemon is ready or has failed, and says which: its exit status and
+ * stderr are where the operator (or an init script) looks.  The daemon
+ * writes "ok\n" or "error: REASON\n" on this pipe, once. */
+static int ready_fd = -1;
+
+static void
+ready_say(const char *reason)
+{
+	char line[SPOOL_ERR_MSG_MAX + 16];
+	int n;
+
+	if (ready_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), reason ? "error: %s\n" : "ok\n",
+	    reason);
+	if (n >= (int)sizeof(line))
+		n = (int)sizeof(line) - 1;
+	(void)!write(ready_fd, line, (size_t)n);
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+/* In the operator's process: wait for the daemon's word. */
+static int
+ready_wait(int fd, const char *log)
+{
+	char buf[SPOOL_ERR_MSG_MAX + 16];
+	size_t n = 0;
+	ssize_t k;
+
+	while (n < sizeof(buf) - 1 && (k = read(fd, buf + n,
+	    sizeof(buf) - 1 - n)) != 0) {
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strcmp(buf, "ok") == 0)
+		return 0;
+	if (strncmp(buf, "error: ", 7) == 0)
+		fprintf(stderr, "spoold: %s\n", buf + 7);
+	else
+		fprintf(stderr, "spoold: the daemon ended while starting "
+		    "(see '%s')\n", log);
+	return 1;
+}
+
+/* Without --foreground: detach, and log to <root>/spoold.log; the
+ * caller's process waits for ready_say. */
 static int
 detach(const struct spool_node *n)
 {
 	char path[PATH_MAX];
 	pid_t pid;
-	int fd;
+	int fd, p[2];
 
 	if (spool_node_path(n, path, sizeof(path), "spoold.log") != 0)
 		return -1;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0640)) < 0)
 		return -1;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	fflush(stderr);
 	if ((pid = fork()) < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		_exit(ready_wait(p[0], path));
+	}
+	close(p[0]);
+	ready_fd = p[1];
 	setsid();
 	if ((pid = fork()) < 0)
 		return -1;
@@ -861,11 +921,14 @@ main(int argc, char **argv)
 	/* detach first: the store's connection and locks belong to the
 	 * process that runs, never carried across a fork */
 	if (!fg && getenv("NOTIFY_SOCKET") == NULL && detach(s.node) != 0) {
-		fprintf(stderr, "spoold: cannot detach\n");
+		fprintf(stderr, "spoold: cannot detach: %s\n",
+		    strerror(errno));
+		ready_say("cannot detach");
 		return 1;
 	}
 	if (spool_daemon_open(&s.d, s.node, 0, &err) != SPOOL_OK) {
 		fprintf(stderr, "spoold: %s\n", err.msg);
+		ready_say(err.msg);
 		spool_node_free(s.node);
 		return 1;
 	}
@@ -880,6 +943,7 @@ main(int argc, char **argv)
 	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s.sfd < 0 || s.tfd < 0) {
 		fprintf(stderr, "spoold: cannot set up signals and timers\n");
+		ready_say("cannot set up signals and timers");
 		return 1;
 	}
 	spool_daemon_log(s.d, "event=starting pid=%ld config=%s",
@@ -887,6 +951,7 @@ main(int argc, char **argv)
 	if (setup_watches(&s, &err) != SPOOL_OK ||
 	    spool_daemon_recover(s.d, &err) != SPOOL_OK) {
 		step_failed(&s, "start", &err);
+		ready_say(err.msg);
 		spool_daemon_close(s.d);
 		spool_node_free(s.node);
 		return 1;
@@ -919,9 +984,12 @@ main(int argc, char **argv)
 	rescan(&s);
 	if (spool_answer_run(s.d, &err) != SPOOL_OK)
 		step_failed(&s, "answer", &err);
+	if (spool_daemon_announce(s.d, &err) != SPOOL_OK)
+		step_failed(&s, "start", &err);
 	notify("READY=1");
 	spool_daemon_log(s.d, "event=ready folders=%zu",
 	    s.node->cfg->nfolders);
+	ready_say(NULL);
 	rc = loop(&s);
 	status_now(&s);
 	notify("STOPPING=1");
