@@ -29,6 +29,12 @@ int ctl_node(struct ctl *c);
 /* Print a JSON document on stdout. */
 int ctl_print_json(json_t *doc);
 
+/* What an operator's argument names (an id, hash, path, also under the
+ * root, batch or file name) as a lineage ref; else prints why (and the
+ * candidates of an ambiguous name) and returns the exit status. */
+int ctl_resolve(struct ctl *c, struct spool_store *st, const char *arg,
+    char ref[SPOOL_REF_MAX]);
+
 int cmd_init(struct ctl *c);
 int cmd_key(struct ctl *c);
 int cmd_trust(struct ctl *c);

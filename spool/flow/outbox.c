@@ -82,6 +82,11 @@ lines_release(struct lines *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* What a request line's upstream lineage (received, batched) may add to
+ * it when written: reserved in the size estimate, and left out of the
+ * line (never the estimate exceeded) when it would take more. */
+#define LINEAGE_RESERVE 2048
+
 /* Row: id kind request priority created ord size item */
 static int
 add_line(void *arg, const struct spool_store_row *row)
@@ -89,7 +94,8 @@ add_line(void *arg, const struct spool_store_row *row)
 	struct lines *l = arg;
 	struct line *x;
 	uint64_t size = strtoull(row->col[6], NULL, 10);
-	uint64_t cost = tar_member(size) + strlen(row->col[7]) + 1;
+	uint64_t cost = tar_member(size) + strlen(row->col[7]) + 1 +
+	    (strcmp(row->col[1], "request") == 0 ? LINEAGE_RESERVE : 0);
 
 	if (l->limit && l->tar + cost > l->limit) {
 		if (l->n == 0) {
@@ -178,6 +184,62 @@ add_blobs(struct spool_daemon *d, struct spool_batch_writer *w,
 	return SPOOL_OK;
 }
 
+/* The upstream lineage of a batch's requests: request id -> (event id
+ * -> EVENT object). */
+static int
+add_upstream(void *arg, const struct spool_store_row *row)
+{
+	json_t *by = arg, *evs;
+	char t[32];
+
+	/* request event_id event time node user batch used generated */
+	if ((evs = json_object_get(by, row->col[0])) == NULL) {
+		if ((evs = json_object()) == NULL ||
+		    json_object_set_new(by, row->col[0], evs) != 0)
+			return SPOOL_ERR_NOMEM;
+	}
+	spool_time_ms(t, strtoll(row->col[3], NULL, 10));
+	if (spool_manifest_event_edge(evs, row->col[1], row->col[2], t,
+	    row->col[4], row->col[5], row->col[6] != NULL &&
+	    strncmp(row->col[6], "batch:", 6) == 0 ? row->col[6] + 6 :
+	    row->col[6], row->col[7], row->col[8]) != 0)
+		return SPOOL_ERR_NOMEM;
+	return 0;
+}
+
+/* A request line with its upstream lineage, when that fits what was
+ * reserved for it (and the line limit): else as it is. */
+static int
+with_upstream(json_t *item, const json_t *by, const struct line *x,
+    spool_err *err)
+{
+	json_t *evs = json_object_get(by, x->request), *a, *e;
+	const char *k;
+	char *text;
+	size_t len;
+
+	if (strcmp(x->kind, "request") != 0 || evs == NULL)
+		return SPOOL_OK;
+	if ((a = json_array()) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	json_object_foreach((json_t *)evs, k, e)
+		json_array_append(a, e);
+	if ((text = json_dumps(a, JSON_COMPACT)) == NULL) {
+		json_decref(a);
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	}
+	len = strlen(text);
+	free(text);
+	if (json_array_size(a) > 16 || len + 16 > LINEAGE_RESERVE ||
+	    strlen(x->item) + len + 16 >= SPOOL_LINE_MAX) {
+		json_decref(a);
+		return SPOOL_OK;
+	}
+	if (json_object_set_new(item, "lineage", a) != 0)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	return SPOOL_OK;
+}
+
 /* Write the planned batch bid (its lines are in the store) to out/. */
 static int
 write_planned(struct spool_daemon *d, const char *bid, const char *peer,
@@ -188,7 +250,7 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 	struct spool_batch_facts facts;
 	struct lines l;
 	char name[128], out[PATH_MAX], sig[PATH_MAX + 8];
-	json_t *acks = NULL;
+	json_t *acks = NULL, *up = NULL;
 	size_t i;
 	int r;
 
@@ -205,6 +267,13 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 	if ((r = spool_store_outbox_batch(d->st, bid, add_line, &l, err)) !=
 	    SPOOL_OK)
 		goto out;
+	if ((up = json_object()) == NULL ||
+	    (r = spool_store_batch_upstream(d->st, bid, add_upstream, up,
+	    err)) != SPOOL_OK) {
+		r = r == SPOOL_ERR_NOMEM || up == NULL ? spool_fail(err,
+		    SPOOL_ERR_NOMEM, "out of memory") : r;
+		goto out;
+	}
 	if ((acks = json_array()) == NULL ||
 	    (r = spool_store_acks(d->st, peer, ACKS_MAX, add_ack, acks,
 	    err)) != SPOOL_OK) {
@@ -230,7 +299,8 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 			    "%s: %s", l.v[i].id, je.text);
 			goto out;
 		}
-		if ((r = add_blobs(d, w, item, err)) != SPOOL_OK) {
+		if ((r = add_blobs(d, w, item, err)) != SPOOL_OK ||
+		    (r = with_upstream(item, up, &l.v[i], err)) != SPOOL_OK) {
 			json_decref(item);
 			goto out;
 		}
@@ -256,6 +326,7 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 	    (unsigned long long)facts.bytes, (unsigned long long)facts.tar);
 out:
 	json_decref(acks);
+	json_decref(up);
 	spool_batch_writer_free(w);
 	lines_release(&l);
 	return r;

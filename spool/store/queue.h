@@ -105,4 +105,11 @@ int spool_store_parts(struct spool_store *st, const char *request,
     const char *name, int (*fn)(void *, const struct spool_store_row *),
     void *arg, spool_err *err);
 
+/* The lineage a batch's request lines carry: for each, this node's
+ * events that made the request or put it in this batch.  Row: request
+ * event_id event time node user batch used generated, by request. */
+int spool_store_batch_upstream(struct spool_store *st, const char *batch_id,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+
 #endif
