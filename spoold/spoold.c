@@ -61,7 +61,7 @@ struct spoold {
 	size_t nw;
 	pid_t workers[WORKERS_MAX];
 	size_t nworkers;
-	int stop, reload, rescan, work_wanted;
+	int stop, reload, rescan, work_wanted, outbox_wanted;
 	int64_t next_rescan, next_sweep, next_outbox, next_retry, next_work;
 	int64_t next_watchdog, next_gc, next_status;
 	int64_t watchdog_ms;
@@ -213,8 +213,6 @@ status(struct spoold *s)
 		s->next_status = spool_now_ms() + STATUS_DELAY_MS;
 }
 
-static void do_outbox(struct spoold *, int);
-
 static void
 do_intake(struct spoold *s, const char *folder, char *const *names,
     size_t n)
@@ -244,9 +242,10 @@ do_intake(struct spoold *s, const char *folder, char *const *names,
 	spool_daemon_counts(s->d, &dc);
 	if (was_full != (spool_daemon_paused(s->d) != NULL) || dc.taken)
 		status(s);
-	/* new lines: a full batch goes now, the oldest's max_age is armed */
+	/* new lines: the batcher runs once the events read so far are
+	 * taken (loop): a full batch goes, the oldest's max_age is armed */
 	if (dc.taken != taken)
-		do_outbox(s, 0);
+		s->outbox_wanted = 1;
 }
 
 static void
@@ -254,6 +253,8 @@ do_outbox(struct spoold *s, int force)
 {
 	int64_t next = 0;
 	spool_err err;
+
+	s->outbox_wanted = 0;
 
 	if (spool_outbox_run(s->d, force, &next, &err) != SPOOL_OK)
 		step_failed(s, "batch", &err);
@@ -274,7 +275,7 @@ do_import(struct spoold *s, const char *name)
 	s->work_wanted = 1;
 	status(s);
 	/* an import may add lines (answers of duplicates, refusals) */
-	do_outbox(s, 0);
+	s->outbox_wanted = 1;
 }
 
 /* "node/host/pid": unique across the hosts sharing a PostgreSQL queue;
@@ -742,6 +743,8 @@ loop(struct spoold *s)
 			reload(s);
 		if (s->rescan)
 			rescan(s);
+		if (s->outbox_wanted)
+			do_outbox(s, 0);
 		maybe_work(s);
 		arm_timer(s);
 		spool_daemon_counts(s->d, &n);

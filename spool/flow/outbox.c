@@ -26,6 +26,7 @@
 #include "spool/flow/daemon.h"
 #include "spool/flow/daemon_impl.h"
 #include "spool/flow/outbox.h"
+#include "spool/flow/reaper.h"
 #include "spool/format/batch.h"
 #include "spool/format/manifest.h"
 #include "spool/format/minisig.h"
@@ -307,8 +308,11 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 		if ((r = spool_batch_add_item(w, item, err)) != SPOOL_OK)
 			goto out;
 	}
+	/* unlinks in the middle of a burst slow the files taken after it */
+	spool_reaper_busy(d);
 	if ((r = spool_batch_write(w, out, &d->sk, &facts, err)) != SPOOL_OK)
 		goto out;
+	spool_reaper_busy(d);
 	if ((r = spool_node_archive_sent(d->node, out, name, err)) !=
 	    SPOOL_OK && r != SPOOL_ERR_EXISTS)
 		goto out;

@@ -257,6 +257,8 @@ if want daemon; then
 	for n in low high; do
 		sed -i 's/^\[batch\]$/[batch]\nheartbeat = 0/' "$D/$n/spoold.conf"
 	done
+	# batches on their own: a batch goes as soon as 500 lines wait
+	sed -i 's/^\[batch\]$/[batch]\nmax_items = 500/' "$D/low/spoold.conf"
 	"$B/spoold" -c "$D/low/spoold.conf" --foreground 2> "$D/low.log" &
 	plow=$!
 	"$B/spoold" -c "$D/high/spoold.conf" --foreground 2> "$D/high.log" &
@@ -274,12 +276,14 @@ if want daemon; then
 		i=$((i + 1))
 		printf 'file %d\n' $i > "$D/stage/f/s$i.txt"
 	done
+	# signed: a .minisig marks a complete pair in out/
+	signed() { ls "$D/low/out" | grep -c 'minisig$' || true; }
 	t0=$(now)
 	find "$D/stage/f" -type f -exec mv -t "$D/low/in/files" {} +
-	"$ctl" --root "$D/low" flush
+	while [ "$(signed)" -lt 20 ]; do sleep 0.01; done
 	e=$(since "$t0")
 	n=$(grep -c event=accepted "$D/low.log")
-	echo "  10000 small files dropped -> signed batches: ${e} s, $(awk -v n="$n" -v e="$e" 'BEGIN { printf "%d", n / e }') files/s (target >= 2000/s; $n taken)"
+	echo "  10000 small files dropped -> 20 signed batches of 500, nobody flushing: ${e} s, $(awk -v n="$n" -v e="$e" 'BEGIN { printf "%d", n / e }') files/s (target >= 2000/s; $n taken)"
 	"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
 	rm -f "$D/usb"/*
 
@@ -292,9 +296,9 @@ if want daemon; then
 	done
 	t0=$(now)
 	find "$D/stage/q" -type f -exec mv -t "$D/low/in/requests" {} +
-	"$ctl" --root "$D/low" flush
+	while [ "$(signed)" -lt 1 ]; do sleep 0.01; done
 	e=$(since "$t0")
-	echo "  500 small JSON requests dropped -> signed batch: ${e} s (target <= 1 s; NNCP 8.6-24 s)"
+	echo "  500 small JSON requests dropped -> signed batch, nobody flushing: ${e} s (target <= 1 s; NNCP 8.6-24 s)"
 	"$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
 	rm -f "$D/usb"/*
 
