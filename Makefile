@@ -12,6 +12,7 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 FUZZ_TIME ?= 60
@@ -38,6 +39,7 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # "spool/FOLDER/NAME.h", programs include "spool/spool.h" (the public
 # headers; tests/t/t0010-layers.sh checks both, docs/ARCHITECTURE.md).
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
+	     -DSPOOL_LIBEXECDIR='"$(LIBEXECDIR)"' \
 	     $(EXTRA_CFLAGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm -pthread

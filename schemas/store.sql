@@ -284,3 +284,22 @@ CREATE TABLE part (
 	created BIGINT NOT NULL,
 	PRIMARY KEY (request, name, idx)
 );
+
+-- version 4
+-- Processing: a request's params (JSON text) as it carried them, the
+-- folder's preset merged in on the submitting node; and, for a query, the
+-- key of its answer in the caches (canonical JSON of source and params
+-- without "fresh"), on both nodes.
+ALTER TABLE request ADD COLUMN params TEXT;
+ALTER TABLE request ADD COLUMN cache_key TEXT;
+CREATE INDEX request_cache_key ON request (cache_key) WHERE cache_key IS NOT NULL;
+-- The processing node's query cache: the request whose answer serves
+-- identical queries of a source until expires (ms).
+CREATE TABLE query_cache (
+	key TEXT PRIMARY KEY,
+	source TEXT NOT NULL,
+	request TEXT NOT NULL,
+	created BIGINT NOT NULL,
+	expires BIGINT NOT NULL
+);
+CREATE INDEX query_cache_source ON query_cache (source);

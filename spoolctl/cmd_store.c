@@ -594,6 +594,41 @@ job_view_json(struct job_view *v, int history)
 	return j;
 }
 
+/* ", 3 done, 1 running": the tasks of one stage by state */
+static void
+print_state_counts(struct rows *tk, int64_t stage)
+{
+	static const char *const states[] = { "done", "running", "queued",
+	    "waiting", "failed", "cancelled", NULL };
+	size_t i, k, n;
+
+	for (i = 0; states[i] != NULL; i++) {
+		for (k = 0, n = 0; k < tk->n; k++)
+			if (cell_int(CELL(tk, k, TK_STAGE)) == stage &&
+			    strcmp(CELL(tk, k, TK_STATE), states[i]) == 0)
+				n++;
+		if (n > 0)
+			printf(", %zu %s", n, states[i]);
+	}
+}
+
+/* "2 outputs" from a worker's result; another result as it is */
+static void
+task_outputs(const char *result, char *out, size_t n)
+{
+	json_t *r = result ? json_loads(result, 0, NULL) : NULL;
+	size_t k = json_array_size(json_object_get(r, "outputs"));
+
+	if (k > 0)
+		snprintf(out, n, "%zu output%s", k, k == 1 ? "" : "s");
+	else if (result != NULL)
+		snprintf(out, n, "result:  %.*s", (int)(n > 20 ? n - 20 : 1),
+		    result);
+	else
+		snprintf(out, n, "-");
+	json_decref(r);
+}
+
 static void
 job_view_print(struct job_view *v, int history)
 {
@@ -627,27 +662,31 @@ job_view_print(struct job_view *v, int history)
 
 		printf("stage %" PRId64 " ", idx);
 		out_put(CELL(&v->stages, i, SG_NAME));
-		printf(": %s, %s of %s tasks done\n",
+		printf(": %s, %s of %s tasks done",
 		    CELL(&v->stages, i, SG_STATE), CELL(&v->stages, i, SG_DONE),
 		    CELL(&v->stages, i, SG_TOTAL));
+		print_state_counts(&v->tasks, idx);
+		printf("\n");
 		table_init(&t, 6, 1u);
 		for (k = 0; k < v->tasks.n; k++) {
 			struct rows *tk = &v->tasks;
-			const char *out;
-			char att[48];
+			const char *err = CELL(tk, k, TK_ERROR);
+			char att[48], what[200];
 
 			if (cell_int(CELL(tk, k, TK_STAGE)) != idx)
 				continue;
 			snprintf(att, sizeof(att), "attempt %s/%s",
 			    CELL(tk, k, TK_ATTEMPT), CELL(tk, k, TK_MAX_ATTEMPTS));
-			out = CELL(tk, k, TK_ERROR) != NULL &&
-			    strcmp(CELL(tk, k, TK_STATE), "done") != 0 ?
-			    "error:" : CELL(tk, k, TK_RESULT) ? "result:" : "";
+			/* the last error of a task not done; else its outputs */
+			if (err != NULL && strcmp(CELL(tk, k, TK_STATE), "done") != 0)
+				snprintf(what, sizeof(what), "error: %.80s", err);
+			else
+				task_outputs(CELL(tk, k, TK_RESULT), what,
+				    sizeof(what));
 			table_row(&t, (const char *[]){ CELL(tk, k, TK_IDX),
-			    CELL(tk, k, TK_ID), CELL(tk, k, TK_STATE), att, out,
-			    strcmp(out, "error:") == 0 ? CELL(tk, k, TK_ERROR) :
-			    CELL(tk, k, TK_RESULT) ? CELL(tk, k, TK_RESULT) :
-			    "" });
+			    CELL(tk, k, TK_ID), CELL(tk, k, TK_STATE), att,
+			    CELL(tk, k, TK_LEASE_OWNER) ? CELL(tk, k,
+			    TK_LEASE_OWNER) : "-", what });
 		}
 		table_print(&t, "  ", 0);
 		table_free(&t);

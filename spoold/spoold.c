@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "spool/spool.h"
+#include "supervise.h"
 
 #define RESCAN_MS (60 * 1000)    /* the slow safety rescan */
 #define SWEEP_MS (15 * 1000)     /* expired leases and deadlines */
@@ -66,7 +67,17 @@ struct spoold {
 	int64_t next_watchdog, next_gc, next_status;
 	int64_t watchdog_ms;
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* the supervisor of the worker pools (supervise.c) */
+	pid_t sup;
+	int sup_wake, sup_note;
+	int64_t sup_restart, sup_backoff;
+	char note[4096];
+	size_t nnote;
 };
+
+/* Without --foreground, the write end of the pipe the operator's process
+ * waits on for the daemon's word (ready_say); -1 once said. */
+static int ready_fd = -1;
 
 /* ---- systemd notify (Type=notify) ---- */
 
@@ -386,6 +397,8 @@ sweep(struct spoold *s)
 	}
 }
 
+static void sup_died(struct spoold *s, int status);
+
 static void
 reap(struct spoold *s)
 {
@@ -395,6 +408,10 @@ reap(struct spoold *s)
 	size_t i;
 
 	while ((pid = waitpid(-1, &status_, WNOHANG)) > 0) {
+		if (pid == s->sup) {
+			sup_died(s, status_);
+			continue;
+		}
 		for (i = 0; i < s->nworkers; i++)
 			if (s->workers[i] == pid) {
 				s->workers[i] = s->workers[--s->nworkers];
@@ -426,6 +443,116 @@ reap(struct spoold *s)
 	do_outbox(s, 0);
 }
 
+/* ---- the worker pools' supervisor ---- */
+
+/* In the supervisor, first: nothing of spoold's but the node's config. */
+static void
+sup_child(void *arg)
+{
+	struct spoold *s = arg;
+
+	close(s->ifd);
+	close(s->sfd);
+	close(s->tfd);
+	if (s->cfd >= 0)
+		close(s->cfd);
+	if (ready_fd >= 0) /* the operator waits for spoold's word only */
+		close(ready_fd);
+	ready_fd = -1;
+	spool_daemon_forget(s->d);
+}
+
+static void
+sup_start(struct spoold *s)
+{
+	s->sup = spool_supervise_start(s->node, &s->sup_wake, &s->sup_note,
+	    sup_child, s);
+	if (s->sup < 0) {
+		s->sup = 0;
+		s->sup_restart = spool_now_ms() + 1000;
+		spool_daemon_log(s->d, "event=error what=supervisor reason="
+		    "\"cannot fork\"");
+		return;
+	}
+	s->nnote = 0;
+	s->sup_restart = 0;
+	spool_daemon_log(s->d, "event=supervisor-started pid=%ld",
+	    (long)s->sup);
+}
+
+static void
+sup_stop(struct spoold *s)
+{
+	if (s->sup <= 0)
+		return;
+	kill(s->sup, SIGTERM);
+	waitpid(s->sup, NULL, 0);
+	close(s->sup_wake);
+	close(s->sup_note);
+	s->sup = 0;
+}
+
+/* The supervisor ended (its workers die with it: PDEATHSIG). */
+static void
+sup_died(struct spoold *s, int status)
+{
+	char name[200];
+	uint64_t n = 0;
+	spool_err err;
+
+	/* its workers' tasks run again now, not when their leases end */
+	worker_name(s, s->sup, name, sizeof(name) - 1);
+	strcat(name, "/");
+	if (spool_store_worker_died(spool_daemon_store(s->d), name, &n, &err) !=
+	    SPOOL_OK)
+		step_failed(s, "reap", &err);
+	else if (n > 0)
+		s->work_wanted = 1;
+	close(s->sup_wake);
+	close(s->sup_note);
+	s->sup = 0;
+	s->sup_backoff = s->sup_backoff ? s->sup_backoff * 2 : 1000;
+	if (s->sup_backoff > 30000)
+		s->sup_backoff = 30000;
+	s->sup_restart = spool_now_ms() + s->sup_backoff;
+	spool_daemon_log(s->d, "event=supervisor-died status=%d signal=%d "
+	    "restart_ms=%lld", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	    WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+	    (long long)s->sup_backoff);
+}
+
+/* Requests the workers changed: answered, batched, status rewritten. */
+static void
+sup_notes(struct spoold *s)
+{
+	spool_err err;
+	char *nl;
+	ssize_t r;
+	int any = 0;
+
+	while ((r = read(s->sup_note, s->note + s->nnote,
+	    sizeof(s->note) - s->nnote - 1)) > 0) {
+		s->nnote += (size_t)r;
+		while ((nl = memchr(s->note, '\n', s->nnote)) != NULL) {
+			*nl = '\0';
+			if (strncmp(s->note, "changed ", 8) == 0)
+				spool_daemon_changed(s->d, s->note + 8);
+			any = 1;
+			s->nnote -= (size_t)(nl + 1 - s->note);
+			memmove(s->note, nl + 1, s->nnote);
+		}
+		if (s->nnote >= sizeof(s->note) - 1)
+			s->nnote = 0; /* a line too long: dropped */
+	}
+	if (!any)
+		return;
+	s->sup_backoff = 0;
+	if (spool_answer_run(s->d, &err) != SPOOL_OK)
+		step_failed(s, "answer", &err);
+	do_outbox(s, 0);
+	status(s);
+}
+
 static void
 maybe_work(struct spoold *s)
 {
@@ -435,9 +562,12 @@ maybe_work(struct spoold *s)
 
 	if (!s->work_wanted && s->next_work == 0)
 		return;
+	if (s->work_wanted && s->sup > 0)
+		(void)!write(s->sup_wake, "w", 1);
 	s->work_wanted = 0;
 	s->next_work = 0;
-	if (spool_store_work_due(spool_daemon_store(s->d), &runnable, &next, &err) !=
+	if (spool_store_work_due(spool_daemon_store(s->d), "transfer",
+	    &runnable, &next, &err) !=
 	    SPOOL_OK) {
 		step_failed(s, "work", &err);
 		return;
@@ -649,6 +779,9 @@ reload(struct spoold *s)
 		step_failed(s, "reload", &err);
 	spool_daemon_log(s->d, "event=reloaded folders=%zu",
 	    n->cfg->nfolders);
+	/* the pools as the new configuration has them */
+	sup_stop(s);
+	sup_start(s);
 	s->rescan = 1;
 	notify("READY=1");
 }
@@ -667,6 +800,7 @@ arm_timer(struct spoold *s)
 	due = min_due(due, s->next_watchdog);
 	due = min_due(due, s->next_gc);
 	due = min_due(due, s->next_status);
+	due = min_due(due, s->sup_restart);
 	memset(&it, 0, sizeof(it));
 	d = due - now;
 	if (d < 1)
@@ -706,6 +840,8 @@ on_timer(struct spoold *s)
 		s->work_wanted = 1;
 	if (s->next_status && now >= s->next_status)
 		status_now(s);
+	if (s->sup == 0 && s->sup_restart && now >= s->sup_restart)
+		sup_start(s);
 	if (now >= s->next_gc) {
 		struct spool_gc_stats gs;
 		spool_err err;
@@ -735,8 +871,9 @@ static int
 loop(struct spoold *s)
 {
 	struct spool_daemon_counts n;
-	struct pollfd p[4];
+	struct pollfd p[5];
 	char st[160];
+	nfds_t np;
 
 	while (!s->stop) {
 		if (s->reload)
@@ -758,7 +895,10 @@ loop(struct spoold *s)
 		p[1] = (struct pollfd){ s->sfd, POLLIN, 0 };
 		p[2] = (struct pollfd){ s->tfd, POLLIN, 0 };
 		p[3] = (struct pollfd){ s->cfd, POLLIN, 0 };
-		if (poll(p, s->cfd >= 0 ? 4 : 3, -1) < 0) {
+		p[4] = (struct pollfd){ s->sup > 0 ? s->sup_note : -1, POLLIN,
+		    0 };
+		np = 5;
+		if (poll(p, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
@@ -773,6 +913,8 @@ loop(struct spoold *s)
 			on_timer(s);
 		if (s->cfd >= 0 && p[3].revents)
 			on_control(s);
+		if (s->sup > 0 && p[4].revents)
+			sup_notes(s);
 	}
 	return 0;
 }
@@ -788,8 +930,6 @@ usage(void)
  * the daemon is ready or has failed, and says which: its exit status and
  * stderr are where the operator (or an init script) looks.  The daemon
  * writes "ok\n" or "error: REASON\n" on this pipe, once. */
-static int ready_fd = -1;
-
 static void
 ready_say(const char *reason)
 {
@@ -815,8 +955,9 @@ ready_wait(int fd, const char *log)
 	size_t n = 0;
 	ssize_t k;
 
-	while (n < sizeof(buf) - 1 && (k = read(fd, buf + n,
-	    sizeof(buf) - 1 - n)) != 0) {
+	/* one line (a process the daemon started may hold the pipe too) */
+	while (n < sizeof(buf) - 1 && memchr(buf, '\n', n) == NULL &&
+	    (k = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -987,6 +1128,7 @@ main(int argc, char **argv)
 	rescan(&s);
 	if (spool_answer_run(s.d, &err) != SPOOL_OK)
 		step_failed(&s, "answer", &err);
+	sup_start(&s);
 	if (spool_daemon_announce(s.d, &err) != SPOOL_OK)
 		step_failed(&s, "start", &err);
 	notify("READY=1");
@@ -994,6 +1136,7 @@ main(int argc, char **argv)
 	    s.node->cfg->nfolders);
 	ready_say(NULL);
 	rc = loop(&s);
+	sup_stop(&s);
 	status_now(&s);
 	notify("STOPPING=1");
 	spool_daemon_log(s.d, "event=stopping workers=%zu", s.nworkers);

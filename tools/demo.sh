@@ -57,7 +57,7 @@ for f in "$DATA/raster/RGB.byte.tif" "$DATA/raster/shade.tif" \
 done
 printf '$ echo ... > demo/low/in/requests/roads-query.json\n'
 printf '{"type":"query","params":{"source":"roads","bbox":[5.9,45.8,10.5,47.8],"limit":100}}\n' > "$D/low/in/requests/roads-query.json"
-printf '{"type":"raster","priority":5}\n' > "$D/low/in/requests/dem-cog.json"
+printf '{"type":"selftest","priority":5,"params":{"stages":2,"tasks":3}}\n' > "$D/low/in/requests/selftest.json"
 wait_log low event=accepted 8
 run "$ctl" --root "$D/low" flush
 run ls -l "$D/low/out"

@@ -3,6 +3,7 @@
  * spoold listens on and answers, and spoolctl's question to it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -58,14 +59,56 @@ spool_control_listen(const struct spool_node *n, int *fd, char *path,
 	return SPOOL_OK;
 }
 
+/* 1 if pid is this process or descends from it: a worker of ours (which
+ * may run under our uid) never talks to the control socket. */
+static int
+our_descendant(pid_t pid)
+{
+	pid_t self = getpid();
+	int hops;
+
+	for (hops = 0; pid > 1 && hops < 64; hops++) {
+		char path[64], buf[512], *p;
+		ssize_t n;
+		int fd;
+
+		if (pid == self)
+			return 1;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return 0;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return 0;
+		buf[n] = '\0';
+		/* "pid (comm) S ppid ...": comm may hold anything, so from
+		 * the last ')' */
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %d", &pid) != 1)
+			return 0;
+	}
+	return 0;
+}
+
 void
 spool_control_serve(struct spool_daemon *d, int fd, int64_t *next_ms)
 {
 	char buf[64], reply[SPOOL_ERR_MSG_MAX + 32];
 	struct pollfd pfd = { fd, POLLIN, 0 };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
 	spool_err err;
 	ssize_t n;
 
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+	    (cred.uid != geteuid() && cred.uid != 0) ||
+	    our_descendant(cred.pid)) {
+		spool_daemon_log(d, "event=control-refused pid=%ld uid=%ld",
+		    (long)cred.pid, (long)cred.uid);
+		(void)!write(fd, "error: not allowed\n", 19);
+		return;
+	}
 	n = poll(&pfd, 1, 2000) == 1 ? read(fd, buf, sizeof(buf) - 1) : -1;
 	buf[n > 0 ? n : 0] = '\0';
 	if (strncmp(buf, "flush", 5) == 0) {

@@ -260,6 +260,9 @@ spool_daemon_fork_open(struct spool_daemon **out, struct spool_daemon *parent,
 	if ((d = malloc(sizeof(*d))) == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	*d = *parent;
+	/* a worker signs nothing: the key is not in this process */
+	spool_seckey_wipe(&parent->sk);
+	spool_seckey_wipe(&d->sk);
 	d->forked = 1;
 	memset(&d->changed, 0, sizeof(d->changed));
 	d->reaper = NULL; /* the daemon's thread is not in this process */
@@ -271,6 +274,22 @@ spool_daemon_fork_open(struct spool_daemon **out, struct spool_daemon *parent,
 	}
 	*out = d;
 	return SPOOL_OK;
+}
+
+void
+spool_daemon_changed(struct spool_daemon *d, const char *id)
+{
+	if (spool_uuid_ok(id))
+		spool_idlist_add(&d->changed, id);
+}
+
+void
+spool_daemon_forget(struct spool_daemon *d)
+{
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	d->lock_fd = -1;
+	spool_seckey_wipe(&d->sk);
 }
 
 void

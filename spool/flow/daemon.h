@@ -31,6 +31,9 @@ struct spool_daemon;
  * store, compile the schemas, read the secret key. */
 int spool_daemon_open(struct spool_daemon **out, struct spool_node *n,
     int wait, spool_err *err);
+/* In a child that must hold nothing of the node (the supervisor of
+ * workers): close the node lock, wipe the secret key. */
+void spool_daemon_forget(struct spool_daemon *d);
 void spool_daemon_close(struct spool_daemon *d);
 
 /* In a worker process forked from the daemon: a context of its own (its
@@ -51,6 +54,10 @@ const char *spool_logq(char *buf, size_t n, const char *s);
 struct spool_store *spool_daemon_store(struct spool_daemon *d);
 /* The configuration reloaded: n replaces the node (borrowed). */
 void spool_daemon_set_node(struct spool_daemon *d, struct spool_node *n);
+
+/* A request changed elsewhere (the workers' supervisor): its status
+ * file is rewritten with the next ones. */
+void spool_daemon_changed(struct spool_daemon *d, const char *id);
 
 /* Intake paused because the disk is full: why (NULL when not paused). */
 const char *spool_daemon_paused(const struct spool_daemon *d);

@@ -40,6 +40,8 @@
 #include "spool/format/minisig.h"
 #include "spool/format/pair.h"
 #include "spool/job/job.h"
+#include "spool/job/plan.h"
+#include "spool/node/kinds.h"
 #include "spool/node/node.h"
 #include "spool/store/batchlog.h"
 #include "spool/store/blobref.h"
@@ -197,19 +199,24 @@ ready_row(void *arg, const struct spool_store_row *row)
 }
 
 /* A processing-side request whose files are all here and that has no job
- * yet gets its job (one stage for now; the GDAL workers plan more). */
+ * yet gets its job, shaped by its type's plan (plan.h).  A type this node
+ * has no plan for, or params that make none, fail the request at once. */
 static int
 maybe_start(struct spool_store *st, struct import *im, const char *id,
     spool_err *err)
 {
-	static const char *const stages[] = { "run" };
 	struct spool_request_info ri;
 	struct spool_job_spec js;
-	struct spool_task_spec ts;
+	struct spool_task_spec *ts = NULL;
+	struct spool_conf_pool pool;
+	struct spool_plan plan;
 	struct ready rd = { st, 1, err, SPOOL_OK };
 	char job[SPOOL_ID_MAX], input[128];
 	char rref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
-	int r;
+	char *ptext = NULL;
+	json_t *params = NULL;
+	spool_err pe;
+	int i, r;
 
 	if ((r = spool_store_request_info(st, id, &ri, err)) != SPOOL_OK)
 		return r == SPOOL_ERR_NOTFOUND ? SPOOL_OK : r;
@@ -220,20 +227,44 @@ maybe_start(struct spool_store *st, struct import *im, const char *id,
 		return rd.r != SPOOL_OK ? rd.r : r;
 	if (!rd.ready)
 		return SPOOL_OK; /* parts still to come */
+	if ((r = spool_store_request_params(st, id, &ptext, err)) != SPOOL_OK)
+		return r;
+	params = ptext ? json_loads(ptext, 0, NULL) : NULL;
+	free(ptext);
+	r = spool_plan_get(&plan, ri.type, params, &pe);
+	if (r == SPOOL_OK && spool_kind_refuses(im->d->node->cfg, ri.type,
+	    params, ri.hash[0] != '\0', pe.msg, sizeof(pe.msg)))
+		r = SPOOL_ERR_NOTFOUND;
+	json_decref(params);
+	if (r != SPOOL_OK) {
+		/* nothing to run: the request fails with the reason, and is
+		 * answered like any failed one */
+		spool_daemon_log(im->d, "event=request-refused request=%s "
+		    "type=%s reason=%s", id, ri.type, LQ(pe.msg));
+		spool_idlist_add(&im->d->changed, id);
+		return spool_store_request_set_state(st, id, "failed", pe.msg,
+		    err);
+	}
+	if ((ts = calloc((size_t)plan.count[0], sizeof(*ts))) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	snprintf(input, sizeof(input), "{\"request\":\"%s\"}", id);
-	memset(&ts, 0, sizeof(ts));
-	ts.input = input;
+	for (i = 0; i < plan.count[0]; i++)
+		ts[i].input = input;
+	spool_config_pool(im->d->node->cfg, plan.kind ? plan.kind : "transfer",
+	    &pool);
 	memset(&js, 0, sizeof(js));
 	js.type = ri.type;
 	js.request = id;
 	js.priority = ri.priority;
 	js.deadline = ri.deadline;
-	js.max_attempts = (int)im->d->node->cfg->retries + 1;
-	js.nstages = 1;
-	js.stage_names = stages;
-	js.tasks = &ts;
-	js.ntasks = 1;
-	if ((r = spool_job_create(st, &js, job, err)) != SPOOL_OK)
+	js.max_attempts = (int)pool.retries + 1;
+	js.nstages = plan.nstages;
+	js.stage_names = plan.names;
+	js.tasks = ts;
+	js.ntasks = (size_t)plan.count[0];
+	r = spool_job_create(st, &js, job, err);
+	free(ts);
+	if (r != SPOOL_OK)
 		return r;
 	snprintf(rref, sizeof(rref), "request:%s", id);
 	snprintf(jref, sizeof(jref), "job:%s", job);
@@ -244,8 +275,8 @@ maybe_start(struct spool_store *st, struct import *im, const char *id,
 	    SPOOL_OK)
 		return r;
 	spool_idlist_add(&im->d->changed, id);
-	spool_daemon_log(im->d, "event=job-created request=%s job=%s type=%s",
-	    id, job, ri.type);
+	spool_daemon_log(im->d, "event=job-created request=%s job=%s type=%s "
+	    "stages=%zu", id, job, ri.type, plan.nstages);
 	return SPOOL_OK;
 }
 
@@ -287,6 +318,7 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 	char rref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX], bpath[PATH_MAX];
 	const char *gen[1] = { rref };
 	struct spool_request q;
+	char *ptext = NULL, key[SPOOL_CACHE_KEY_MAX];
 	size_t i;
 	int r;
 
@@ -309,7 +341,17 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 	q.size = f ? (int64_t)json_integer_value(json_object_get(f, "size")) :
 	    -1;
 	q.hash = f ? jstr(f, "blob") : NULL;
-	if ((r = spool_store_request_add(st, &q, err)) != SPOOL_OK)
+	if (json_object_get(it, "params") != NULL &&
+	    (ptext = json_dumps(json_object_get(it, "params"), JSON_COMPACT)) ==
+	    NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	q.params = ptext;
+	if (strcmp(type, "query") == 0 &&
+	    spool_query_cache_key(json_object_get(it, "params"), key) == 0)
+		q.cache_key = key;
+	r = spool_store_request_add(st, &q, err);
+	free(ptext);
+	if (r != SPOOL_OK)
 		return r;
 	snprintf(rref, sizeof(rref), "request:%s", id);
 	if ((r = spool_lineage_entity(st, rref, q.name, q.hash, q.size,

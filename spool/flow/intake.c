@@ -45,6 +45,7 @@
 #include "spool/format/schema.h"
 #include "spool/keys/trust.h"
 #include "spool/node/config.h"
+#include "spool/node/kinds.h"
 #include "spool/node/node.h"
 #include "spool/store/blobref.h"
 #include "spool/store/blobstore.h"
@@ -151,6 +152,16 @@ read_request(struct group *g, struct claim *c, int fd, spool_err *err)
 	}
 	snprintf(c->type, sizeof(c->type), "%s",
 	    json_string_value(json_object_get(doc, "type")));
+	/* a request file is the request: these types work on a file */
+	if (strcmp(c->type, "transfer") == 0 || strcmp(c->type, "raster") ==
+	    0 || strcmp(c->type, "vector") == 0) {
+		json_decref(doc);
+		snprintf(c->why, sizeof(c->why), "a %s request works on a file: "
+		    "drop the file in a %s folder (request files carry queries "
+		    "and selftests)", c->type, c->type);
+		c->ok = 0;
+		return SPOOL_OK;
+	}
 	if ((v = json_object_get(doc, "priority")) != NULL)
 		c->priority = (int)json_integer_value(v);
 	if ((v = json_object_get(doc, "expires")) != NULL) {
@@ -257,6 +268,16 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	c->deadline = g->f->expires ? g->now + (int64_t)g->f->expires * 1000 :
 	    0;
 	snprintf(c->type, sizeof(c->type), "%s", g->f->type);
+	/* a raster or vector folder's preset travels as the params */
+	if (strcmp(g->f->type, "raster") == 0 ||
+	    strcmp(g->f->type, "vector") == 0) {
+		json_decref(c->params);
+		if ((c->params = spool_preset_params(g->d->node->cfg, g->f)) ==
+		    NULL) {
+			close(fd);
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		}
+	}
 	if ((r = spool_blob_open(&c->b, g->d->node->root, err)) != SPOOL_OK) {
 		close(fd);
 		return r;
@@ -361,14 +382,22 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 			.priority = c->priority, .deadline = c->deadline,
 			.size = (int64_t)c->b.size, .hash = c->b.hex,
 			.created = g->now };
-		char *line;
+		char *line, *params = NULL, key[SPOOL_CACHE_KEY_MAX];
 
 		if (!c->ok)
 			continue;
 		memcpy(q.id, c->id, sizeof(q.id));
+		if (c->params != NULL &&
+		    (q.params = params = json_dumps(c->params, JSON_COMPACT)) ==
+		    NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		if (strcmp(c->type, "query") == 0 &&
+		    spool_query_cache_key(c->params, key) == 0)
+			q.cache_key = key;
 		spool_blob_path(g->d->node->root, c->b.hex, bpath);
-		if ((r = spool_store_request_received(st, &q, err)) !=
-		    SPOOL_OK ||
+		r = spool_store_request_received(st, &q, err);
+		free(params);
+		if (r != SPOOL_OK ||
 		    (r = spool_store_blob_add(st, c->b.hex, c->b.size, bpath,
 		    err)) != SPOOL_OK ||
 		    (r = spool_store_blob_ref(st, c->b.hex, c->id, "input",

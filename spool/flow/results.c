@@ -142,6 +142,9 @@ spool_results_write(struct spool_daemon *d, const json_t *item,
 		json_object_set(doc, "finished", v);
 	json_object_set_new(doc, "lineage_events", json_integer((json_int_t)
 	    json_array_size(json_object_get(item, "lineage"))));
+	/* what the workers reported (a raster's bounds, a query's rows),
+	 * beside ours, never over them */
+	json_object_update_missing(doc, json_object_get(item, "summary"));
 	if ((text = json_dumps(doc, JSON_INDENT(2))) == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;

@@ -240,8 +240,10 @@ spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
 		char rid[SPOOL_ID_MAX], tref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
 		const char *u[1] = { jref }, *g[1] = { tref };
 
-		if ((r = spool_job_claim(d->st, worker, NULL, 1, lease, &t, &n,
-		    err)) != SPOOL_OK)
+		/* transfers only: the other types are the worker pools'
+		 * (spoold/supervise.c) */
+		if ((r = spool_job_claim(d->st, worker, "transfer", 1, lease,
+		    &t, &n, err)) != SPOOL_OK)
 			return r;
 		if (n == 0)
 			return SPOOL_OK;
@@ -259,7 +261,7 @@ spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
 		if (rid[0] == '\0')
 			r = spool_job_fail(d->st, worker, t.id, "task has no "
 			    "request", 1, NULL, err);
-		else if (strcmp(t.type, "transfer") == 0) {
+		else {
 			spool_err e;
 
 			if ((r = run_transfer(d, worker, &t, rid, &e)) !=
@@ -270,15 +272,6 @@ spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
 				r = spool_job_fail(d->st, worker, t.id, e.msg, 0,
 				    NULL, err);
 			}
-		} else {
-			char why[128];
-
-			snprintf(why, sizeof(why), "request type '%s' is not "
-			    "supported yet by this node", t.type);
-			r = spool_job_fail(d->st, worker, t.id, why, 1, NULL,
-			    err);
-			spool_daemon_log(d, "event=task-failed task=%s "
-			    "request=%s reason=%s", t.id, rid, LQ(why));
 		}
 		if (rid[0] != '\0')
 			spool_idlist_add(&d->changed, rid);
@@ -381,6 +374,42 @@ answer_tx(struct spool_store *st, void *arg, spool_err *err)
 	    .priority = a->priority, .size = a->size, .item = a->line }, err);
 }
 
+/* The outputs and summaries of a job's tasks, stage by stage. */
+struct job_outputs {
+	json_t *files;   /* name size blob, as in a result item */
+	json_t *summary; /* every task's summary merged, later over earlier */
+	uint64_t bytes;
+};
+
+/* task columns: ... input(13) result(14) ... */
+static int
+output_row(void *arg, const struct spool_store_row *row)
+{
+	struct job_outputs *o = arg;
+	json_t *res, *outs, *x, *sum;
+	size_t i;
+
+	if (row->col[14] == NULL ||
+	    (res = json_loads(row->col[14], 0, NULL)) == NULL)
+		return 0;
+	outs = json_object_get(res, "outputs");
+	json_array_foreach(outs, i, x) {
+		json_t *sz = json_object_get(x, "size");
+
+		if (json_is_true(json_object_get(x, "internal")) ||
+		    json_array_size(o->files) >= 10000)
+			continue;
+		json_array_append_new(o->files, json_pack("{s:O, s:O, s:O}",
+		    "name", json_object_get(x, "name"), "size", sz, "blob",
+		    json_object_get(x, "blob")));
+		o->bytes += (uint64_t)json_integer_value(sz);
+	}
+	if (json_is_object(sum = json_object_get(res, "summary")))
+		json_object_update(o->summary, sum);
+	json_decref(res);
+	return 0;
+}
+
 /* Build and queue the result of one processed request. */
 static int
 answer_one(struct spool_daemon *d, const struct spool_store_row *row,
@@ -396,11 +425,13 @@ answer_one(struct spool_daemon *d, const struct spool_store_row *row,
 	char ref[SPOOL_REF_MAX], job[SPOOL_ID_MAX], rid[SPOOL_ID_MAX];
 	char t1[32], t2[32], dpath[PATH_MAX + NAME_MAX + 2];
 	json_t *item = NULL, *files, *evs, *e;
+	struct job_outputs jo = { NULL, NULL, 0 };
 	const char *k;
 	char *line = NULL, *receipt = NULL;
 	int r, have_blob = 0;
 
 	memset(&jf, 0, sizeof(jf));
+	job[0] = '\0';
 	memset(&b, 0, sizeof(b));
 	b.tf.fd = -1;
 	if (spool_job_resolve(d->st, id, job, NULL) == SPOOL_OK)
@@ -445,6 +476,16 @@ answer_one(struct spool_daemon *d, const struct spool_store_row *row,
 		    "name", "receipt.json", "size", (json_int_t)b.size, "blob",
 		    b.hex));
 	}
+	/* what the job's workers made */
+	jo.files = files;
+	jo.summary = json_object();
+	jo.bytes = 0;
+	if (jo.summary == NULL || (job[0] != '\0' &&
+	    spool_store_job_tasks(d->st, job, output_row, &jo, err) < 0)) {
+		r = jo.summary ? err->code : spool_fail(err, SPOOL_ERR_NOMEM,
+		    "out of memory");
+		goto out;
+	}
 	spool_uuid7(rid);
 	if (jf.started)
 		spool_time_ms(t1, jf.started);
@@ -458,6 +499,8 @@ answer_one(struct spool_daemon *d, const struct spool_store_row *row,
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	if (json_object_size(jo.summary) > 0)
+		json_object_set(item, "summary", jo.summary);
 	if ((r = spool_manifest_check_item(d->manifest, item, err)) !=
 	    SPOOL_OK)
 		goto out;
@@ -471,7 +514,7 @@ answer_one(struct spool_daemon *d, const struct spool_store_row *row,
 	a.line = line;
 	a.priority = (int)strtol(row->col[7], NULL, 10);
 	a.b = have_blob ? &b : NULL;
-	a.size = have_blob ? b.size : 0;
+	a.size = (have_blob ? b.size : 0) + jo.bytes;
 	if ((r = spool_store_atomic(d->st, answer_tx, &a, err)) != SPOOL_OK)
 		goto out;
 	spool_daemon_log(d, "event=answered request=%s status=%s peer=%s", id,
@@ -481,6 +524,7 @@ out:
 	json_decref(files);
 	json_decref(evs);
 	json_decref(item);
+	json_decref(jo.summary);
 	free(line);
 	free(receipt);
 	spool_blob_discard(&b);

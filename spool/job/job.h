@@ -115,10 +115,10 @@ int spool_job_resolve(struct spool_store *st, const char *id,
 /* The states of a job: i from 0 until NULL. */
 const char *spool_job_state_at(size_t i);
 
-/* Tasks runnable now, and when the next waiting one becomes runnable
- * (0: none). */
-int spool_store_work_due(struct spool_store *st, uint64_t *runnable,
-    int64_t *next, spool_err *err);
+/* Tasks (of type, or any when NULL) runnable now, and when the next
+ * waiting one becomes runnable (0: none). */
+int spool_store_work_due(struct spool_store *st, const char *type,
+    uint64_t *runnable, int64_t *next, spool_err *err);
 /* A worker process died ("node/host/pid"), or every worker of an
  * earlier daemon on this host did ("node/host/"): the leases they held
  * end now (*n of them). */

@@ -175,17 +175,25 @@ spool_job_prune(struct spool_store *st, int64_t cutoff, uint64_t *n,
 }
 
 int
-spool_store_work_due(struct spool_store *st, uint64_t *runnable,
-    int64_t *next, spool_err *err)
+spool_store_work_due(struct spool_store *st, const char *type,
+    uint64_t *runnable, int64_t *next, spool_err *err)
 {
 	struct spool_dbres res;
 	int64_t now = spool_store_now(st);
 	int r;
 
-	if ((r = st_q(st, &res, err, "SELECT (SELECT count(*) FROM task WHERE "
-	    "state = 'queued' AND run_at <= ?), (SELECT min(run_at) FROM task "
-	    "WHERE state = 'queued' AND run_at > ?)", DBI(now), DBI(now))) !=
-	    SPOOL_OK)
+	if (type != NULL)
+		r = st_q(st, &res, err, "SELECT (SELECT count(*) FROM task "
+		    "WHERE state = 'queued' AND run_at <= ? AND type = ?), "
+		    "(SELECT min(run_at) FROM task WHERE state = 'queued' AND "
+		    "run_at > ? AND type = ?)", DBI(now), DBS(type), DBI(now),
+		    DBS(type));
+	else
+		r = st_q(st, &res, err, "SELECT (SELECT count(*) FROM task "
+		    "WHERE state = 'queued' AND run_at <= ?), (SELECT "
+		    "min(run_at) FROM task WHERE state = 'queued' AND run_at > ?)",
+		    DBI(now), DBI(now));
+	if (r != SPOOL_OK)
 		return r;
 	*runnable = (uint64_t)spool_dbres_int(&res, 0, 0);
 	*next = spool_dbres_int(&res, 0, 1);

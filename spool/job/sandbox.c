@@ -202,14 +202,15 @@ landlock(const struct spool_sandbox *sb, int abi, char **why)
 		    why) != 0)
 			goto out;
 	}
-	if (abi >= 4 && (sb->needs & SPOOL_SANDBOX_NET) && sb->net != NULL) {
-		const char *colon = strrchr(sb->net, ':');
+	for (i = 0; abi >= 4 && (sb->needs & SPOOL_SANDBOX_NET) &&
+	    i < (size_t)sb->nnet; i++) {
+		const char *colon = strrchr(sb->net[i], ':');
 		struct ll_net_port np;
 
 		np.allowed_access = LL_NET_CONNECT_TCP;
-		np.port = strtoull(colon ? colon + 1 : sb->net, NULL, 10);
-		if (np.port > 0 && syscall(SYS_landlock_add_rule, rs,
-		    LL_RULE_NET_PORT, &np, 0) != 0) {
+		np.port = strtoull(colon ? colon + 1 : sb->net[i], NULL, 10);
+		if (np.port > 0 && np.port < 65536 && syscall(
+		    SYS_landlock_add_rule, rs, LL_RULE_NET_PORT, &np, 0) != 0) {
 			fail(why, "landlock port rule", NULL);
 			goto out;
 		}

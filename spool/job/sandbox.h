@@ -26,8 +26,10 @@ struct spool_sandbox {
 	const char *area;   /* the work area: in/ read-only, out/ tmp/ rw */
 	const char *read[SPOOL_SANDBOX_MAX_PATHS]; /* more read-only paths */
 	int nread;
-	const char *net;    /* NET: "PORT" or "HOST:PORT" of the one TCP
-			     * server it may reach (NULL: Unix sockets only) */
+	const char *net[SPOOL_SANDBOX_MAX_PATHS]; /* NET: "PORT" or
+			     * "HOST:PORT" of the TCP servers it may reach
+			     * (none: Unix sockets only) */
+	int nnet;
 };
 
 /* Lock the calling process in.  Returns 0, or -1 with *why (malloc'd)

@@ -34,6 +34,7 @@ struct spool_worker_io {
 	int eof;
 	int cancelled;    /* a cancel line named the running task */
 	int oneshot;      /* --task FILE: EOF on in is not a cancel */
+	int home;         /* the directory it started in */
 	int64_t last_progress;
 };
 
@@ -204,6 +205,24 @@ spool_worker_fail(struct spool_worker_task *t, int permanent,
 }
 
 int
+spool_worker_out_of_memory(struct spool_worker_task *t)
+{
+	json_int_t m = json_integer_value(json_object_get(json_object_get(
+	    t->task, "limits"), "memory"));
+
+	if (m > 0 && m % (1LL << 30) == 0)
+		return spool_worker_fail(t, 0, "task exceeded memory_limit "
+		    "(%lldG)", (long long)(m >> 30));
+	if (m > 0 && m % (1LL << 20) == 0)
+		return spool_worker_fail(t, 0, "task exceeded memory_limit "
+		    "(%lldM)", (long long)(m >> 20));
+	if (m > 0)
+		return spool_worker_fail(t, 0, "task exceeded memory_limit "
+		    "(%lld bytes)", (long long)m);
+	return spool_worker_fail(t, 0, "out of memory");
+}
+
+int
 spool_worker_output(struct spool_worker_task *t, const char *name,
     const char *path, const char *role, const char *type)
 {
@@ -338,8 +357,9 @@ run_task(struct spool_worker_io *io, const struct spool_worker_kind *kind,
 				    json_string("the worker failed without saying "
 				    "why"));
 		}
-		if (chdir("/") != 0)
-			(void)0;
+		/* back where it started, for the next task's "." */
+		if (io->home >= 0 && fchdir(io->home) != 0)
+			_exit(71);
 	}
 	json_object_set_new(t.answer, "task", json_string(id));
 	getrusage(RUSAGE_SELF, &ru);
@@ -354,8 +374,8 @@ run_task(struct spool_worker_io *io, const struct spool_worker_kind *kind,
 static void
 usage(const char *kind)
 {
-	fprintf(stderr, "usage: %s [--area DIR] [--read PATH]... "
-	    "[--no-sandbox] [--task FILE]\n", kind);
+	fprintf(stderr, "usage: %s [--area DIR] [--read PATH]... [--net PORT]"
+	    "... [--no-sandbox] [--task FILE]\n", kind);
 }
 
 int
@@ -382,7 +402,10 @@ spool_worker_main(int argc, char **argv,
 			else
 				i++;
 		} else if (strcmp(argv[i], "--net") == 0 && i + 1 < argc) {
-			sb.net = argv[++i];
+			if (sb.nnet < SPOOL_SANDBOX_MAX_PATHS)
+				sb.net[sb.nnet++] = argv[++i];
+			else
+				i++;
 		} else if (strcmp(argv[i], "--no-sandbox") == 0)
 			sandbox = 0;
 		else {
@@ -404,6 +427,7 @@ spool_worker_main(int argc, char **argv,
 		io.in = fd;
 	}
 	io.oneshot = task_file != NULL;
+	io.home = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (kind->init != NULL && kind->init() != 0) {
 		fprintf(stderr, "%s: initialisation failed\n", kind->name);
 		return 1;
@@ -440,5 +464,7 @@ spool_worker_main(int argc, char **argv,
 	free(io.buf);
 	if (io.in != 0)
 		close(io.in);
+	if (io.home >= 0)
+		close(io.home);
 	return 0;
 }

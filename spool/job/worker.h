@@ -58,6 +58,10 @@ int spool_worker_progress(struct spool_worker_task *t, double frac,
 /* Convenience for handlers: fail the task with a message (printf). */
 int spool_worker_fail(struct spool_worker_task *t, int permanent,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Fail the task because memory ran out: "task exceeded memory_limit
+ * (512M)", from the task's limits (a GDAL worker calls it for
+ * CPLE_OutOfMemory, any worker when malloc fails). */
+int spool_worker_out_of_memory(struct spool_worker_task *t);
 /* Add an output file (path relative to t->dir, under out/). */
 int spool_worker_output(struct spool_worker_task *t, const char *name,
     const char *path, const char *role, const char *type);

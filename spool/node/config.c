@@ -39,20 +39,24 @@
 
 enum sect {
 	S_NONE, S_NODE, S_STORE, S_BATCH, S_INTAKE, S_WORKERS, S_RETENTION,
-	S_PEER, S_FOLDER, S_SOURCE, S_N,
+	S_RASTER, S_VECTOR, S_QUERY,
+	S_PEER, S_FOLDER, S_SOURCE, S_POOL, S_N,
 	S_SKIP /* an unknown or refused section: its keys are ignored */
 };
 #define NAMED(s) ((s) >= S_PEER && (s) < S_N)
 
 static const char *const sect_names[S_N] = {
 	"", "node", "store", "batch", "intake", "workers", "retention",
-	"peer", "folder", "query.source"
+	"raster", "vector", "query",
+	"peer", "folder", "query.source", "workers."
 };
 
 #define C(f) offsetof(struct spool_config, f)
 #define P(f) offsetof(struct spool_conf_peer, f)
 #define F(f) offsetof(struct spool_conf_folder, f)
 #define Q(f) offsetof(struct spool_conf_source, f)
+#define W(f) offsetof(struct spool_conf_pool, f)
+#define PR(f) offsetof(struct spool_preset, f)
 
 /* Where each kind of named section lives in struct spool_config. */
 static const struct {
@@ -64,6 +68,8 @@ static const struct {
 	    sizeof(struct spool_conf_folder), F(name) },
 	[S_SOURCE] = { C(sources), C(nsources),
 	    sizeof(struct spool_conf_source), Q(name) },
+	[S_POOL] = { C(pools), C(npools), sizeof(struct spool_conf_pool),
+	    W(name) },
 };
 #define ARR(c, s) (*(char **)((char *)(c) + named[s].arr))
 #define CNT(c, s) (*(size_t *)((char *)(c) + named[s].count))
@@ -87,8 +93,22 @@ static const char *const directions[] = {
 	"two-way", "send-only", "receive-only", NULL
 };
 static const char *const folder_types[] = {
-	"request", "transfer", "raster", "vector", "query", NULL
+	"request", "transfer", "raster", "vector", "query", "selftest", NULL
 };
+static const char *const pool_kinds[] = {
+	"selftest", "raster", "vector", "query", NULL
+};
+static const char *const compressions[] = {
+	"DEFLATE", "ZSTD", "LZW", "JPEG", "WEBP", NULL
+};
+static const char *const resamplings[] = {
+	"NEAREST", "AVERAGE", "MODE", "BILINEAR", "CUBIC", "CUBICSPLINE",
+	"LANCZOS", "GAUSS", "RMS", NULL
+};
+static const char *const yes_no[] = { "yes", "no", NULL };
+static const char *const no_yes[] = { "no", "yes", NULL };
+static const char *const invalids[] = { "repair", "skip", "fail", NULL };
+static const char *const load_methods[] = { "replace", "append", NULL };
 
 struct key {
 	unsigned char sect, type, required;
@@ -102,6 +122,26 @@ struct key {
 };
 
 #define STR(s, t, n, off) { s, t, 0, n, NULL, off, 0, 0, NULL, 0 }
+#define WORD(s, n, off, ch) { s, T_WORD, 0, n, NULL, off, 0, 0, ch, 0 }
+/* The preset keys of a raster or vector folder (struct spool_preset at
+ * base), in [raster], [vector] and [folder NAME] alike. */
+#define PRESET_KEYS(s, base)                                                  \
+	STR(s, T_STR, "reproject", (base) + PR(reproject)),                    \
+	WORD(s, "compress", (base) + PR(compress), compressions),              \
+	WORD(s, "resampling", (base) + PR(resampling), resamplings),           \
+	NUM(s, T_U64, "preview_size", NULL, (base) + PR(preview_size), 64,     \
+	    8192),                                                             \
+	STR(s, T_STR, "srs", (base) + PR(srs)),                                \
+	WORD(s, "split_by_type", (base) + PR(split_by_type), yes_no),          \
+	WORD(s, "invalid", (base) + PR(invalid), invalids),                    \
+	{ s, T_LIST, 0, "layers", NULL, (base) + PR(layers), 0, 0, NULL,        \
+	    (base) + PR(nlayers) },                                            \
+	STR(s, T_STR, "target_schema", (base) + PR(target_schema)),            \
+	STR(s, T_STR, "target_table", (base) + PR(target_table)),              \
+	WORD(s, "load_method", (base) + PR(load_method), load_methods),        \
+	STR(s, T_STR, "postgis", (base) + PR(postgis)),                        \
+	NUM(s, T_U64, "chunk_features", NULL, (base) + PR(chunk_features),     \
+	    100, 10000000)
 #define NUM(s, t, n, d, off, lo, hi) { s, t, 0, n, d, off, lo, hi, NULL, 0 }
 
 static const struct key keys[] = {
@@ -122,6 +162,31 @@ static const struct key keys[] = {
 	NUM(S_WORKERS, T_DUR, "task_timeout", "1h", C(task_timeout), 1,
 	    DUR_MAX),
 	NUM(S_WORKERS, T_U64, "retries", "3", C(retries), 0, 100),
+	NUM(S_WORKERS, T_DUR, "lease", "30s", C(lease), 2, 86400),
+	{ S_WORKERS, T_STR, 0, "user", "nobody", C(worker_user), 0, 0, NULL,
+	    0 },
+	NUM(S_WORKERS, T_U64, "threads", "1", C(threads), 1, 256),
+	NUM(S_WORKERS, T_SIZE, "cachemax", "256M", C(cachemax), KB * KB,
+	    UINT64_MAX),
+	/* [workers.KIND]: unset keys fall back to [workers] */
+	NUM(S_POOL, T_U64, "count", NULL, W(count), 0, 256),
+	NUM(S_POOL, T_SIZE, "memory_limit", NULL, W(memory_limit), KB * KB,
+	    UINT64_MAX - 1),
+	NUM(S_POOL, T_DUR, "task_timeout", NULL, W(task_timeout), 1, DUR_MAX),
+	NUM(S_POOL, T_U64, "retries", NULL, W(retries), 0, 100),
+	NUM(S_POOL, T_U64, "threads", NULL, W(threads), 1, 256),
+	NUM(S_POOL, T_SIZE, "cachemax", NULL, W(cachemax), KB * KB,
+	    UINT64_MAX - 1),
+	PRESET_KEYS(S_RASTER, C(raster)),
+	PRESET_KEYS(S_VECTOR, C(vector)),
+	NUM(S_RASTER, T_SIZE, "tile_threshold", "2G", C(tile_threshold), KB,
+	    UINT64_MAX),
+	NUM(S_RASTER, T_SIZE, "tile_bytes", "1G", C(tile_bytes), 64 * KB * KB,
+	    UINT64_MAX),
+	{ S_RASTER, T_LIST, 0, "drivers", "GTiff,COG,JP2OpenJPEG,PNG,JPEG,"
+	    "HFA,GIF,BMP,AAIGrid,EHdr,ENVI,NITF,netCDF,XYZ,USGSDEM",
+	    C(drivers), 0, 0, NULL, C(ndrivers) },
+	NUM(S_QUERY, T_DUR, "local_ttl", "1h", C(local_ttl), 0, DUR_MAX),
 	NUM(S_RETENTION, T_DUR, "archive", "30d", C(keep_archive), 0, DUR_MAX),
 	NUM(S_RETENTION, T_DUR, "results", "30d", C(keep_results), 0, DUR_MAX),
 	NUM(S_RETENTION, T_DUR, "status", "30d", C(keep_status), 0, DUR_MAX),
@@ -134,11 +199,17 @@ static const struct key keys[] = {
 	STR(S_FOLDER, T_NODE, "peer", F(peer)),
 	NUM(S_FOLDER, T_INT, "priority", "0", F(priority), -1000, 1000),
 	NUM(S_FOLDER, T_DUR, "expires", "0", F(expires), 0, DUR_MAX),
+	PRESET_KEYS(S_FOLDER, F(preset)),
 	{ S_SOURCE, T_STR, 1, "url", NULL, Q(url), 0, 0, NULL, 0 },
 	{ S_SOURCE, T_LIST, 0, "layers", "", Q(layers), 0, 0, NULL,
 	    Q(nlayers) },
-	NUM(S_SOURCE, T_U64, "max_rows", "10000", Q(max_rows), 1, 1000000000),
+	NUM(S_SOURCE, T_U64, "max_rows", "1000", Q(max_rows), 1, 1000000000),
 	NUM(S_SOURCE, T_DUR, "timeout", "30s", Q(timeout), 1, DUR_MAX),
+	{ S_SOURCE, T_ENUM, 0, "allow_sql", "no", Q(allow_sql), 0, 0, no_yes,
+	    0 },
+	NUM(S_SOURCE, T_SIZE, "max_bytes", "64M", Q(max_bytes), KB,
+	    UINT64_MAX),
+	NUM(S_SOURCE, T_DUR, "cache_ttl", "1h", Q(cache_ttl), 0, DUR_MAX),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -620,6 +691,12 @@ named_add(struct ctx *x, int sect, const char *name)
 		return SPOOL_ERR_NOMEM;
 	CNT(x->c, sect) = n + 1;
 	x->idx = n;
+	if (sect == S_POOL) {
+		struct spool_conf_pool *w = (struct spool_conf_pool *)p;
+
+		w->count = w->memory_limit = w->task_timeout = w->retries =
+		    w->threads = w->cachemax = SPOOL_CONF_UNSET;
+	}
 	return defaults(sect, p);
 }
 
@@ -652,6 +729,20 @@ begin_section(struct ctx *x, const char *s, size_t n)
 	sscanf(in, "%39s %79s %c", kind, name, &more);
 	snprintf(x->label, sizeof(x->label), "[%s%s%s]", more ? in : kind,
 	    name[0] && !more ? " " : "", more ? "" : name);
+	/* [workers.KIND]: a named section whose name follows the dot */
+	if (strncmp(kind, "workers.", 8) == 0 && kind[8] != '\0' &&
+	    name[0] == '\0') {
+		snprintf(name, sizeof(name), "%s", kind + 8);
+		kind[8] = '\0';
+		for (i = 0; pool_kinds[i] != NULL; i++)
+			if (strcmp(pool_kinds[i], name) == 0)
+				break;
+		if (pool_kinds[i] == NULL) {
+			problem(x, x->line, x->label, NULL, "unknown kind of "
+			    "worker (selftest, raster, vector or query)");
+			return;
+		}
+	}
 	for (sect = S_NODE; sect < S_N; sect++)
 		if (strcmp(sect_names[sect], kind) == 0)
 			break;
@@ -805,9 +896,12 @@ spool_config_free(struct spool_config *c)
 		free(c->folders[i].name);
 	for (i = 0; i < c->nsources; i++)
 		free(c->sources[i].name);
+	for (i = 0; i < c->npools; i++)
+		free(c->pools[i].name);
 	free(c->peers);
 	free(c->folders);
 	free(c->sources);
+	free(c->pools);
 	free(c->path);
 	free(c->dir);
 	free(c);
@@ -948,8 +1042,9 @@ print_section(FILE *f, const struct spool_config *c, int sect, size_t idx)
 	size_t i, j, n, len;
 	int r = SPOOL_OK;
 
-	fprintf(f, "\n[%s%s%s]\n", sect_names[sect], NAMED(sect) ? " " : "",
-	    NAMED(sect) ? section_name(c, sect, idx) : "");
+	fprintf(f, "\n[%s%s%s]\n", sect_names[sect], NAMED(sect) &&
+	    sect != S_POOL ? " " : "", NAMED(sect) ? section_name(c, sect, idx) :
+	    "");
 	for (i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
 
@@ -964,6 +1059,10 @@ print_section(FILE *f, const struct spool_config *c, int sect, size_t idx)
 			v = k->choices[*(const int *)p];
 		else if (k->type == T_INT)
 			snprintf(num, sizeof(num), "%d", *(const int *)p);
+		else if (k->type >= T_U64 && k->def == NULL &&
+		    (*(const uint64_t *)p == SPOOL_CONF_UNSET ||
+		    (*(const uint64_t *)p == 0 && k->min >= 1)))
+			v = NULL; /* not set: falls back, or the default */
 		else if (k->type >= T_U64)
 			fmt_num(k->type, *(const uint64_t *)p, num, sizeof(num));
 		else if (k->type != T_LIST)
@@ -1061,7 +1160,7 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 "\n[folder vector]\ntype = vector\n"
 "\n# A data source that query requests may read:\n"
 "#[query.source gis]\n#url = PG:dbname=gis\n#layers = roads, rivers\n"
-"#max_rows = 10000\n#timeout = 30s\n");
+"#max_rows = 1000\n#timeout = 30s\n");
 	if (fflush(f) != 0 || ferror(f))
 		return SPOOL_ERR_SYS;
 	return SPOOL_OK;
@@ -1086,5 +1185,38 @@ spool_config_folder(const struct spool_config *c, const char *name)
 	for (i = 0; c != NULL && name != NULL && i < c->nfolders; i++)
 		if (strcmp(c->folders[i].name, name) == 0)
 			return &c->folders[i];
+	return NULL;
+}
+
+void
+spool_config_pool(const struct spool_config *c, const char *kind,
+    struct spool_conf_pool *out)
+{
+	const struct spool_conf_pool *w = NULL;
+	size_t i;
+
+	for (i = 0; i < c->npools; i++)
+		if (strcmp(c->pools[i].name, kind) == 0)
+			w = &c->pools[i];
+	memset(out, 0, sizeof(*out));
+	out->name = (char *)kind;
+#define PICK(f, d) out->f = w != NULL && w->f != SPOOL_CONF_UNSET ? w->f : (d)
+	PICK(count, c->workers);
+	PICK(memory_limit, c->memory_limit);
+	PICK(task_timeout, c->task_timeout);
+	PICK(retries, c->retries);
+	PICK(threads, c->threads);
+	PICK(cachemax, c->cachemax);
+#undef PICK
+}
+
+const struct spool_conf_source *
+spool_config_source(const struct spool_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && name != NULL && i < c->nsources; i++)
+		if (strcmp(c->sources[i].name, name) == 0)
+			return &c->sources[i];
 	return NULL;
 }

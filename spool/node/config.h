@@ -37,6 +37,28 @@ struct spool_conf_peer {
 	enum spool_direction direction;
 };
 
+/* What a raster or vector hot folder does to its files (a preset): set
+ * in [raster] / [vector], overridden per [folder NAME], travelling with
+ * each request as its params.  NULL / 0: not set (the worker's default). */
+struct spool_preset {
+	/* raster */
+	char *reproject;      /* EPSG:n */
+	char *compress;       /* DEFLATE ZSTD LZW JPEG WEBP */
+	char *resampling;     /* overviews: NEAREST AVERAGE MODE ... */
+	uint64_t preview_size; /* 64..8192 px */
+	/* vector */
+	char *srs;            /* EPSG:n, default EPSG:4326 */
+	char *split_by_type;  /* yes | no */
+	char *invalid;        /* repair | skip | fail */
+	char **layers;        /* of a GeoPackage; NULL: every layer */
+	size_t nlayers;
+	char *target_schema;
+	char *target_table;
+	char *load_method;    /* replace | append */
+	char *postgis;        /* folder: yes | no; [vector]: the URL */
+	uint64_t chunk_features;
+};
+
 /* [folder NAME]: a hot folder in/NAME/. */
 struct spool_conf_folder {
 	char *name;
@@ -44,6 +66,20 @@ struct spool_conf_folder {
 	char *peer;     /* destination; NULL = [node] peer */
 	int priority;   /* -1000..1000, default 0 */
 	uint64_t expires; /* seconds until a request expires; 0 = never */
+	struct spool_preset preset;
+};
+
+/* [workers.KIND]: one pool of worker programs; SPOOL_CONF_UNSET falls
+ * back to [workers]. */
+#define SPOOL_CONF_UNSET UINT64_MAX
+struct spool_conf_pool {
+	char *name;              /* selftest | raster | vector | query */
+	uint64_t count;          /* 0: no pool, its tasks are never claimed */
+	uint64_t memory_limit;
+	uint64_t task_timeout;
+	uint64_t retries;
+	uint64_t threads;
+	uint64_t cachemax;
 };
 
 /* [query.source NAME] */
@@ -52,8 +88,11 @@ struct spool_conf_source {
 	char *url;      /* GDAL/OGR or PostgreSQL connection string */
 	char **layers;  /* allowed layers/tables (comma list in the file) */
 	size_t nlayers;
-	uint64_t max_rows; /* 1..1000000000, default 10000 */
+	uint64_t max_rows; /* 1..1000000000, default 1000 */
 	uint64_t timeout;  /* seconds, at least 1s, default 30s */
+	int allow_sql;     /* 0 | 1, default 0 */
+	uint64_t max_bytes; /* default 64M */
+	uint64_t cache_ttl; /* seconds, default 1h; 0 = no cache */
 };
 
 /* Every duration is at most 36500d, so time arithmetic cannot overflow. */
@@ -79,6 +118,23 @@ struct spool_config {
 	uint64_t memory_limit;   /* bytes, at least 1M, default 1G */
 	uint64_t task_timeout;   /* seconds, at least 1s, default 1h */
 	uint64_t retries;        /* 0..100, default 3 */
+	uint64_t lease;          /* seconds a claimed task is leased, renewed
+				  * every second while it runs; default 30s */
+	char *worker_user;       /* workers' uid when spoold is root;
+				  * default nobody */
+	uint64_t threads;        /* per task, default 1 */
+	uint64_t cachemax;       /* GDAL block cache per task, default 256M */
+	struct spool_conf_pool *pools;
+	size_t npools;
+	/* [raster], [vector]: the presets of their folders, and what only
+	 * the processing node decides */
+	struct spool_preset raster, vector;
+	uint64_t tile_threshold; /* bytes of pixels, default 2G */
+	uint64_t tile_bytes;     /* default 1G */
+	char **drivers;          /* GDAL drivers that open untrusted rasters */
+	size_t ndrivers;
+	/* [query] */
+	uint64_t local_ttl;      /* seconds, default 1h */
 	/* [retention] */
 	uint64_t keep_archive;   /* seconds, default 30d */
 	uint64_t keep_results;   /* default 30d */
@@ -148,6 +204,12 @@ int spool_config_write_new(FILE *f, const char *name, const char *peer);
 const struct spool_conf_peer *spool_config_peer(const struct spool_config *c,
     const char *name);
 const struct spool_conf_folder *spool_config_folder(
+    const struct spool_config *c, const char *name);
+/* The settings of kind's pool: [workers.KIND] over [workers].  A kind
+ * with no [workers.KIND] section has [workers] count workers. */
+void spool_config_pool(const struct spool_config *c, const char *kind,
+    struct spool_conf_pool *out);
+const struct spool_conf_source *spool_config_source(
     const struct spool_config *c, const char *name);
 
 /* "30s" "5m" "2h" "7d" (and "0") -> seconds.  A nonzero number needs a

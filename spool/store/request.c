@@ -101,12 +101,14 @@ request_add_tx(struct spool_store *st, void *arg, spool_err *err)
 
 	r = st_q(st, NULL, err, "INSERT INTO request (id, side, type, usr, "
 	    "folder, name, peer, priority, deadline, state, error, size, hash, "
-	    "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?)", DBS(q->id), DBS(q->side), DBS(q->type), DBS(q->user),
-	    DBS(q->folder), DBS(q->name), DBS(q->peer), DBI(q->priority),
+	    "created, updated, params, cache_key) VALUES (?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DBS(q->id), DBS(q->side),
+	    DBS(q->type), DBS(q->user), DBS(q->folder), DBS(q->name),
+	    DBS(q->peer), DBI(q->priority),
 	    q->deadline ? DBI(q->deadline) : DBNULL, DBS(q->state),
 	    DBS(q->error), q->size >= 0 ? DBI(q->size) : DBNULL, DBS(q->hash),
-	    DBI(q->created), DBI(q->updated));
+	    DBI(q->created), DBI(q->updated), DBS(q->params),
+	    DBS(q->cache_key));
 	if (r != SPOOL_OK)
 		return r;
 	return request_event(st, q->id, q->state, q->error, q->created, err);
@@ -292,6 +294,29 @@ st_request_requeue(struct spool_store *st, const char *req, int64_t now,
 		return r;
 	if (res.changes > 0)
 		r = request_event(st, req, "queued", "retried", now, err);
+	spool_dbres_release(&res);
+	return r;
+}
+
+int
+spool_store_request_params(struct spool_store *st, const char *id,
+    char **out, spool_err *err)
+{
+	struct spool_dbres res;
+	const char *p;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT params FROM request WHERE id = ?",
+	    DBS(id))) != SPOOL_OK)
+		return r;
+	if (res.nrows == 0) {
+		spool_dbres_release(&res);
+		return spool_fail(err, SPOOL_ERR_NOTFOUND, "no request %s", id);
+	}
+	p = spool_dbres_text(&res, 0, 0);
+	*out = NULL;
+	if (p != NULL && (*out = strdup(p)) == NULL)
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	spool_dbres_release(&res);
 	return r;
 }

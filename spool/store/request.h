@@ -30,6 +30,8 @@ struct spool_request {
 	int64_t size;       /* -1: unknown */
 	const char *hash;   /* or NULL */
 	int64_t created, updated;
+	const char *params; /* JSON text, or NULL */
+	const char *cache_key; /* a query's cache key, or NULL */
 };
 
 /* Record a new request in its first state (r->id set by the caller, or
@@ -71,6 +73,9 @@ struct spool_request_info {
 	int64_t deadline; /* 0: none */
 	int64_t created, updated;
 };
+/* A request's params as JSON text (*out NULL when it has none). */
+int spool_store_request_params(struct spool_store *st, const char *id,
+    char **out, spool_err *err);
 int spool_store_request_info(struct spool_store *st, const char *id,
     struct spool_request_info *out, spool_err *err);
 /* Requests by side and state: side state count */

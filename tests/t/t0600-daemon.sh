@@ -29,7 +29,8 @@ for name in "a b.txt" "café.txt" "名前 データ.bin" "empty" "x" \
 done
 printf '{"type":"query","params":{"source":"roads","limit":5}}' \
     > "$T/low/in/requests/q1.json"
-printf '{"type":"raster","priority":5}' > "$T/low/in/requests/r1.json"
+printf '{"type":"selftest","priority":5,"params":{"stages":99}}' \
+    > "$T/low/in/requests/r1.json"
 
 ok "low accepts all 22" wait_for "22 accepted" 20 \
     sh -c "[ \$(grep -c event=accepted '$T/low.log') -eq 22 ]"
@@ -63,13 +64,14 @@ j=$("$SPOOLCTL" --root "$T/low" requests --json)
 is "$(printf '%s' "$j" | jq '[.requests[] | select(.state == "completed")] | length')" 20 \
     "20 requests completed"
 is "$(printf '%s' "$j" | jq '[.requests[] | select(.state == "failed")] | length')" 2 \
-    "the 2 unsupported requests failed"
+    "the 2 requests high cannot run failed"
 is "$(jq -r .status "$T/low/results/by-name/files/名前 データ.bin/result.json")" \
     succeeded "a result is found by its file name"
 like "$(jq -r .error "$T/low/results/by-name/requests/q1.json/result.json")" \
-    "request type 'query' is not supported yet" "the failure says why"
+    "unknown source 'roads' \\(no sources are configured here\\)" \
+    "the failure says why"
 is "$(jq -r .status "$T/low/results/by-name/requests/r1.json/result.json")" \
-    failed "the raster request failed too"
+    failed "the selftest that plans no job failed too"
 like "$(jq -r .delivered "$T/low/results/by-name/files/a b.txt/receipt.json")" \
     "^delivered/low/a b.txt$" "the receipt says where the file went"
 

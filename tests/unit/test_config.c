@@ -147,7 +147,7 @@ TEST(config_named_defaults)
 	CHECK_STR(c->sources[0].name, "gis");
 	CHECK_STR(c->sources[0].url, "PG:dbname=gis");
 	CHECK_INT(c->sources[0].nlayers, 0);
-	CHECK_INT(c->sources[0].max_rows, 10000);
+	CHECK_INT(c->sources[0].max_rows, 1000);
 	CHECK_INT(c->sources[0].timeout, 30);
 	spool_config_free(c);
 }
@@ -868,7 +868,7 @@ TEST(config_write_new)
 		    c->keep_results == def->keep_results &&
 		    c->keep_status == def->keep_status &&
 		    c->keep_seen == def->keep_seen);
-		CHECK_INT(c->sources[0].max_rows, 10000);
+		CHECK_INT(c->sources[0].max_rows, 1000);
 		CHECK_INT(c->sources[0].timeout, 30);
 		spool_config_free(def);
 		spool_config_free(c);

@@ -661,7 +661,7 @@ TEST(schema_batch_item_request)
 	    "[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
 	EDIT(s, request, "type", "'copy'",
 	    "/type: must be one of \"transfer\", \"raster\", \"vector\", "
-	    "\"query\"");
+	    "\"query\", \"selftest\"");
 	EDIT(s, request, "priority", "1001", "/priority: must be <= 1000");
 	EDIT(s, request, "user", "''", "/user: must be at least 1 characters");
 	EDIT(s, request, "folder", "'Hot'", "/folder: does not match pattern "

@@ -157,8 +157,7 @@ selftest_task(struct spool_worker_task *t)
 		unsigned long long i;
 
 		if (m == NULL)
-			return spool_worker_fail(t, 1, "cannot allocate %llu "
-			    "bytes", alloc);
+			return spool_worker_out_of_memory(t);
 		for (i = 0; i < alloc; i += 4096)
 			m[i] = 1;
 		free(m);
