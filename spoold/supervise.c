@@ -232,6 +232,7 @@ proc_start(struct sup *s, struct proc *p)
 	lim.uid = s->uid;
 	lim.gid = s->gid;
 	lim.set_user = s->set_user;
+	lim.area = s->set_user ? p->area.path : NULL;
 
 	argv[argc++] = pl->prog;
 	argv[argc++] = "--area";

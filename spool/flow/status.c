@@ -17,6 +17,7 @@
 #include "spool/base/fsutil.h"
 #include "spool/base/util.h"
 #include "spool/flow/daemon_impl.h"
+#include "spool/flow/layers.h"
 #include "spool/flow/status.h"
 #include "spool/format/pair.h"
 #include "spool/node/node.h"
@@ -312,10 +313,10 @@ int
 spool_status_flush(struct spool_daemon *d, spool_err *err)
 {
 	struct flush_chunk c;
-	char rel[64];
+	char rel[64], lpath[PATH_MAX];
 	json_t *doc;
 	size_t i, k;
-	int r = SPOOL_OK;
+	int r = SPOOL_OK, layers = 0;
 
 	if (d->changed.n > 1)
 		qsort(d->changed.v, d->changed.n, sizeof(*d->changed.v),
@@ -335,6 +336,12 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 		r = spool_store_read(d->st, flush_read, &c, err);
 		for (k = 0; k < c.n; k++) {
 			if (r == SPOOL_OK && c.doc[k] != NULL) {
+				const char *ty = json_string_value(
+				    json_object_get(c.doc[k], "type"));
+
+				if (ty != NULL && (strcmp(ty, "raster") == 0 ||
+				    strcmp(ty, "vector") == 0))
+					layers = 1;
 				snprintf(rel, sizeof(rel), "status/%s.json",
 				    c.ids[k]);
 				r = write_json(d->node, rel, c.doc[k], err);
@@ -357,6 +364,16 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 		    json_string(d->disk_full_why));
 	r = write_json(d->node, "status/summary.json", doc, err);
 	json_decref(doc);
+	/* the map pages' file: on every transition of a layer, and once */
+	spool_node_path(d->node, lpath, sizeof(lpath),
+	    "status/layer-state.json");
+	if (r == SPOOL_OK && (layers || access(lpath, F_OK) != 0)) {
+		if ((r = spool_layer_state(d->st, d->node, &doc, err)) !=
+		    SPOOL_OK)
+			return r;
+		r = write_json(d->node, "status/layer-state.json", doc, err);
+		json_decref(doc);
+	}
 	return r;
 }
 

@@ -181,7 +181,7 @@ static const struct key keys[] = {
 	PRESET_KEYS(S_VECTOR, C(vector)),
 	NUM(S_RASTER, T_SIZE, "tile_threshold", "2G", C(tile_threshold), KB,
 	    UINT64_MAX),
-	NUM(S_RASTER, T_SIZE, "tile_bytes", "1G", C(tile_bytes), 64 * KB * KB,
+	NUM(S_RASTER, T_SIZE, "tile_bytes", "1G", C(tile_bytes), 64 * KB,
 	    UINT64_MAX),
 	{ S_RASTER, T_LIST, 0, "drivers", "GTiff,COG,JP2OpenJPEG,PNG,JPEG,"
 	    "HFA,GIF,BMP,AAIGrid,EHdr,ENVI,NITF,netCDF,XYZ,USGSDEM",

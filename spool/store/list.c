@@ -39,6 +39,18 @@ spool_store_list_requests(struct spool_store *st, const char *state,
 }
 
 int
+spool_store_list_layers(struct spool_store *st, size_t limit,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+
+	return st_rows_out(st_q(st, &res, err, "SELECT " REQ_COLS " FROM "
+	    "request WHERE type IN ('raster', 'vector') ORDER BY created, id "
+	    "LIMIT ?", DBI(limit ? limit : 1000)), &res, fn, arg);
+}
+
+int
 spool_store_list_batches(struct spool_store *st, size_t limit,
     int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err)

@@ -18,6 +18,10 @@
 int spool_store_list_requests(struct spool_store *st, const char *state,
     size_t limit, int (*fn)(void *, const struct spool_store_row *),
     void *arg, spool_err *err);
+/* Raster and vector requests, oldest first (columns as requests). */
+int spool_store_list_layers(struct spool_store *st, size_t limit,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
 /* id batch_id dir peer seq items bytes tar name state reason created
  * updated */
 int spool_store_list_batches(struct spool_store *st, size_t limit,

@@ -27,8 +27,11 @@
 #                   gdal_translate -of COG with identical options (target
 #                   <= 1.1x).  The 20000x20000 tiled bench needs spoold's
 #                   supervisor (tiles in parallel): not here yet.
-#   BENCH_PARTS="pack store daemon raster"   BENCH_SIZES="128 1536" (MiB)
-#   BENCH_RASTER_REPS=2
+#   vector          1,000,000 points into PostGIS reprojected to 4326: the
+#                   vector job's features/s against ogr2ogr's (target >=
+#                   1.2x); tests/bench/vector.sh
+#   BENCH_PARTS="pack store daemon raster vector"   BENCH_SIZES="128 1536"
+#   (MiB)   BENCH_RASTER_REPS=2
 #   BENCH_DIR=/var/tmp   BENCH_TASKS=10000   BENCH_PLAIN_ROWS=5000
 #   BENCH_STORE_REPS=3   BENCH_LOGS=DIR (keeps the daemons' logs)
 set -eu
@@ -73,7 +76,7 @@ grep -q '^max_bytes = 3G' "$W/high/spoold.conf" ||
 	printf '[batch]\nmax_bytes = 3G\n' >> "$W/high/spoold.conf"
 minisign -G -W -p "$W/a.pub" -s "$W/a.key" > /dev/null
 
-PARTS=${BENCH_PARTS:-pack store daemon raster}
+PARTS=${BENCH_PARTS:-pack store daemon raster vector}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "spool bench: $(nproc) cores"
@@ -405,4 +408,8 @@ PY
 	echo "  gdal_translate -of COG, identical options (-stats, 512 blocks, AUTO overviews, PREDICTOR 2): $a_cog s, peak RSS $(mib "$ra_cog") MiB"
 	echo "  ratio $(ratio "$s_cog" "$a_cog")   (target <= 1.1)"
 	echo "  (20000x20000 through the tiled path needs spoold's supervisor to run the tiles in parallel: not benched here yet)"
+fi
+
+if want vector; then
+	. "$top/tests/bench/vector.sh"
 fi

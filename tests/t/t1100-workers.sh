@@ -5,7 +5,7 @@
 # each other.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 36
+plan 39
 
 pair low high
 set_conf low batch max_age 1s
@@ -138,6 +138,21 @@ p="$T/low/results/$(cat "$T/probe.id")/probe.json"
 is "$(jq -r '[.key, .store, .network, .socket] | map(startswith("denied: ")) | all' "$p")" true \
     "every probe was denied"
 diag "$(jq -c . "$p")"
+
+# 7. a kind whose pool is absent is never claimed; another kind's go on
+sed -i 's/^\[workers.selftest\]$/[workers.raster]\ncount = 0\n\n[workers.selftest]/' "$T/high/spoold.conf"
+kill -HUP "$_pid_high"
+wait_for "reloaded again" 10 sh -c "[ \$(grep -c event=reloaded '$T/high.log') -ge 2 ]"
+cp "$SPOOL_TOP/tests/data/raster/byte.tif" "$T/low/in/raster/.b.part"
+mv "$T/low/in/raster/.b.part" "$T/low/in/raster/byte.tif"
+submit after '{"type":"selftest","params":{"stages":1,"tasks":2}}'
+to_high
+ok "a selftest beside a raster with no pool comes back" result "$(cat "$T/after.id")"
+rid=$("$SPOOLCTL" --root "$T/low" requests --json | jq -r '.requests[] | select(.name == "byte.tif") | .id')
+is "$("$SPOOLCTL" --root "$T/high" jobs --json | jq -r ".jobs[] | select(.request == \"$rid\") | .state")" \
+    running "the raster's job waits, not failed"
+is "$("$SPOOLCTL" --root "$T/high" jobs --json | jq -r ".jobs[] | select(.request == \"$rid\") | .tasks_done")" \
+    0 "and none of its tasks ran"
 
 # a request file of a type that works on a file is refused at intake
 printf '{"type":"raster"}' > "$T/low/in/requests/r.json"

@@ -24,7 +24,7 @@
 #include <ogr_srs_api.h>
 #include <stdint.h>
 
-#include "spool/worker.h"
+#include "spool/job/worker.h"
 
 #define RASTER_COG_TYPE "image/tiff; application=geotiff; profile=cloud-optimized"
 #define RASTER_MAX_NAME 256

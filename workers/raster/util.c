@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "raster.h"
-#include "spool/hash.h"
+#include "spool/base/hash.h"
 
 json_t *
 jnum(double v)
