@@ -5,14 +5,26 @@
 #   make demo       install missing packages, build, run the demo
 #   make bench      benchmarks against the anchor tools (minisign, zstd, tar)
 #   make fuzz       run every libFuzzer target for FUZZ_TIME seconds each
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (make uninstall: the same)
 #
 # SANITIZE=address,undefined builds into build-san/; WERROR=1 adds -Werror;
 # V=1 shows the commands.
 
+# The version, set here only (spoold --version, spoolctl --version, the man
+# pages); a build from a git checkout adds `git describe`.
+VERSION = 0.2.0
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/spool
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+# systemd reads /usr/local/lib/systemd/system too
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 FUZZ_TIME ?= 60
@@ -63,7 +75,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 SCHEMAS := $(sort $(wildcard schemas/*.schema.json))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/schemas_embed.o \
-	   $(BUILD)/gen/store_sql.o
+	   $(BUILD)/gen/store_sql.o $(BUILD)/gen/version.o
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 D_OBJ := $(D_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
@@ -84,7 +96,7 @@ UNIT = $(BUILD)/unit
 # replaces malloc, so not with sanitizers (they own it)
 TORTURE = $(if $(SANITIZE),,$(BUILD)/torture)
 
-.PHONY: all deps check test demo bench fuzz install uninstall clean
+.PHONY: all deps check test demo bench fuzz install uninstall clean FORCE
 
 all: $(SPOOLCTL) $(SPOOLD) $(WORKERS) $(UNIT) $(TORTURE) $(TOOLS)
 
@@ -108,6 +120,17 @@ $(BUILD)/gen/store_sql.c: schemas/store.sql tools/embed-sql.sh
 
 $(BUILD)/gen/store_sql.o: $(BUILD)/gen/store_sql.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# rewritten only when the version (or git's description) changed
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/version.sh $(VERSION) > $@.tmp && \
+	    if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/gen/version.o: $(BUILD)/gen/version.c
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+FORCE:
 
 $(LIBSPOOL): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -179,12 +202,64 @@ fuzz: deps
 	done
 	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh
 
-install: $(SPOOLCTL) $(SPOOLD)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(SPOOLCTL) $(SPOOLD) $(DESTDIR)$(BINDIR)/
+# What make install puts where (make uninstall removes exactly these):
+# programs, the workers built into $(BUILD)/libexec/spool/, man pages,
+# bash completion, systemd units (their paths made the installed ones),
+# and the examples with the udev rule.  Users and the node: spool-setup.
+MAN_PAGES := $(sort $(wildcard docs/man/*.[1-8]))
+EXAMPLES := $(sort $(wildcard contrib/examples/*)) \
+	    contrib/90-spool-usb.rules contrib/spool-usb.default
+UNITS := contrib/spoold.service contrib/spool-usb@.service
+SBIN_SCRIPTS := contrib/spool-setup contrib/spool-usb
+# the workers' names: those built, and those the tree has sources for
+WORKER_NAMES = $(sort $(WORKER_KINDS) $(notdir $(wildcard $(BUILD)/libexec/spool/*)))
+D = $(DESTDIR)
+# units and scripts name the installed programs
+INSTALLED_PATHS = sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+	-e 's|SPOOLCTL:-spoolctl}|SPOOLCTL:-$(BINDIR)/spoolctl}|'
+
+install: $(SPOOLCTL) $(SPOOLD) $(WORKERS)
+	$(INSTALL) -d $(D)$(BINDIR) $(D)$(SBINDIR) $(D)$(UNITDIR) \
+	    $(D)$(BASHCOMPDIR) $(D)$(DOCDIR)/examples \
+	    $(sort $(foreach m,$(MAN_PAGES),$(D)$(MANDIR)/man$(subst .,,$(suffix $(m)))))
+	$(INSTALL) -m 0755 $(SPOOLCTL) $(D)$(BINDIR)/spoolctl
+	$(INSTALL) -m 0755 $(SPOOLD) $(D)$(SBINDIR)/spoold
+	$(Q)for f in $(SBIN_SCRIPTS); do \
+		echo "$(INSTALL) -m 0755 $$f $(D)$(SBINDIR)/"; \
+		$(INSTALLED_PATHS) $$f > $(D)$(SBINDIR)/$${f##*/}.tmp && \
+		chmod 0755 $(D)$(SBINDIR)/$${f##*/}.tmp && \
+		mv $(D)$(SBINDIR)/$${f##*/}.tmp $(D)$(SBINDIR)/$${f##*/} || exit 1; \
+	done
+	$(Q)for w in $(BUILD)/libexec/spool/*; do \
+		[ -f "$$w" ] && [ -x "$$w" ] || continue; \
+		echo "$(INSTALL) -m 0755 $$w $(D)$(LIBEXECDIR)/spool/"; \
+		$(INSTALL) -d $(D)$(LIBEXECDIR)/spool && \
+		$(INSTALL) -m 0755 "$$w" $(D)$(LIBEXECDIR)/spool/ || exit 1; \
+	done
+	$(Q)for m in $(MAN_PAGES); do \
+		s=$${m##*.}; t=$(D)$(MANDIR)/man$$s/$${m##*/}; \
+		echo "$(INSTALL) -m 0644 $$m $(D)$(MANDIR)/man$$s/"; \
+		sed 's/^\(\.TH .*\) spool "spool manual"$$/\1 "spool $(VERSION)" "spool manual"/' \
+		    $$m > $$t.tmp && chmod 0644 $$t.tmp && mv $$t.tmp $$t || exit 1; \
+	done
+	$(INSTALL) -m 0644 contrib/spoolctl.bash-completion $(D)$(BASHCOMPDIR)/spoolctl
+	$(Q)for u in $(UNITS); do \
+		echo "$(INSTALL) -m 0644 $$u $(D)$(UNITDIR)/"; \
+		$(INSTALLED_PATHS) $$u > $(D)$(UNITDIR)/$${u##*/}.tmp && \
+		chmod 0644 $(D)$(UNITDIR)/$${u##*/}.tmp && \
+		mv $(D)$(UNITDIR)/$${u##*/}.tmp $(D)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	$(INSTALL) -m 0644 $(EXAMPLES) $(D)$(DOCDIR)/examples/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/spoolctl $(DESTDIR)$(BINDIR)/spoold
+	rm -f $(D)$(BINDIR)/spoolctl $(D)$(SBINDIR)/spoold \
+	    $(addprefix $(D)$(SBINDIR)/,$(notdir $(SBIN_SCRIPTS))) \
+	    $(addprefix $(D)$(LIBEXECDIR)/spool/,$(WORKER_NAMES)) \
+	    $(foreach m,$(MAN_PAGES),$(D)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+	    $(D)$(BASHCOMPDIR)/spoolctl \
+	    $(addprefix $(D)$(UNITDIR)/,$(notdir $(UNITS))) \
+	    $(addprefix $(D)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	-rmdir $(D)$(LIBEXECDIR)/spool $(D)$(DOCDIR)/examples $(D)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san build-fuzz

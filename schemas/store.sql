@@ -294,11 +294,14 @@ ALTER TABLE request ADD COLUMN params TEXT;
 ALTER TABLE request ADD COLUMN cache_key TEXT;
 CREATE INDEX request_cache_key ON request (cache_key) WHERE cache_key IS NOT NULL;
 -- The processing node's query cache: the request whose answer serves
--- identical queries of a source until expires (ms).
+-- identical queries of a source until expires (ms), while the source is
+-- as it was (fingerprint: a file source's dev:ino:size:mtime).
 CREATE TABLE query_cache (
 	key TEXT PRIMARY KEY,
 	source TEXT NOT NULL,
 	request TEXT NOT NULL,
+	fingerprint TEXT,
+	hits BIGINT NOT NULL DEFAULT 0,
 	created BIGINT NOT NULL,
 	expires BIGINT NOT NULL
 );

@@ -24,37 +24,21 @@ facts_json(const struct spool_batch_facts *f)
 int
 cmd_pack(struct ctl *c)
 {
-	static const char usage[] = "pack [-o OUT.batch] [--to PEER] FILE...";
 	struct spool_batch_facts f;
-	const char *out = NULL, *to = c->node->cfg->peer;
+	const char *out = c->opt[OPT_OUT], *to = c->opt[OPT_TO];
 	char written[PATH_MAX], warn[512] = "";
-	char **files;
 	spool_err err;
-	int i, n = 0, r;
+	int r;
 
-	if ((files = calloc((size_t)c->argc + 1, sizeof(*files))) == NULL)
-		return EXIT_ERROR;
-	for (i = 0; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "-o") == 0 && i + 1 < c->argc)
-			out = c->argv[++i];
-		else if (strcmp(c->argv[i], "--to") == 0 && i + 1 < c->argc)
-			to = c->argv[++i];
-		else if (c->argv[i][0] == '-' && c->argv[i][1] != '\0') {
-			free(files);
-			return ctl_usage(c, usage);
-		} else
-			files[n++] = c->argv[i];
-	}
-	if (n == 0 || to == NULL) {
-		free(files);
-		if (to == NULL && n > 0)
-			return ctl_fail(c, SPOOL_ERR_USAGE,
-			    "no peer: give --to PEER or set [node] peer");
-		return ctl_usage(c, usage);
-	}
-	r = spool_node_pack(c->node, to, files, (size_t)n, out, written, &f,
-	    &err);
-	free(files);
+	if (to == NULL)
+		to = c->node->cfg->peer;
+	if (c->argc == 0)
+		return ctl_usage(c, "no FILE to pack");
+	if (to == NULL)
+		return ctl_fail(c, SPOOL_ERR_USAGE,
+		    "no peer: give --to PEER or set [node] peer");
+	r = spool_node_pack(c->node, to, c->argv, (size_t)c->argc, out,
+	    written, &f, &err);
 	/* pack verifies nothing: its failures are errors (1) or usage (2) */
 	if (r != SPOOL_OK)
 		return ctl_fail(c, spool_err_is_verify(r) ? SPOOL_ERR_SYS : r,
@@ -92,7 +76,7 @@ cmd_verify(struct ctl *c)
 	spool_err err;
 
 	if (c->argc != 1)
-		return ctl_usage(c, "verify BATCH");
+		return ctl_usage(c, NULL);
 	spool_node_batch_check(c->node, &chk, tmpdir);
 	if (spool_batch_read(c->argv[0], NULL, &chk, &f, &err) != SPOOL_OK) {
 		spool_err_prefix(&err, "'%s'", c->argv[0]);
@@ -164,7 +148,7 @@ cmd_inspect(struct ctl *c)
 
 	if (c->argc != 1) {
 		json_decref(items);
-		return ctl_usage(c, "inspect BATCH");
+		return ctl_usage(c, NULL);
 	}
 	sink.ctx = items;
 	spool_node_batch_check(c->node, &chk, tmpdir);
@@ -198,7 +182,7 @@ cmd_unpack(struct ctl *c)
 	spool_err err;
 
 	if (c->argc != 2)
-		return ctl_usage(c, "unpack BATCH DIR");
+		return ctl_usage(c, NULL);
 	spool_node_batch_check(c->node, &chk, tmpdir);
 	if (spool_batch_unpack(c->argv[0], NULL, &chk, c->argv[1], &f, &err) !=
 	    SPOOL_OK) {

@@ -128,7 +128,7 @@ cmd_status(struct ctl *c)
 	int r;
 
 	if (c->argc != 0)
-		return ctl_usage(c, "status");
+		return ctl_usage(c, NULL);
 	if ((r = out_store_open(c, &st)) != EXIT_OK)
 		return r;
 	if (spool_status_summary(st, c->node, &doc, &err) != SPOOL_OK) {
@@ -234,7 +234,7 @@ cmd_flush(struct ctl *c)
 	int r;
 
 	if (c->argc != 0)
-		return ctl_usage(c, "flush");
+		return ctl_usage(c, NULL);
 	if (ask_daemon(c, SPOOL_CONTROL_FLUSH, &r))
 		return r;
 	/* no daemon: do it here, holding the node like a daemon would */
@@ -256,7 +256,7 @@ cmd_gc(struct ctl *c)
 	int r;
 
 	if (c->argc != 0)
-		return ctl_usage(c, "gc");
+		return ctl_usage(c, NULL);
 	if (ask_daemon(c, SPOOL_CONTROL_GC, &r))
 		return r;
 	if ((r = local_daemon(c, &d)) != EXIT_OK)

@@ -527,30 +527,17 @@ ctl_resolve(struct ctl *c, struct spool_store *st, const char *arg,
 int
 cmd_lineage(struct ctl *c)
 {
-	static const char usage[] =
-	    "lineage ID|HASH|PATH [--up | --down] [--dot]";
 	struct spool_store *st = NULL;
 	struct lgraph g;
 	char ref[SPOOL_REF_MAX];
 	const char *arg = NULL;
 	spool_err err;
-	int i, up = 0, down = 0, dot = 0, r, status = EXIT_OK;
+	int up = c->opt[OPT_UP] != NULL, down = c->opt[OPT_DOWN] != NULL;
+	int dot = c->opt[OPT_DOT] != NULL, r, status = EXIT_OK;
 
-	for (i = 0; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--up") == 0)
-			up = 1;
-		else if (strcmp(c->argv[i], "--down") == 0)
-			down = 1;
-		else if (strcmp(c->argv[i], "--dot") == 0)
-			dot = 1;
-		else if (arg == NULL && (c->argv[i][0] != '-' ||
-		    c->argv[i][1] == '\0'))
-			arg = c->argv[i];
-		else
-			return ctl_usage(c, usage);
-	}
-	if (arg == NULL)
-		return ctl_usage(c, usage);
+	if (c->argc != 1)
+		return ctl_usage(c, NULL);
+	arg = c->argv[0];
 	if (dot && c->json)
 		return ctl_fail(c, SPOOL_ERR_USAGE, "give --dot or --json, not "
 		    "both");

@@ -183,31 +183,25 @@ summary(const struct media_out *o, unsigned refused)
 }
 
 static int
-run(struct ctl *c, const char *opt, const char *usage, const char *done_key,
+run(struct ctl *c, int opt, const char *done_key,
     int (*fn)(const struct spool_node *, const char *, unsigned,
     spool_media_fn, void *, unsigned *, spool_err *))
 {
 	struct media_out o;
 	unsigned refused = 0, flags = 0;
 	spool_err err;
-	int r, status, i, imp = strcmp(done_key, "imported") == 0;
+	int r, status, imp = strcmp(done_key, "imported") == 0;
 
+	if (c->argc != 0 || c->opt[opt] == NULL || c->opt[opt][0] == '\0')
+		return ctl_usage(c, c->argc != 0 ? "unexpected operand" :
+		    opt == OPT_TO ? "where to? (--to DIR)" :
+		    "from where? (--from DIR)");
 	memset(&o, 0, sizeof(o));
-	for (i = 0; i < c->argc; i++) {
-		if (strcmp(c->argv[i], opt) == 0 && i + 1 < c->argc &&
-		    o.dir == NULL)
-			o.dir = c->argv[++i];
-		else if (strcmp(c->argv[i], "--quiet") == 0 ||
-		    strcmp(c->argv[i], "-q") == 0)
-			o.quiet = 1;
-		else if (imp && strcmp(c->argv[i], "--remove") == 0)
-			flags |= SPOOL_MEDIA_REMOVE;
-		else
-			return ctl_usage(c, usage);
-	}
-	if (o.dir == NULL || o.dir[0] == '\0')
-		return ctl_usage(c, usage);
+	o.quiet = c->opt[OPT_QUIET] != NULL;
+	if (imp && c->opt[OPT_REMOVE] != NULL)
+		flags |= SPOOL_MEDIA_REMOVE;
 	o.c = c;
+	o.dir = c->opt[opt];
 	o.done_key = done_key;
 	o.tty = isatty(2);
 	if (c->json && ((o.done = json_array()) == NULL ||
@@ -247,38 +241,27 @@ out:
 int
 cmd_export(struct ctl *c)
 {
-	return run(c, "--to", "export --to DIR [--quiet]", "exported",
-	    spool_media_export);
+	return run(c, OPT_TO, "exported", spool_media_export);
 }
 
 int
 cmd_import(struct ctl *c)
 {
-	return run(c, "--from", "import --from DIR [--remove] [--quiet]",
-	    "imported", spool_media_import);
+	return run(c, OPT_FROM, "imported", spool_media_import);
 }
 
 /* resend SEQ [--to PEER]: the archived batch back into out/. */
 int
 cmd_resend(struct ctl *c)
 {
-	const char *usage = "resend SEQ [--to PEER]";
-	const char *peer = NULL, *s = NULL;
+	const char *peer = c->opt[OPT_TO], *s;
 	char name[128], *end;
 	unsigned long long seq;
 	spool_err err;
-	int i;
 
-	for (i = 0; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--to") == 0 && i + 1 < c->argc)
-			peer = c->argv[++i];
-		else if (s == NULL && c->argv[i][0] != '-')
-			s = c->argv[i];
-		else
-			return ctl_usage(c, usage);
-	}
-	if (s == NULL)
-		return ctl_usage(c, usage);
+	if (c->argc != 1)
+		return ctl_usage(c, NULL);
+	s = c->argv[0];
 	errno = 0;
 	seq = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0' || seq < 1 || seq > SPOOL_SEQ_MAX ||

@@ -5,26 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output.h"
 #include "spoolctl.h"
 
 int
 cmd_init(struct ctl *c)
 {
-	const char *name = NULL, *peer = NULL;
+	const char *name = c->opt[OPT_NAME], *peer = c->opt[OPT_PEER];
 	spool_err err;
-	int i;
 
-	for (i = 0; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--name") == 0 && i + 1 < c->argc)
-			name = c->argv[++i];
-		else if (strcmp(c->argv[i], "--peer") == 0 && i + 1 < c->argc)
-			peer = c->argv[++i];
-		else
-			return ctl_usage(c, "init --root DIR --name NAME "
-			    "[--peer NAME]");
-	}
+	if (c->argc != 0)
+		return ctl_usage(c, "unexpected operand");
 	if (c->root_opt == NULL || name == NULL)
-		return ctl_usage(c, "init --root DIR --name NAME [--peer NAME]");
+		return ctl_usage(c, c->root_opt == NULL ? "where? (--root DIR)" :
+		    "what name? (--name NAME)");
 	if (spool_node_create(c->root_opt, name, peer, &err) != SPOOL_OK)
 		return ctl_fail(c, err.code, err.msg);
 	printf("initialised node '%s' in %s\n", name, c->root_opt);
@@ -39,7 +33,7 @@ cmd_key(struct ctl *c)
 	spool_err err;
 
 	if (c->argc != 1 || strcmp(c->argv[0], "show") != 0)
-		return ctl_usage(c, "key show");
+		return ctl_usage(c, NULL);
 	if (spool_node_pubkey(c->node, &pk, &err) != SPOOL_OK)
 		return ctl_fail(c, err.code, err.msg);
 	spool_pubkey_format(&pk, text, sizeof(text));
@@ -106,15 +100,13 @@ record_peer(struct ctl *c, const char *name, spool_err *err)
 int
 cmd_trust(struct ctl *c)
 {
-	static const char usage[] =
-	    "trust add NAME PUBKEYFILE | trust list | trust remove NAME";
 	spool_err err;
 
 	if (c->argc == 1 && strcmp(c->argv[0], "list") == 0)
 		return trust_list(c);
 	if (c->argc == 3 && strcmp(c->argv[0], "add") == 0) {
-		if (spool_trust_add(c->node->root, c->argv[1], c->argv[2], &err) !=
-		    SPOOL_OK)
+		if (spool_node_trust_add(c->node, c->argv[1], c->argv[2],
+		    &err) != SPOOL_OK)
 			return ctl_fail(c, err.code, err.msg);
 		if (record_peer(c, c->argv[1], &err) != SPOOL_OK) {
 			spool_err_prefix(&err, "trusted '%s', but the store "
@@ -131,34 +123,65 @@ cmd_trust(struct ctl *c)
 		printf("removed '%s'\n", c->argv[1]);
 		return EXIT_OK;
 	}
-	return ctl_usage(c, usage);
+	return ctl_usage(c, NULL);
 }
 
+/* config check [FILE]: the file (every problem, with file and line), then
+ * the node it describes (spool_node_check): problems exit 1, warnings
+ * are said.  --json: {"config": PATH, "ok": BOOL, "node": ROOT or null
+ * when there is no node to check, "problems": [LINE...], "warnings":
+ * [LINE...]}. */
 int
 cmd_config(struct ctl *c)
 {
-	struct spool_diag diag = { NULL, 0 };
+	struct spool_diag diag = { NULL, 0 }, warn = { NULL, 0 };
 	struct spool_config *cfg = NULL;
 	const char *path = c->config;
+	json_t *probs = NULL, *warns = NULL;
 	spool_err err;
 	size_t i;
-	int r;
+	int r, nodechk = -1, status;
 
 	if (c->argc < 1 || c->argc > 2 || strcmp(c->argv[0], "check") != 0)
-		return ctl_usage(c, "config check [FILE]");
+		return ctl_usage(c, NULL);
 	if (c->argc == 2)
 		path = c->argv[1];
 	r = spool_config_load(&cfg, path, &diag, &err);
-	if (r != SPOOL_OK) {
-		if (diag.n == 0)
-			fprintf(stderr, "spoolctl: config: %s\n", err.msg);
-		for (i = 0; i < diag.n; i++)
-			fprintf(stderr, "spoolctl: config: %s\n", diag.lines[i]);
-		spool_diag_release(&diag);
-		return EXIT_ERROR;
+	if (r != SPOOL_OK && diag.n == 0)
+		spool_diag_add(&diag, err.msg);
+	if (r == SPOOL_OK)
+		nodechk = spool_node_check(cfg, &diag, &warn);
+	status = diag.n > 0 ? EXIT_ERROR : EXIT_OK;
+	if (c->json) {
+		probs = json_array();
+		warns = json_array();
+		for (i = 0; probs != NULL && i < diag.n; i++)
+			json_array_append_new(probs, out_jstr(diag.lines[i]));
+		for (i = 0; warns != NULL && i < warn.n; i++)
+			json_array_append_new(warns, out_jstr(warn.lines[i]));
+		if (probs == NULL || warns == NULL ||
+		    ctl_print_json(json_pack("{s:s, s:b, s:o, s:O, s:O}",
+		    "config", cfg ? cfg->path : path, "ok", status == EXIT_OK,
+		    "node", nodechk >= 0 ? out_jstr(cfg->root) : json_null(),
+		    "problems", probs, "warnings", warns)) != EXIT_OK)
+			status = EXIT_ERROR;
+		json_decref(probs);
+		json_decref(warns);
+	} else {
+		for (i = 0; i < diag.n + warn.n; i++) {
+			char *line = out_printable(i < diag.n ? diag.lines[i] :
+			    warn.lines[i - diag.n]);
+
+			fprintf(stderr, "spoolctl: config: %s%s\n", i < diag.n ?
+			    "" : "warning: ", line ? line : "?");
+			free(line);
+		}
+		if (status == EXIT_OK)
+			printf("%s: ok%s\n", path, nodechk < 0 ? " (no node "
+			    "there yet: the file alone was checked)" : "");
 	}
 	spool_diag_release(&diag);
-	printf("%s: ok\n", path);
+	spool_diag_release(&warn);
 	spool_config_free(cfg);
-	return EXIT_OK;
+	return status;
 }

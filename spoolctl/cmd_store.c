@@ -25,23 +25,6 @@
 #define LIST_LIMIT_MAX 100000
 #define GAPS_MAX 100       /* missing seqs listed per peer */
 
-static int
-opt_arg(struct ctl *c, int *i, const char *name, const char **val)
-{
-	const char *a = c->argv[*i];
-	size_t n = strlen(name);
-
-	if (strcmp(a, name) == 0 && *i + 1 < c->argc) {
-		*val = c->argv[++*i];
-		return 1;
-	}
-	if (strncmp(a, name, n) == 0 && a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	return 0;
-}
-
 enum { RQ_ID, RQ_SIDE, RQ_TYPE, RQ_USER, RQ_FOLDER, RQ_NAME, RQ_PEER,
 	RQ_PRIORITY, RQ_DEADLINE, RQ_STATE, RQ_ERROR, RQ_SIZE, RQ_HASH,
 	RQ_CREATED, RQ_UPDATED, RQ_NCOLS };
@@ -128,38 +111,39 @@ struct list_opts {
 };
 
 static int
-list_args(struct ctl *c, const char *usage,
-    const char *(*state_at)(size_t), struct list_opts *o)
+list_args(struct ctl *c, const char *(*state_at)(size_t),
+    struct list_opts *o)
 {
 	const char *v;
 	char *end;
-	int i;
 
 	o->state = NULL;
 	o->limit = LIST_LIMIT_DEFAULT;
-	for (i = 0; i < c->argc; i++) {
-		if (state_at != NULL && opt_arg(c, &i, "--state", &v)) {
-			if (!state_ok(state_at, v)) {
-				char msg[400];
-				size_t k, n;
-				n = (size_t)snprintf(msg, sizeof(msg),
-				    "unknown state '%.64s'; one of:", v);
-				for (k = 0; state_at(k) && n < sizeof(msg); k++)
-					n += (size_t)snprintf(msg + n,
-					    sizeof(msg) - n, " %s", state_at(k));
-				sanitize(msg);
-				return ctl_fail(c, SPOOL_ERR_USAGE, msg);
-			}
-			o->state = v;
-		} else if (opt_arg(c, &i, "--limit", &v)) {
-			unsigned long n = strtoul(v, &end, 10);
-			if (*v < '0' || *v > '9' || *end != '\0' || n < 1 ||
-			    n > LIST_LIMIT_MAX)
-				return ctl_fail(c, SPOOL_ERR_USAGE, "--limit: "
-				    "give a number from 1 to 100000");
-			o->limit = n;
-		} else
-			return ctl_usage(c, usage);
+	if (c->argc != 0)
+		return ctl_usage(c, "unexpected operand");
+	if ((v = c->opt[OPT_STATE]) != NULL && state_at != NULL) {
+		if (!state_ok(state_at, v)) {
+			char msg[400];
+			size_t k, n;
+
+			n = (size_t)snprintf(msg, sizeof(msg),
+			    "unknown state '%.64s'; one of:", v);
+			for (k = 0; state_at(k) && n < sizeof(msg); k++)
+				n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+				    " %s", state_at(k));
+			sanitize(msg);
+			return ctl_fail(c, SPOOL_ERR_USAGE, msg);
+		}
+		o->state = v;
+	}
+	if ((v = c->opt[OPT_LIMIT]) != NULL) {
+		unsigned long n = strtoul(v, &end, 10);
+
+		if (*v < '0' || *v > '9' || *end != '\0' || n < 1 ||
+		    n > LIST_LIMIT_MAX)
+			return ctl_fail(c, SPOOL_ERR_USAGE, "--limit: give a "
+			    "number from 1 to 100000");
+		o->limit = n;
 	}
 	return EXIT_OK;
 }
@@ -207,7 +191,6 @@ print_requests(const struct ctl *c, struct rows *r, const char *state)
 
 /* requests and jobs: the same command over two tables. */
 struct listing {
-	const char *usage;
 	const char *(*state_at)(size_t); /* NULL: no --state */
 	int (*list)(struct spool_store *, const char *, size_t,
 	    int (*)(void *, const struct spool_store_row *), void *,
@@ -227,7 +210,7 @@ list_cmd(struct ctl *c, const struct listing *l)
 	spool_err err;
 	int status;
 
-	if ((status = list_args(c, l->usage, l->state_at, &o)) != EXIT_OK ||
+	if ((status = list_args(c, l->state_at, &o)) != EXIT_OK ||
 	    (status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
 	spool_err_clear(&err);
@@ -245,8 +228,7 @@ list_cmd(struct ctl *c, const struct listing *l)
 int
 cmd_requests(struct ctl *c)
 {
-	static const struct listing l = { "requests [--state S] [--limit N]",
-		spool_request_state_at, spool_store_list_requests, "requests",
+	static const struct listing l = { spool_request_state_at, spool_store_list_requests, "requests",
 		request_cols, NCOLS(request_cols), print_requests };
 
 	return list_cmd(c, &l);
@@ -288,8 +270,7 @@ print_jobs(const struct ctl *c, struct rows *r, const char *state)
 int
 cmd_jobs(struct ctl *c)
 {
-	static const struct listing l = { "jobs [--state S] [--limit N]",
-		spool_job_state_at, spool_store_list_jobs, "jobs", job_cols,
+	static const struct listing l = { spool_job_state_at, spool_store_list_jobs, "jobs", job_cols,
 		NCOLS(job_cols), print_jobs };
 
 	return list_cmd(c, &l);
@@ -431,7 +412,7 @@ cmd_batches(struct ctl *c)
 	size_t i;
 	int status;
 
-	if ((status = list_args(c, "batches [--limit N]", NULL, &o)) !=
+	if ((status = list_args(c, NULL, &o)) !=
 	    EXIT_OK || (status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
 	spool_err_clear(&err);
@@ -1162,8 +1143,8 @@ cmd_show(struct ctl *c)
 	char ref[SPOOL_REF_MAX];
 	int status;
 
-	if (c->argc != 1 || c->argv[0][0] == '-')
-		return ctl_usage(c, "show ID");
+	if (c->argc != 1)
+		return ctl_usage(c, NULL);
 	id = strip_kind(c->argv[0], show_kinds, &only);
 	if ((status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
@@ -1198,22 +1179,14 @@ job_action(struct ctl *c, int cancel)
 {
 	struct spool_store *st = NULL;
 	struct rows job = { 0, 0, 0, NULL };
-	const char *id = NULL, *reason = NULL, *kind;
+	const char *id, *reason = c->opt[OPT_REASON], *kind;
 	char jid[SPOOL_ID_MAX];
 	spool_err err;
-	int i, r, status;
+	int r, status;
 
-	for (i = 0; i < c->argc; i++) {
-		if (cancel && opt_arg(c, &i, "--reason", &reason))
-			continue;
-		if (id != NULL || c->argv[i][0] == '-')
-			return ctl_usage(c, cancel ?
-			    "cancel ID [--reason TEXT]" : "retry ID");
-		id = c->argv[i];
-	}
-	if (id == NULL)
-		return ctl_usage(c, cancel ? "cancel ID [--reason TEXT]" :
-		    "retry ID");
+	if (c->argc != 1)
+		return ctl_usage(c, NULL);
+	id = c->argv[0];
 	id = strip_kind(id, show_kinds, &kind);
 	if ((status = out_store_open(c, &st)) != EXIT_OK)
 		return status;

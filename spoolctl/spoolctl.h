@@ -11,19 +11,40 @@
 /* Exit statuses (DESIGN section 8). */
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3 };
 
+/* The commands' own options (spoolctl.c has their names): a command finds
+ * the value of each in c->opt[] (NULL: not given; "" for a flag given). */
+enum ctl_opt {
+	OPT_OUT,    /* -o, --output FILE (pack) */
+	OPT_TO,     /* --to PEER (pack, resend) or DIR (export) */
+	OPT_FROM,   /* --from DIR (import) */
+	OPT_NAME,   /* --name NAME (init) */
+	OPT_PEER,   /* --peer NAME (init) */
+	OPT_STATE,  /* --state S (requests, jobs) */
+	OPT_LIMIT,  /* --limit N (listings) */
+	OPT_REASON, /* --reason TEXT (cancel) */
+	OPT_UP, OPT_DOWN, OPT_DOT, /* lineage */
+	OPT_REMOVE, /* --remove (import) */
+	OPT_QUIET,  /* -q, --quiet (export, import) */
+	CTL_NOPT
+};
+
 struct ctl {
 	const char *cmd;      /* command name for messages */
+	const char *usage;    /* the command's usage line */
 	const char *config;   /* resolved configuration path */
 	const char *root_opt; /* --root as given */
 	int json;
-	int argc;             /* command's own arguments */
+	const char *opt[CTL_NOPT];
+	int argc;             /* the command's operands, options taken out */
 	char **argv;
 	struct spool_node *node; /* loaded when the command needs it */
 };
 
 /* "spoolctl: <cmd>: <msg>" on stderr; returns the exit status for code. */
 int ctl_fail(const struct ctl *c, int code, const char *msg);
-int ctl_usage(const struct ctl *c, const char *usage);
+/* A usage error, exit 2: "spoolctl: CMD: WHY; usage: ..." (why may be
+ * NULL) on one line. */
+int ctl_usage(const struct ctl *c, const char *why);
 /* Load the node (config) unless already loaded; prints on failure. */
 int ctl_node(struct ctl *c);
 /* Print a JSON document on stdout. */
@@ -49,6 +70,7 @@ int cmd_show(struct ctl *c);
 int cmd_lineage(struct ctl *c);
 int cmd_batches(struct ctl *c);
 int cmd_jobs(struct ctl *c);
+int cmd_cache(struct ctl *c);
 int cmd_retry(struct ctl *c);
 int cmd_cancel(struct ctl *c);
 int cmd_status(struct ctl *c);

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
 #include <poll.h>
@@ -73,6 +74,7 @@ struct spoold {
 	int64_t sup_restart, sup_backoff;
 	char note[4096];
 	size_t nnote;
+	char logfile[PATH_MAX]; /* detached: the log, reopened on SIGHUP */
 };
 
 /* Without --foreground, the write end of the pipe the operator's process
@@ -741,6 +743,27 @@ on_signal(struct spoold *s)
 	}
 }
 
+/* SIGHUP when detached: the log file again, for logrotate (which moved
+ * it away); until it can be opened, the old one goes on. */
+static void
+reopen_log(struct spoold *s)
+{
+	int fd;
+
+	if (s->logfile[0] == '\0')
+		return;
+	if ((fd = open(s->logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0640)) < 0) {
+		spool_daemon_log(s->d, "event=error what=log reason=%s",
+		    spool_logq((char[600]){ 0 }, 600, strerror(errno)));
+		return;
+	}
+	fflush(stderr);
+	dup2(fd, 2);
+	close(fd);
+	spool_daemon_log(s->d, "event=log-reopened");
+}
+
 static void
 reload(struct spoold *s)
 {
@@ -750,6 +773,7 @@ reload(struct spoold *s)
 	size_t i;
 
 	s->reload = 0;
+	reopen_log(s);
 	notify("RELOADING=1");
 	if (spool_node_open(&n, s->config, &diag, &err) != SPOOL_OK) {
 		for (i = 0; i < diag.n; i++)
@@ -919,10 +943,25 @@ loop(struct spoold *s)
 	return 0;
 }
 
-static void
-usage(void)
+static const char usage_text[] =
+    "usage: spoold [-c FILE] [-f | --foreground]\n"
+    "       spoold [-c FILE] -T | --print-config\n"
+    "       spoold -h | --help | --version\n"
+    "options:\n"
+    "  -c, --config FILE   the node's configuration (default: $SPOOL_CONFIG)\n"
+    "  -f, --foreground    stay attached, log to stderr\n"
+    "  -T, --print-config  check the configuration, print every key, exit\n"
+    "  -h, --help          this help\n"
+    "      --version       spool's version\n"
+    "See spoold(8).\n";
+
+/* A usage error: one line saying why (what, quoted), then the usage;
+ * exit 2. */
+static void __attribute__((noreturn))
+usage_error(const char *why, const char *what)
 {
-	fprintf(stderr, "usage: spoold -c FILE [-T] [--foreground]\n");
+	fprintf(stderr, "spoold: %s%s%s%s\n%s", why, what ? " '" : "",
+	    what ? what : "", what ? "'" : "", usage_text);
 	exit(2);
 }
 
@@ -980,13 +1019,12 @@ ready_wait(int fd, const char *log)
 /* Without --foreground: detach, and log to <root>/spoold.log; the
  * caller's process waits for ready_say. */
 static int
-detach(const struct spool_node *n)
+detach(const struct spool_node *n, char path[PATH_MAX])
 {
-	char path[PATH_MAX];
 	pid_t pid;
 	int fd, p[2];
 
-	if (spool_node_path(n, path, sizeof(path), "spoold.log") != 0)
+	if (spool_node_path(n, path, PATH_MAX, "spoold.log") != 0)
 		return -1;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0640)) < 0)
@@ -1018,6 +1056,24 @@ detach(const struct spool_node *n)
 	return 0;
 }
 
+/* Before the node's log is there (a bad configuration, a start that
+ * fails): "spoold: what" for the operator, priority err for the journal. */
+static void
+say_err(const char *msg)
+{
+	fprintf(stderr, "%sspoold: %s\n", spool_log_to_journal() ? "<3>" : "",
+	    msg);
+}
+
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "print-config", no_argument, NULL, 'T' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
 int
 main(int argc, char **argv)
 {
@@ -1032,24 +1088,34 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.ifd = s.sfd = s.tfd = s.cfd = -1;
 	s.config = getenv("SPOOL_CONFIG");
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			s.config = argv[++i];
-		else if (strcmp(argv[i], "-T") == 0)
-			print = 1;
-		else if (strcmp(argv[i], "--foreground") == 0 ||
-		    strcmp(argv[i], "-f") == 0)
-			fg = 1;
-		else
-			usage();
+	opterr = 0;
+	while ((i = getopt_long(argc, argv, ":c:fhT", longopts, NULL)) != -1) {
+		switch (i) {
+		case 'c': s.config = optarg; break;
+		case 'f': fg = 1; break;
+		case 'T': print = 1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': printf("spoold (spool) %s\n", spool_version()); return 0;
+		case ':':
+			usage_error("a value is needed by option",
+			    argv[optind - 1]);
+		default:
+			/* a long option as written; a short one by itself */
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				usage_error("unknown option", argv[optind - 1]);
+			usage_error("unknown option", (char[3]){ '-',
+			    (char)optopt, 0 });
+		}
 	}
+	if (optind < argc)
+		usage_error("unexpected argument", argv[optind]);
 	if (s.config == NULL)
-		usage();
+		usage_error("which node? (-c FILE, or SPOOL_CONFIG)", NULL);
 	if (spool_node_open(&s.node, s.config, &diag, &err) != SPOOL_OK) {
 		for (k = 0; k < diag.n; k++)
-			fprintf(stderr, "spoold: %s\n", diag.lines[k]);
+			say_err(diag.lines[k]);
 		if (diag.n == 0)
-			fprintf(stderr, "spoold: %s\n", err.msg);
+			say_err(err.msg);
 		spool_diag_release(&diag);
 		return 1;
 	}
@@ -1064,14 +1130,14 @@ main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	/* detach first: the store's connection and locks belong to the
 	 * process that runs, never carried across a fork */
-	if (!fg && getenv("NOTIFY_SOCKET") == NULL && detach(s.node) != 0) {
-		fprintf(stderr, "spoold: cannot detach: %s\n",
-		    strerror(errno));
+	if (!fg && getenv("NOTIFY_SOCKET") == NULL &&
+	    detach(s.node, s.logfile) != 0) {
+		say_err("cannot detach");
 		ready_say("cannot detach");
 		return 1;
 	}
 	if (spool_daemon_open(&s.d, s.node, 0, &err) != SPOOL_OK) {
-		fprintf(stderr, "spoold: %s\n", err.msg);
+		say_err(err.msg);
 		ready_say(err.msg);
 		spool_node_free(s.node);
 		return 1;
@@ -1086,7 +1152,7 @@ main(int argc, char **argv)
 	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s.sfd < 0 || s.tfd < 0) {
-		fprintf(stderr, "spoold: cannot set up signals and timers\n");
+		say_err("cannot set up signals and timers");
 		ready_say("cannot set up signals and timers");
 		return 1;
 	}

@@ -51,8 +51,15 @@ struct proc {
 	struct pool *pool;
 	int slot;
 	char name[200];           /* lease owner: node/host/pid/kind.slot */
+	char mnt[200];            /* where its area is mounted (root) */
+	/* a query's place in the cache, kept for its answer */
+	char qkey[SPOOL_CACHE_KEY_MAX], qsource[80], qfp[128];
+	int64_t qttl;
 	pid_t pid;                /* 0: not running */
 	int to, from;             /* pipes: task lines, answer lines */
+	int err;                  /* pipe: its stderr, logged line by line */
+	char ebuf[1024];
+	size_t elen;
 	char *buf;
 	size_t len, cap;
 	int busy;
@@ -95,26 +102,11 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *log_node = "-"; /* this process's node, for slog */
+/* this process's node, for slog: its name and [log] level */
+static const struct spool_config *log_cfg;
 
-/* One log line, as spool_daemon_log writes them. */
-static void
-slog(const char *fmt, ...)
-{
-	char line[2048], ts[40];
-	struct timespec now;
-	struct tm tm;
-	va_list ap;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "time=%s.%03ldZ node=%s %s\n", ts,
-	    now.tv_nsec / 1000000, log_node, line);
-}
+/* One log line, as spool_daemon_log writes them (level by event). */
+#define slog(...) spool_log(log_cfg, __VA_ARGS__)
 
 /* A log value: quoted, quotes and control characters replaced. */
 static const char *
@@ -198,7 +190,7 @@ proc_start(struct sup *s, struct proc *p)
 	char *envp[12], cachemax[64], threads[64], asan[160];
 	char ports[SPOOL_SANDBOX_MAX_PATHS][16];
 	int nports = 0;
-	int to[2], from[2], argc = 0;
+	int to[2], from[2], ep[2], argc = 0;
 	const char *step = NULL;
 	size_t i;
 	spool_err err;
@@ -217,6 +209,13 @@ proc_start(struct sup *s, struct proc *p)
 		close(to[1]);
 		return;
 	}
+	if (pipe2(ep, O_CLOEXEC) != 0) {
+		close(to[0]);
+		close(to[1]);
+		close(from[0]);
+		close(from[1]);
+		return;
+	}
 	memset(&lim, 0, sizeof(lim));
 #if !defined(__SANITIZE_ADDRESS__)
 	/* (a sanitizer build reserves terabytes of address space) */
@@ -233,6 +232,21 @@ proc_start(struct sup *s, struct proc *p)
 	lim.gid = s->gid;
 	lim.set_user = s->set_user;
 	lim.area = s->set_user ? p->area.path : NULL;
+	lim.mnt = p->mnt;
+	if (s->set_user) {
+		struct stat mb;
+
+		/* /tmp is sticky: a directory of root's there stays root's */
+		if ((mkdir(p->mnt, 0755) != 0 && errno != EEXIST) ||
+		    lstat(p->mnt, &mb) != 0 || !S_ISDIR(mb.st_mode) ||
+		    mb.st_uid != 0) {
+			slog("event=error what=worker kind=%s reason=\"cannot "
+			    "use '%s' as the mount point of its area\"",
+			    pl->kind, p->mnt);
+			p->restart_at = mono_ms() + BACKOFF_MAX_MS;
+			return;
+		}
+	}
 
 	argv[argc++] = pl->prog;
 	argv[argc++] = "--area";
@@ -297,6 +311,8 @@ proc_start(struct sup *s, struct proc *p)
 		close(to[1]);
 		close(from[0]);
 		close(from[1]);
+		close(ep[0]);
+		close(ep[1]);
 		p->restart_at = mono_ms() + 1000;
 		return;
 	}
@@ -306,26 +322,31 @@ proc_start(struct sup *s, struct proc *p)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(to[0], 0) < 0 || dup2(from[1], 1) < 0)
+		if (dup2(to[0], 0) < 0 || dup2(from[1], 1) < 0 ||
+		    dup2(ep[1], 2) < 0)
 			_exit(127);
 		if (chdir(p->area.path) != 0)
 			_exit(127);
 		if ((e = spool_sandbox_child(&lim, &step)) != 0) {
-			dprintf(2, "spoold: level=err event=worker-sandbox "
-			    "step=%s reason=\"%s\"\n", step, strerror(e));
+			dprintf(2, "event=worker-sandbox step=%s reason=\"%s\"\n",
+			    step, strerror(e));
 			_exit(126);
 		}
 		execve(pl->prog, argv, envp);
-		dprintf(2, "spoold: level=err event=worker-exec prog=%s "
-		    "reason=\"%s\"\n", pl->prog, strerror(errno));
+		dprintf(2, "event=worker-exec prog=%s reason=\"%s\"\n",
+		    pl->prog, strerror(errno));
 		_exit(127);
 	}
 	close(to[0]);
 	close(from[1]);
+	close(ep[1]);
 	p->pid = pid;
 	p->to = to[1];
 	p->from = from[0];
+	p->err = ep[0];
+	p->elen = 0;
 	fcntl(p->from, F_SETFL, O_NONBLOCK);
+	fcntl(p->err, F_SETFL, O_NONBLOCK);
 	p->len = 0;
 	p->busy = 0;
 	p->why = KILL_NONE;
@@ -334,14 +355,82 @@ proc_start(struct sup *s, struct proc *p)
 	    p->slot, (long)pid);
 }
 
+/* One line a worker wrote on stderr, into the log with its kind and
+ * pid: "event=E ..." keeps its event (and its level= when it gives one);
+ * anything else is event=worker-said text="...". */
+static void
+worker_said(struct proc *p, char *line)
+{
+	static const char *const names[] = { "err", "warning", "notice",
+		"info", "debug", "error" };
+	char *lv;
+	size_t i, n;
+
+	if (line[0] == '\0')
+		return;
+	if (strncmp(line, "event=", 6) != 0) {
+		slog("event=worker-said kind=%s pid=%ld text=%s", p->pool->kind,
+		    (long)p->pid, spool_logq((char[1200]){ 0 }, 1200, line));
+		return;
+	}
+	if ((lv = strstr(line, " level=")) != NULL) {
+		n = strcspn(lv + 7, " ");
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i]) == n && strncmp(lv + 7, names[i],
+			    n) == 0) {
+				memmove(lv, lv + 7 + n, strlen(lv + 7 + n) + 1);
+				spool_logl(log_cfg, i < 5 ? (int)i :
+				    SPOOL_LOG_ERR, "%s kind=%s pid=%ld", line,
+				    p->pool->kind, (long)p->pid);
+				return;
+			}
+	}
+	slog("%s kind=%s pid=%ld", line, p->pool->kind, (long)p->pid);
+}
+
+/* What a worker wrote on stderr so far: each whole line logged; a line
+ * longer than the buffer is logged in pieces.  At EOF (end) the rest. */
+static void
+on_stderr(struct proc *p, int end)
+{
+	char *nl;
+	ssize_t r;
+
+	for (;;) {
+		r = p->err >= 0 ? read(p->err, p->ebuf + p->elen,
+		    sizeof(p->ebuf) - 1 - p->elen) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r > 0)
+			p->elen += (size_t)r;
+		p->ebuf[p->elen] = '\0';
+		while ((nl = memchr(p->ebuf, '\n', p->elen)) != NULL) {
+			*nl = '\0';
+			worker_said(p, p->ebuf);
+			p->elen -= (size_t)(nl + 1 - p->ebuf);
+			memmove(p->ebuf, nl + 1, p->elen + 1);
+		}
+		if (p->elen == sizeof(p->ebuf) - 1 || (r <= 0 && end &&
+		    p->elen > 0)) {
+			worker_said(p, p->ebuf);
+			p->elen = 0;
+		}
+		if (r <= 0)
+			return;
+	}
+}
+
 static void
 proc_close(struct proc *p)
 {
+	on_stderr(p, 1);
 	if (p->to >= 0)
 		close(p->to);
 	if (p->from >= 0)
 		close(p->from);
-	p->to = p->from = -1;
+	if (p->err >= 0)
+		close(p->err);
+	p->to = p->from = p->err = -1;
 	p->pid = 0;
 	p->len = 0;
 }
@@ -408,8 +497,7 @@ lost_task(struct sup *s, struct proc *p, int status, const struct rusage *ru)
 		snprintf(why, sizeof(why), "worker stopped while running "
 		    "task %s", p->task.id);
 	} else if (WIFSIGNALED(status) && p->pool->c.memory_limit > 0 &&
-	    ((uint64_t)ru->ru_maxrss * 1024 >= p->pool->c.memory_limit / 10 * 9 ||
-	    (WTERMSIG(status) == SIGKILL))) {
+	    (uint64_t)ru->ru_maxrss * 1024 >= p->pool->c.memory_limit / 10 * 9) {
 		format_size(num, sizeof(num), p->pool->c.memory_limit);
 		snprintf(why, sizeof(why), "task exceeded memory_limit (%s)",
 		    num);
@@ -463,6 +551,50 @@ on_exit_(struct sup *s, pid_t pid, int status, const struct rusage *ru)
 
 /* ---- tasks ------------------------------------------------------------ */
 
+/* A query the processing node's cache answers (then 1: done); else
+ * what its answer is kept under is noted in p. */
+static int
+query_cached(struct sup *s, struct proc *p, const json_t *config)
+{
+	const json_t *src = json_object_get(config, "source");
+	const struct spool_conf_source *cs;
+	char from[SPOOL_ID_MAX], rid[64];
+	const char *outcome;
+	spool_err err;
+	int found = 0, r;
+
+	p->qkey[0] = '\0';
+	p->qttl = json_integer_value(json_object_get(src, "cache_ttl_ms"));
+	cs = spool_config_source(s->node->cfg, json_string_value(
+	    json_object_get(src, "name")));
+	if (cs == NULL || p->qttl <= 0 ||
+	    spool_store_request_cache_key(s->st, request_of(&p->task, rid,
+	    sizeof(rid)), p->qkey, sizeof(p->qkey), NULL) != SPOOL_OK ||
+	    p->qkey[0] == '\0') {
+		p->qkey[0] = '\0';
+		return 0;
+	}
+	snprintf(p->qsource, sizeof(p->qsource), "%s", cs->name);
+	spool_source_fingerprint(cs, p->qfp, sizeof(p->qfp));
+	if (spool_qcache_lookup(s->st, p->qkey, p->qfp, from, &found, &err) !=
+	    SPOOL_OK || !found)
+		return 0;
+	r = spool_task_answer_cached(s->st, p->name, &p->task, from, &outcome,
+	    &err);
+	if (r == SPOOL_ERR_NOTFOUND)
+		return 0; /* the first answer is gone: ask the source */
+	if (r != SPOOL_OK) {
+		slog("event=error what=cache task=%s reason=%s", p->task.id,
+		    q((char[600]){ 0 }, 600, err.msg));
+		return 0;
+	}
+	slog("event=task-%s kind=query task=%s request=%s cache_hit=1 "
+	    "answer_of=%s", outcome, p->task.id, rid, from);
+	p->qkey[0] = '\0';
+	tell(s, "changed", rid);
+	return 1;
+}
+
 static void
 give_task(struct sup *s, struct proc *p)
 {
@@ -493,6 +625,11 @@ give_task(struct sup *s, struct proc *p)
 	lim.threads = (int)pl->c.threads;
 	lim.cachemax = pl->c.cachemax;
 	config = spool_kind_config(s->node, pl->kind, &p->task, s->st);
+	if (strcmp(pl->kind, "query") == 0 && query_cached(s, p, config)) {
+		json_decref(config);
+		spool_task_release(&p->task);
+		return;
+	}
 	if ((r = spool_area_reset(&p->area, &err)) != SPOOL_OK ||
 	    (r = spool_task_line(s->st, s->node->root, &p->task, pl->kind,
 	    &p->area, config, &lim, &line, &err)) != SPOOL_OK) {
@@ -533,6 +670,34 @@ give_task(struct sup *s, struct proc *p)
 	    "index=%d attempt=%d pid=%ld", pl->kind, p->task.id, rid,
 	    p->task.stage, p->task.idx, p->task.attempt, (long)p->pid);
 	tell(s, "changed", rid);
+}
+
+/* What a finished task changes in the query cache: a query's answer
+ * serves the same query; a vector load into a database makes that
+ * database's sources answer afresh. */
+static void
+after_success(struct sup *s, struct proc *p, const char *rid)
+{
+	const struct spool_config *c = s->node->cfg;
+	spool_err err;
+	uint64_t n;
+	size_t i;
+
+	if (strcmp(p->pool->kind, "query") == 0 && p->qkey[0] != '\0' &&
+	    spool_qcache_put(s->st, p->qkey, p->qsource, rid, p->qfp, p->qttl,
+	    &err) != SPOOL_OK)
+		slog("event=error what=cache reason=%s", q((char[600]){ 0 },
+		    600, err.msg));
+	if (strcmp(p->pool->kind, "vector") != 0 || c->vector.postgis == NULL)
+		return;
+	for (i = 0; i < c->nsources; i++)
+		if (c->sources[i].url != NULL &&
+		    strcmp(c->sources[i].url, c->vector.postgis) == 0 &&
+		    spool_qcache_clear(s->st, c->sources[i].name, &n, NULL) ==
+		    SPOOL_OK && n > 0)
+			slog("event=cache-cleared source=%s entries=%llu "
+			    "why=\"a vector load\"", c->sources[i].name,
+			    (unsigned long long)n);
 }
 
 static void
@@ -579,8 +744,10 @@ on_answer(struct sup *s, struct proc *p, json_t *a)
 		    (long long)(mono_ms() - p->started), e ? " reason=" : "",
 		    e ? q(eb, sizeof(eb), e) : "");
 	}
-	if (strcmp(outcome, "succeeded") == 0)
+	if (strcmp(outcome, "succeeded") == 0) {
 		p->backoff = 0;
+		after_success(s, p, rid);
+	}
 	/* a finished task may have queued the next stage's */
 	p->pool->dry = 0;
 	spool_task_release(&p->task);
@@ -736,7 +903,9 @@ setup(struct sup *s, spool_err *err)
 			p->slot = k;
 			snprintf(p->name, sizeof(p->name), "%s/%s.%d",
 			    s->worker, kinds[i], k);
-			p->to = p->from = -1;
+			snprintf(p->mnt, sizeof(p->mnt), "/tmp/.spool-%s-%s.%d",
+			    c->name, kinds[i], k);
+			p->to = p->from = p->err = -1;
 			snprintf(p->area.path, sizeof(p->area.path),
 			    "%s/store/work/%s.%d", s->node->root, kinds[i], k);
 			p->area.uid = s->uid;
@@ -781,16 +950,20 @@ stop_all(struct sup *s)
 			usleep(20000);
 	} while (left && mono_ms() < until);
 	for (i = 0; i < s->npools; i++)
-		for (k = 0; k < s->pools[i].nprocs; k++)
+		for (k = 0; k < s->pools[i].nprocs; k++) {
 			if (s->pools[i].procs[k].pid > 0)
 				kill(s->pools[i].procs[k].pid, SIGKILL);
+			if (s->set_user)
+				rmdir(s->pools[i].procs[k].mnt);
+		}
 }
 
 static void
 run(struct sup *s)
 {
-	struct pollfd pfd[2 + KINDS_MAX * PROCS_MAX];
-	struct proc *who[2 + KINDS_MAX * PROCS_MAX];
+	struct pollfd pfd[2 + 2 * KINDS_MAX * PROCS_MAX];
+	struct proc *who[2 + 2 * KINDS_MAX * PROCS_MAX];
+	int is_err[2 + 2 * KINDS_MAX * PROCS_MAX];
 	int64_t next_poll = 0;
 
 	while (!s->stop) {
@@ -831,6 +1004,13 @@ run(struct sup *s)
 				if (p->pid > 0 && p->from >= 0) {
 					pfd[n].fd = p->from;
 					pfd[n].events = POLLIN;
+					is_err[n] = 0;
+					who[n++] = p;
+				}
+				if (p->pid > 0 && p->err >= 0) {
+					pfd[n].fd = p->err;
+					pfd[n].events = POLLIN;
+					is_err[n] = 1;
 					who[n++] = p;
 				}
 				if (p->pid == 0 && p->restart_at > now &&
@@ -860,7 +1040,9 @@ run(struct sup *s)
 					s->stop = 1;
 		}
 		for (i = 2; i < n; i++)
-			if (pfd[i].revents & (POLLIN | POLLHUP))
+			if (is_err[i] && (pfd[i].revents & (POLLIN | POLLHUP)))
+				on_stderr(who[i], 0);
+			else if (pfd[i].revents & (POLLIN | POLLHUP))
 				on_readable(s, who[i]);
 		{
 			struct rusage ru;
@@ -921,7 +1103,7 @@ spool_supervise_start(struct spool_node *node, int *wake, int *notify,
 		if (s == NULL)
 			_exit(1);
 		s->node = node;
-		log_node = node->cfg->name;
+		log_cfg = node->cfg;
 		s->wake = w[0];
 		s->notify = nt[1];
 		sigemptyset(&mask);

@@ -77,27 +77,165 @@ spool_logq(char *buf, size_t n, const char *s)
 	return buf;
 }
 
-void
-spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
+/* ---- the log ----------------------------------------------------------- */
+
+static const char *const level_names[] = {
+	"err", "warning", "notice", "info", "debug"
+};
+
+/* How severe each event is: one table, so `journalctl -p warning` and
+ * [log] level mean the same everywhere.  An event not listed is info. */
+static const struct {
+	const char *event;
+	int level;
+} event_levels[] = {
+	{ "error", SPOOL_LOG_ERR },
+	{ "reload-failed", SPOOL_LOG_ERR },
+	{ "warning", SPOOL_LOG_WARNING },
+	{ "worker-exited", SPOOL_LOG_WARNING },
+	{ "task-timeout", SPOOL_LOG_WARNING },
+	{ "task-lost", SPOOL_LOG_WARNING },
+	{ "gdal_warning", SPOOL_LOG_WARNING },
+	{ "vector_layer_failed", SPOOL_LOG_WARNING },
+	{ "worker_bad_line", SPOOL_LOG_WARNING },
+	{ "worker_line_too_long", SPOOL_LOG_WARNING },
+	{ "worker_bad_task", SPOOL_LOG_WARNING },
+	{ "worker_sandbox_failed", SPOOL_LOG_ERR },
+	{ "worker-sandbox", SPOOL_LOG_ERR },
+	{ "worker-exec", SPOOL_LOG_ERR },
+	{ "rejected", SPOOL_LOG_WARNING },
+	{ "quarantined", SPOOL_LOG_WARNING },
+	{ "disk-full", SPOOL_LOG_WARNING },
+	{ "overflow", SPOOL_LOG_WARNING },
+	{ "worker-died", SPOOL_LOG_WARNING },
+	{ "task-failed", SPOOL_LOG_WARNING },
+	{ "gap", SPOOL_LOG_WARNING },
+	{ "notice", SPOOL_LOG_NOTICE },
+	{ "starting", SPOOL_LOG_NOTICE },
+	{ "ready", SPOOL_LOG_NOTICE },
+	{ "stopping", SPOOL_LOG_NOTICE },
+	{ "reloaded", SPOOL_LOG_NOTICE },
+	{ "disk-ok", SPOOL_LOG_NOTICE },
+	{ "leases-released", SPOOL_LOG_NOTICE },
+	{ "duplicate", SPOOL_LOG_NOTICE },
+	{ "gc", SPOOL_LOG_NOTICE },
+	{ "log-reopened", SPOOL_LOG_NOTICE },
+	{ "sweep", SPOOL_LOG_DEBUG },
+};
+
+int
+spool_log_event_level(const char *event, size_t len)
 {
-	char line[2048], ts[40];
+	size_t i;
+
+	for (i = 0; i < sizeof(event_levels) / sizeof(event_levels[0]); i++)
+		if (strlen(event_levels[i].event) == len &&
+		    memcmp(event_levels[i].event, event, len) == 0)
+			return event_levels[i].level;
+	return SPOOL_LOG_INFO;
+}
+
+const char *
+spool_log_level_name(int level)
+{
+	if (level < SPOOL_LOG_ERR || level > SPOOL_LOG_DEBUG)
+		return "info";
+	return level_names[level];
+}
+
+/* Is stderr the journal's stream (systemd sets JOURNAL_STREAM=dev:ino
+ * for a service whose output goes there)?  Then lines start with "<N>",
+ * the syslog priority, which journald reads. */
+int
+spool_log_to_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(2, &sb) != 0)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev &&
+	    (unsigned long long)sb.st_ino == ino;
+}
+
+/* The one place a log line is made.  level < 0: the level of the event
+ * the text names ("event=NAME ..."). */
+static void
+emit(const char *node, int max_level, int journal, int level,
+    const char *fmt, va_list ap)
+{
+	char text[1800], ts[40], prefix[16] = "";
+	const char *ev;
 	struct timespec now;
 	struct tm tm;
-	va_list ap;
-	int w;
 
+	vsnprintf(text, sizeof(text), fmt, ap);
+	if (level < 0) {
+		ev = strncmp(text, "event=", 6) == 0 ? text + 6 : "";
+		level = spool_log_event_level(ev, strcspn(ev, " "));
+	}
+	if (level > max_level)
+		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	w = snprintf(line, sizeof(line), "time=%s.%03ldZ node=%s ", ts,
-	    now.tv_nsec / 1000000, d->node->cfg->name);
+	/* syslog's priorities: err 3, warning 4, notice 5, info 6, debug 7 */
+	if (journal)
+		snprintf(prefix, sizeof(prefix), "<%d>", level + 3);
+	/* one write per line: workers share the stream */
+	fprintf(stderr, "%stime=%s.%03ldZ level=%s node=%s %s\n", prefix, ts,
+	    now.tv_nsec / 1000000, spool_log_level_name(level), node, text);
+}
+
+static void
+vlog(struct spool_daemon *d, int level, const char *fmt, va_list ap)
+{
+	emit(d->node->cfg->name, d->node->cfg->log_level, d->journal, level,
+	    fmt, ap);
+}
+
+void
+spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(line + w, sizeof(line) - (size_t)w, fmt, ap);
+	vlog(d, -1, fmt, ap);
 	va_end(ap);
-	if (d->log != NULL)
-		d->log(d->log_arg, line);
-	else
-		fprintf(stderr, "%s\n", line);
+}
+
+void
+spool_log(const struct spool_config *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(c ? c->name : "-", c ? c->log_level : SPOOL_LOG_INFO,
+	    spool_log_to_journal(), -1, fmt, ap);
+	va_end(ap);
+}
+
+void
+spool_logl(const struct spool_config *c, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(c ? c->name : "-", c ? c->log_level : SPOOL_LOG_INFO,
+	    spool_log_to_journal(), level, fmt, ap);
+	va_end(ap);
+}
+
+void
+spool_daemon_logl(struct spool_daemon *d, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(d, level, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -217,6 +355,7 @@ spool_daemon_open(struct spool_daemon **out, struct spool_node *n, int wait,
 	d->node = n;
 	d->started = spool_now_ms();
 	d->lock_fd = d->store_fd = -1;
+	d->journal = spool_log_to_journal();
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (spool_node_path(n, path, sizeof(path), dirs[i]) != 0) {
 			r = spool_fail(err, SPOOL_ERR_USAGE, "path too long");

@@ -44,9 +44,32 @@ void spool_daemon_close(struct spool_daemon *d);
 int spool_daemon_fork_open(struct spool_daemon **out,
     struct spool_daemon *parent, spool_err *err);
 
-/* Log one event: "event=NAME k=v ..." (values quoted when needed). */
+/* Log one event on stderr: fmt is "event=NAME k=v ..." (values quoted
+ * when needed, spool_logq); the line is "time=... level=L node=N " and
+ * that.  The level is the event's (spool_log_event_level); lines less
+ * severe than [log] level are not written; when stderr is the journal
+ * (JOURNAL_STREAM names it) the line starts with "<N>", its syslog
+ * priority.  _logl gives the level (SPOOL_LOG_*) itself. */
 void spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void spool_daemon_logl(struct spool_daemon *d, int level, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+/* The same line from a process without a daemon context (spoold's
+ * supervisor of the worker pools): c's node name and [log] level (NULL:
+ * "-" and info). */
+void spool_log(const struct spool_config *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void spool_logl(const struct spool_config *c, int level, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+/* The level of an event name (len bytes of event): err for error and
+ * reload-failed, warning for refusals, a full disk, lost workers and
+ * failed tasks, notice for the daemon's life (starting, ready, stopping,
+ * reloaded, gc...), debug for sweeps, info for the rest. */
+int spool_log_event_level(const char *event, size_t len);
+/* 1 when stderr is the journal (JOURNAL_STREAM names it), else 0. */
+int spool_log_to_journal(void);
+/* "err" "warning" "notice" "info" "debug" */
+const char *spool_log_level_name(int level);
 /* A log value, quoted when it needs to be ("-" for NULL). */
 const char *spool_logq(char *buf, size_t n, const char *s);
 

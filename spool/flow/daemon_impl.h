@@ -34,9 +34,7 @@ struct spool_daemon {
 	                              but st are the parent's */
 	int lock_fd;               /* store/lock, flock'd */
 	int store_fd;              /* store/, for syncfs */
-	/* one line per event, key=value (NULL: stderr) */
-	void (*log)(void *arg, const char *line);
-	void *log_arg;
+	int journal;               /* stderr is the journal: "<N>" first */
 	/* state the loop looks at */
 	int disk_full;             /* intake paused: no space */
 	char disk_full_why[SPOOL_ERR_MSG_MAX + 64];
@@ -45,6 +43,7 @@ struct spool_daemon {
 	struct spool_idlist changed;
 	struct spool_reaper *reaper; /* unlinks store/reap/ (reaper.c) */
 	uint64_t taken, rejected, imported, quarantined, written;
+	uint64_t refused[16];      /* by enum spool_refusal (intake.h) */
 };
 
 #define LQ(s) spool_logq((char[600]){ 0 }, 600, (s))

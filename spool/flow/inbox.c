@@ -805,6 +805,29 @@ apply_tx(struct spool_store *st, void *arg, spool_err *err)
 	return SPOOL_OK;
 }
 
+/* Gaps are loud: after each import, the seqs still missing from the peer
+ * (DESIGN section 4: never waited for, always said). */
+static void
+log_gaps(struct spool_daemon *d, const char *peer)
+{
+	char list[512];
+	uint64_t *missing = NULL;
+	size_t n = 0, i, o = 0;
+	int more = 0;
+
+	if (spool_store_gaps(d->st, peer, &missing, &n, 20, &more, NULL) !=
+	    SPOOL_OK || n == 0) {
+		free(missing);
+		return;
+	}
+	for (i = 0; i < n && o < sizeof(list) - 32; i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%llu",
+		    i ? "," : "", (unsigned long long)missing[i]);
+	free(missing);
+	spool_daemon_log(d, "event=gap peer=%s missing=%s%s", peer, list,
+	    more ? ",..." : "");
+}
+
 int
 spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 {
@@ -867,6 +890,7 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 		    (unsigned long long)im.f.seq,
 		    (unsigned long long)im.f.items,
 		    (unsigned long long)im.acked);
+		log_gaps(d, im.f.from);
 	}
 	r = spool_inbox_archive(d, dir, name, copy, err);
 	import_release(&im);

@@ -75,6 +75,7 @@ struct claim {
 	char user[80];
 	char type[16];
 	char why[SPOOL_ERR_MSG_MAX * 2];
+	int code;                     /* the refusal's kind (intake.h) */
 	int priority;
 	int64_t deadline;
 	int ok;
@@ -106,9 +107,22 @@ owner_name(struct group *g, unsigned uid, char *out, size_t outsz)
 	snprintf(out, outsz, "%s", g->owner);
 }
 
-static int
-refuse(struct claim *c, const char *fmt, const char *arg)
+static const char *const refusal_names[SPOOL_REFUSED_N] = {
+	"symlink", "directory", "special", "hard-link", "name", "no-peer",
+	"unreadable", "changed", "too-large", "bad-json", "schema"
+};
+
+const char *
+spool_refusal_name(int code)
 {
+	return code >= 0 && code < SPOOL_REFUSED_N ? refusal_names[code] :
+	    "other";
+}
+
+static int
+refuse(struct claim *c, int code, const char *fmt, const char *arg)
+{
+	c->code = code;
 	snprintf(c->why, sizeof(c->why), fmt, arg);
 	c->ok = 0;
 	return 0;
@@ -135,7 +149,8 @@ read_request(struct group *g, struct claim *c, int fd, spool_err *err)
 	}
 	if (got > REQUEST_FILE_MAX) {
 		free(buf);
-		return refuse(c, "request file is larger than 1 MiB%s", "");
+		return refuse(c, SPOOL_REFUSED_TOO_LARGE,
+		    "request file is larger than 1 MiB%s", "");
 	}
 	if ((r = spool_blob_write(&c->b, buf, got, err)) != SPOOL_OK) {
 		free(buf);
@@ -144,10 +159,12 @@ read_request(struct group *g, struct claim *c, int fd, spool_err *err)
 	doc = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &je);
 	free(buf);
 	if (doc == NULL)
-		return refuse(c, "not a valid JSON request: %s", je.text);
+		return refuse(c, SPOOL_REFUSED_BAD_JSON,
+		    "not a valid JSON request: %s", je.text);
 	if (spool_schema_validate(g->d->request_schema, doc, &e) != SPOOL_OK) {
 		json_decref(doc);
-		return refuse(c, "request does not match the request schema: "
+		return refuse(c, SPOOL_REFUSED_SCHEMA,
+		    "request does not match the request schema: "
 		    "%s", e.msg);
 	}
 	snprintf(c->type, sizeof(c->type), "%s",
@@ -169,7 +186,8 @@ read_request(struct group *g, struct claim *c, int fd, spool_err *err)
 
 		if (spool_time_parse(json_string_value(v), &t) != SPOOL_OK) {
 			json_decref(doc);
-			return refuse(c, "request has a bad expiry time%s", "");
+			return refuse(c, SPOOL_REFUSED_SCHEMA,
+			    "request has a bad expiry time%s", "");
 		}
 		c->deadline = (int64_t)t * 1000;
 	}
@@ -232,29 +250,37 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	file_id(&sb, c->ino, sizeof(c->ino));
 	owner_name(g, sb.st_uid, c->user, sizeof(c->user));
 	if (S_ISLNK(sb.st_mode))
-		return refuse(c, "is a symbolic link; only regular files are "
+		return refuse(c, SPOOL_REFUSED_SYMLINK,
+		    "is a symbolic link; only regular files are "
 		    "taken%s", "");
 	if (S_ISDIR(sb.st_mode))
-		return refuse(c, "is a directory; only regular files are "
+		return refuse(c, SPOOL_REFUSED_DIRECTORY,
+		    "is a directory; only regular files are "
 		    "taken%s", "");
 	if (!S_ISREG(sb.st_mode))
-		return refuse(c, "is a FIFO, socket or device; only regular "
+		return refuse(c, SPOOL_REFUSED_SPECIAL,
+		    "is a FIFO, socket or device; only regular "
 		    "files are taken%s", "");
 	if (sb.st_nlink != 1 && !own_blob(g, c, &sb))
-		return refuse(c, "has other hard links; only files with one "
+		return refuse(c, SPOOL_REFUSED_HARD_LINK,
+		    "has other hard links; only files with one "
 		    "link are taken%s", "");
 	if (!spool_item_name_ok(c->name))
-		return refuse(c, "its name is not valid UTF-8 or has control "
+		return refuse(c, SPOOL_REFUSED_NAME,
+		    "its name is not valid UTF-8 or has control "
 		    "characters%s", "");
 	if (g->peer == NULL)
-		return refuse(c, "the folder has no destination peer ([folder] "
+		return refuse(c, SPOOL_REFUSED_NO_PEER,
+		    "the folder has no destination peer ([folder] "
 		    "peer or [node] peer)%s", "");
 	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
-			return refuse(c, "is a symbolic link%s", "");
+			return refuse(c, SPOOL_REFUSED_SYMLINK,
+			    "is a symbolic link%s", "");
 		if (errno == EACCES || errno == EPERM)
-			return refuse(c, "spoold may not read it (%s); give "
+			return refuse(c, SPOOL_REFUSED_UNREADABLE,
+			    "spoold may not read it (%s); give "
 			    "the spool user read access and drop it again",
 			    strerror(errno));
 		return spool_fail_sys(err, "cannot open '%s'", c->path);
@@ -262,7 +288,8 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 	if (fstat(fd, &fsb) != 0 || fsb.st_ino != sb.st_ino ||
 	    fsb.st_dev != sb.st_dev || !S_ISREG(fsb.st_mode)) {
 		close(fd);
-		return refuse(c, "changed while it was taken%s", "");
+		return refuse(c, SPOOL_REFUSED_CHANGED,
+		    "changed while it was taken%s", "");
 	}
 	c->priority = g->f->priority;
 	c->deadline = g->f->expires ? g->now + (int64_t)g->f->expires * 1000 :
@@ -333,11 +360,13 @@ check_line(struct group *g, struct claim *c, spool_err *err)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	}
 	if (strlen(ascii) >= SPOOL_LINE_MAX)
-		refuse(c, "the request is too large for a batch manifest "
+		refuse(c, SPOOL_REFUSED_TOO_LARGE,
+		    "the request is too large for a batch manifest "
 		    "line (its params take more than 1 MiB as JSON)%s", "");
 	else if (spool_manifest_check_item(g->d->manifest, item, &e) !=
 	    SPOOL_OK)
-		refuse(c, "the request cannot travel: %s", e.msg);
+		refuse(c, SPOOL_REFUSED_SCHEMA,
+		    "the request cannot travel: %s", e.msg);
 	json_decref(item);
 	free(ascii);
 	free(line);
@@ -480,9 +509,10 @@ reject(struct group *g, struct claim *c)
 			break;
 	}
 	spool_time_ms(now, g->now);
-	doc = json_pack("{s:o, s:s, s:s, s:s, s:s}", "name", json_name(c->name),
-	    "reason", c->why, "time", now, "user", c->user, "folder",
-	    g->f->name);
+	doc = json_pack("{s:o, s:s, s:s, s:s, s:s, s:s}", "name",
+	    json_name(c->name), "reason", c->why, "code",
+	    spool_refusal_name(c->code), "time", now, "user", c->user,
+	    "folder", g->f->name);
 	text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
 	if (text == NULL || spool_write_file_atomic(ej, text, strlen(text),
@@ -495,9 +525,11 @@ reject(struct group *g, struct claim *c)
 		    "reason=%s", LQ(c->name), LQ(e.msg));
 	spool_fsync_dir(dir, NULL);
 	g->d->rejected++;
+	if (c->code >= 0 && c->code < SPOOL_REFUSED_N)
+		g->d->refused[c->code]++;
 	spool_daemon_log(g->d, "event=rejected folder=%s name=%s user=%s "
-	    "reason=%s", LQ(g->f->name), LQ(c->name), LQ(c->user),
-	    LQ(c->why));
+	    "code=%s reason=%s", LQ(g->f->name), LQ(c->name), LQ(c->user),
+	    spool_refusal_name(c->code), LQ(c->why));
 }
 
 /* Put a claimed file back where the user left it (no space to take it

@@ -12,6 +12,26 @@
 #include "spool/base/error.h"
 #include "spool/flow/daemon.h"
 
+/* Why intake refused a file, by kind: "code" in rejected/NAME.error.json,
+ * code= in the log, reason= in status/metrics.prom. */
+enum spool_refusal {
+	SPOOL_REFUSED_SYMLINK,    /* a symbolic link */
+	SPOOL_REFUSED_DIRECTORY,
+	SPOOL_REFUSED_SPECIAL,    /* FIFO, socket, device */
+	SPOOL_REFUSED_HARD_LINK,
+	SPOOL_REFUSED_NAME,       /* not UTF-8, control characters */
+	SPOOL_REFUSED_NO_PEER,    /* the folder has nowhere to send it */
+	SPOOL_REFUSED_UNREADABLE, /* spoold may not read it */
+	SPOOL_REFUSED_CHANGED,    /* changed while it was taken */
+	SPOOL_REFUSED_TOO_LARGE,  /* a request file, or its manifest line */
+	SPOOL_REFUSED_BAD_JSON,   /* a request file that is not JSON */
+	SPOOL_REFUSED_SCHEMA,     /* a request the schema refuses */
+	SPOOL_REFUSED_N
+};
+/* "symlink" "directory" "special" "hard-link" "name" "no-peer"
+ * "unreadable" "changed" "too-large" "bad-json" "schema" */
+const char *spool_refusal_name(int code);
+
 /* 1 if a hot-folder name is one intake ignores (".x", "x.tmp", "x.part",
  * "x~"). */
 int spool_intake_ignored(const char *name);

@@ -18,6 +18,7 @@
 #include "spool/base/util.h"
 #include "spool/flow/daemon_impl.h"
 #include "spool/flow/layers.h"
+#include "spool/flow/metrics.h"
 #include "spool/flow/status.h"
 #include "spool/format/pair.h"
 #include "spool/node/node.h"
@@ -363,6 +364,8 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 		json_object_set_new(doc, "intake_reason",
 		    json_string(d->disk_full_why));
 	r = write_json(d->node, "status/summary.json", doc, err);
+	if (r == SPOOL_OK)
+		r = spool_metrics_write(d, doc, err);
 	json_decref(doc);
 	/* the map pages' file: on every transition of a layer, and once */
 	spool_node_path(d->node, lpath, sizeof(lpath),

@@ -350,15 +350,15 @@ spool_sandbox_child(const struct spool_sandbox_limits *l, const char **step)
 	 * with unprivileged user namespaces, not tried here) */
 	if (l->new_netns && unshare(CLONE_NEWNET) != 0 && errno != EPERM)
 		return *step = "unshare(CLONE_NEWNET)", errno;
-	if (l->area != NULL && geteuid() == 0) {
+	if (l->area != NULL && l->mnt != NULL && geteuid() == 0) {
 		if (unshare(CLONE_NEWNS) != 0)
 			return *step = "unshare(CLONE_NEWNS)", errno;
 		if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 			return *step = "mount(private)", errno;
-		if (mount(l->area, "/tmp", NULL, MS_BIND, NULL) != 0)
-			return *step = "mount(area on /tmp)", errno;
-		if (chdir("/tmp") != 0)
-			return *step = "chdir(/tmp)", errno;
+		if (mount(l->area, l->mnt, NULL, MS_BIND, NULL) != 0)
+			return *step = "mount(area)", errno;
+		if (chdir(l->mnt) != 0)
+			return *step = "chdir(area)", errno;
 	}
 	if (l->set_user && geteuid() == 0) {
 		if (setgroups(0, NULL) != 0)

@@ -47,10 +47,12 @@ struct spool_sandbox_limits {
 	uid_t uid;           /* switch to uid/gid when running as root and */
 	gid_t gid;           /* set_user is 1 */
 	int set_user;
-	const char *area;    /* as root: in a new mount namespace, area is
-			      * mounted on /tmp and becomes the cwd, so the
-			      * worker's uid need not reach it by its path
-			      * (SQLite makes relative paths absolute) */
+	/* as root: in a new mount namespace, area is mounted on mnt (a
+	 * root-owned directory any uid can reach) and becomes the cwd, so
+	 * the worker's uid need not reach the area by its own path (SQLite
+	 * makes relative paths absolute) */
+	const char *area;
+	const char *mnt;
 };
 
 /* Apply limits in a forked child (async-signal-safe calls only).

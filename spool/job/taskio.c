@@ -708,3 +708,133 @@ done:
 	json_decref(used);
 	return r;
 }
+
+/* ---- answers from the query cache -------------------------------------- */
+
+struct cached {
+	json_t *result;     /* the first answer's task result */
+};
+
+static int
+cached_row(void *arg, const struct spool_store_row *row)
+{
+	struct cached *c = arg;
+
+	/* the query's one task, done, with its result */
+	if (c->result == NULL && row->col[14] != NULL &&
+	    strcmp(row->col[5], "done") == 0)
+		c->result = json_loads(row->col[14], 0, NULL);
+	return 0;
+}
+
+struct cached_tx {
+	const struct spool_task *t;
+	const char *req, *user;
+	json_t *outs;       /* the new result's outputs (new output ids) */
+	json_t *old;        /* the first answer's outputs */
+};
+
+static int
+cached_link_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct cached_tx *k = arg;
+	char used[SPOOL_REF_MAX], gen[SPOOL_REF_MAX];
+	const char *u[1] = { used }, *g[1] = { gen };
+	json_t *o, *p;
+	size_t i;
+	int r;
+
+	json_array_foreach(k->outs, i, o) {
+		const char *blob = json_string_value(json_object_get(o, "blob"));
+
+		p = json_array_get(k->old, i);
+		snprintf(used, sizeof(used), "output:%s", json_string_value(
+		    json_object_get(p, "output")));
+		snprintf(gen, sizeof(gen), "output:%s", json_string_value(
+		    json_object_get(o, "output")));
+		if ((r = spool_store_blob_ref(st, blob, k->req, "output",
+		    err)) != SPOOL_OK ||
+		    (r = spool_lineage_entity(st, gen, json_string_value(
+		    json_object_get(o, "name")), blob, json_integer_value(
+		    json_object_get(o, "size")), err)) != SPOOL_OK ||
+		    (r = spool_lineage_link(st, "derived", 0, k->user, NULL, u,
+		    1, g, 1, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+int
+spool_task_answer_cached(struct spool_store *st, const char *worker,
+    const struct spool_task *t, const char *from, const char **outcome,
+    spool_err *err)
+{
+	struct spool_request_info ri;
+	struct spool_task_done done;
+	struct cached c = { NULL };
+	struct cached_tx k;
+	char job[SPOOL_ID_MAX], rid[SPOOL_ID_MAX], oid[SPOOL_ID_MAX];
+	json_t *in = NULL, *res = NULL, *outs = NULL, *sum, *o;
+	const char *req;
+	size_t i;
+	int r;
+
+	*outcome = "failed";
+	in = t->input ? json_loads(t->input, 0, NULL) : NULL;
+	req = json_string_value(json_object_get(in, "request"));
+	if (req == NULL || spool_job_resolve(st, from, job, NULL) != SPOOL_OK ||
+	    spool_store_job_tasks(st, job, cached_row, &c, err) < 0 ||
+	    c.result == NULL) {
+		r = SPOOL_ERR_NOTFOUND;
+		goto out;
+	}
+	snprintf(rid, sizeof(rid), "%s", req);
+	if ((r = spool_store_request_info(st, rid, &ri, err)) != SPOOL_OK)
+		goto out;
+	res = json_deep_copy(c.result);
+	outs = json_array();
+	if (res == NULL || outs == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* the same blobs, as this request's own outputs */
+	json_array_foreach(json_object_get(c.result, "outputs"), i, o) {
+		json_t *n = json_deep_copy(o);
+
+		spool_uuid7(oid);
+		json_object_set_new(n, "output", json_string(oid));
+		json_array_append_new(outs, n);
+	}
+	json_object_set(res, "outputs", outs);
+	if (!json_is_object(sum = json_object_get(res, "summary"))) {
+		sum = json_object();
+		json_object_set_new(res, "summary", sum);
+	}
+	json_object_set_new(sum, "cache_hit", json_true());
+	json_object_set_new(sum, "answer_of", json_string(from));
+	json_object_del(res, "metrics");
+	k.t = t;
+	k.req = rid;
+	k.user = ri.user;
+	k.outs = outs;
+	k.old = json_object_get(c.result, "outputs");
+	if ((r = spool_store_atomic(st, cached_link_tx, &k, err)) != SPOOL_OK)
+		goto out;
+	memset(&done, 0, sizeof(done));
+	done.task = t->id;
+	if ((done.result = json_dumps(res, JSON_COMPACT)) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	r = spool_job_complete(st, worker, &done, 1, err);
+	free((char *)done.result);
+	if (r == SPOOL_OK)
+		*outcome = done.status == SPOOL_OK ? "succeeded" :
+		    done.status == SPOOL_ERR_CANCELLED ? "cancelled" : "lost";
+out:
+	json_decref(c.result);
+	json_decref(in);
+	json_decref(res);
+	json_decref(outs);
+	return r;
+}

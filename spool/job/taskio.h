@@ -55,6 +55,15 @@ int spool_task_answer(struct spool_store *st, const char *root,
     const struct spool_area *a, const json_t *answer, uint64_t max_output,
     const char **outcome, spool_err *err);
 
+/* Complete t (a query) with the answer request `from` gave to the same
+ * query: its outputs (the same blobs, now also this request's), its
+ * summary with "cache_hit": true and "answer_of"; lineage: derived from
+ * the first answer's outputs.  SPOOL_ERR_NOTFOUND when `from` has no
+ * answer to give (then run the task). */
+int spool_task_answer_cached(struct spool_store *st, const char *worker,
+    const struct spool_task *t, const char *from, const char **outcome,
+    spool_err *err);
+
 /* The task failed outside the worker's answer (a crash, a timeout):
  * retried while attempts remain unless permanent. */
 int spool_task_failed(struct spool_store *st, const char *worker,

@@ -39,7 +39,7 @@
 
 enum sect {
 	S_NONE, S_NODE, S_STORE, S_BATCH, S_INTAKE, S_WORKERS, S_RETENTION,
-	S_RASTER, S_VECTOR, S_QUERY,
+	S_RASTER, S_VECTOR, S_QUERY, S_LOG,
 	S_PEER, S_FOLDER, S_SOURCE, S_POOL, S_N,
 	S_SKIP /* an unknown or refused section: its keys are ignored */
 };
@@ -47,7 +47,7 @@ enum sect {
 
 static const char *const sect_names[S_N] = {
 	"", "node", "store", "batch", "intake", "workers", "retention",
-	"raster", "vector", "query",
+	"raster", "vector", "query", "log",
 	"peer", "folder", "query.source", "workers."
 };
 
@@ -91,6 +91,10 @@ enum type {
 
 static const char *const directions[] = {
 	"two-way", "send-only", "receive-only", NULL
+};
+/* syslog's names, most severe first: the index is the level */
+static const char *const log_levels[] = {
+	"err", "warning", "notice", "info", "debug", NULL
 };
 static const char *const folder_types[] = {
 	"request", "transfer", "raster", "vector", "query", "selftest", NULL
@@ -193,6 +197,8 @@ static const struct key keys[] = {
 	NUM(S_RETENTION, T_DUR, "jobs", "30d", C(keep_jobs), 0, DUR_MAX),
 	/* forgetting seen batches within a day would invite replays */
 	NUM(S_RETENTION, T_DUR, "seen", "90d", C(keep_seen), 86400, DUR_MAX),
+	{ S_LOG, T_ENUM, 0, "level", "info", C(log_level), 0, 0, log_levels,
+	    0 },
 	{ S_PEER, T_ENUM, 0, "direction", "two-way", P(direction), 0, 0,
 	    directions, 0 },
 	{ S_FOLDER, T_WORD, 1, "type", NULL, F(type), 0, 0, folder_types, 0 },
@@ -602,6 +608,22 @@ spool_diag_release(struct spool_diag *d)
 	free(d->lines);
 	d->lines = NULL;
 	d->n = 0;
+}
+
+int
+spool_diag_add(struct spool_diag *d, const char *line)
+{
+	char **v;
+
+	if (d == NULL)
+		return 0;
+	if ((v = realloc(d->lines, (d->n + 1) * sizeof(*v))) == NULL)
+		return -1;
+	d->lines = v;
+	if ((v[d->n] = strdup(line)) == NULL)
+		return -1;
+	d->n++;
+	return 0;
 }
 
 static void
@@ -1144,7 +1166,10 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 "\n[retention]\n"
 "# how long archived batches, results, status records, finished jobs and\n"
 "# the ledger of seen batches (replay protection) are kept\n"
-"#archive = 30d\n#results = 30d\n#status = 30d\n#jobs = 30d\n#seen = 90d\n",
+"#archive = 30d\n#results = 30d\n#status = 30d\n#jobs = 30d\n#seen = 90d\n"
+"\n[log]\n"
+"# the least severe lines logged: err, warning, notice, info or debug\n"
+"#level = info\n",
 	    name, name, peer != NULL ? "" : "#", peer != NULL ? peer : "NAME");
 	if (peer != NULL)
 		fprintf(f, "\n[peer %s]\n"

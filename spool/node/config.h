@@ -24,6 +24,12 @@
 #define SPOOL_CONF_LINE_MAX 198
 #define SPOOL_DIAG_MAX 100 /* problems listed; the rest are counted */
 
+/* [log] level: syslog's severities, most severe first. */
+enum spool_log_level {
+	SPOOL_LOG_ERR = 0, SPOOL_LOG_WARNING, SPOOL_LOG_NOTICE, SPOOL_LOG_INFO,
+	SPOOL_LOG_DEBUG
+};
+
 enum spool_direction {
 	SPOOL_DIR_TWO_WAY = 0,
 	SPOOL_DIR_SEND_ONLY,
@@ -140,6 +146,9 @@ struct spool_config {
 	uint64_t keep_results;   /* default 30d */
 	uint64_t keep_status;    /* default 30d */
 	uint64_t keep_jobs;      /* finished jobs, default 30d */
+	/* [log] */
+	int log_level;           /* SPOOL_LOG_ERR..SPOOL_LOG_DEBUG, default
+	                          * SPOOL_LOG_INFO */
 	uint64_t keep_seen;      /* ledger of seen batches, default 90d;
 				  * at least 1d, as forgetting invites replays */
 	struct spool_conf_peer *peers;
@@ -166,6 +175,8 @@ struct spool_diag {
 };
 
 void spool_diag_release(struct spool_diag *d); /* frees and zeroes */
+/* Append a copy of line; -1 when memory ran out. */
+int spool_diag_add(struct spool_diag *d, const char *line);
 
 /* Read and check path (at most SPOOL_CONF_MAX bytes).  On any problem
  * returns SPOOL_ERR_CONFIG, err holds the first problem and diag (if

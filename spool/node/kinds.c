@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -121,6 +122,10 @@ spool_kind_config(const struct spool_node *n, const char *kind,
 			    "timeout_ms", (json_int_t)src->timeout * 1000,
 			    "max_rows", (json_int_t)src->max_rows, "max_bytes",
 			    (json_int_t)src->max_bytes));
+		if (src != NULL)
+			json_object_set_new(json_object_get(o, "source"),
+			    "cache_ttl_ms", json_integer((json_int_t)
+			    src->cache_ttl * 1000));
 		json_decref(params);
 		json_decref(in);
 		free(ptext);
@@ -218,4 +223,23 @@ spool_kind_refuses(const struct spool_config *c, const char *type,
 		return 1;
 	}
 	return 0;
+}
+
+void
+spool_source_fingerprint(const struct spool_conf_source *src, char *out,
+    size_t n)
+{
+	struct stat sb;
+
+	out[0] = '\0';
+	if (src == NULL || src->url == NULL || strstr(src->url, "://") != NULL ||
+	    strncmp(src->url, "PG:", 3) == 0)
+		return;
+	if (stat(src->url, &sb) == 0)
+		snprintf(out, n, "%llu:%llu:%lld:%lld.%09ld",
+		    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino,
+		    (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+		    (long)sb.st_mtim.tv_nsec);
+	else
+		snprintf(out, n, "missing");
 }

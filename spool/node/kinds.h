@@ -34,6 +34,12 @@ int spool_worker_program(const char *kind, char *out, size_t n);
 int spool_kind_refuses(const struct spool_config *c, const char *type,
     const json_t *params, int has_file, char *why, size_t n);
 
+/* What a query source is now, for the cache: a file source's
+ * dev:ino:size:mtime, "" for a database (its cache lasts cache_ttl, and
+ * a vector load into it clears it). */
+void spool_source_fingerprint(const struct spool_conf_source *src,
+    char *out, size_t n);
+
 /* The key of a query's answer in the caches: "q" and the BLAKE2b-256
  * hex of the canonical JSON (keys sorted, compact) of its params without
  * "fresh".  -1 when params is not an object or out of memory. */

@@ -182,6 +182,27 @@ spool_node_pubkey(const struct spool_node *n, struct spool_pubkey *out,
 	return spool_pubkey_read(path, out, err);
 }
 
+int
+spool_node_trust_add(const struct spool_node *n, const char *name,
+    const char *pubfile, spool_err *err)
+{
+	struct spool_pubkey key, own;
+	int r;
+
+	if (strcmp(name, n->cfg->name) == 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "'%s' is this node's own "
+		    "name; a peer has another", name);
+	if ((r = spool_pubkey_read(pubfile, &key, err)) != SPOOL_OK)
+		return r;
+	if ((r = spool_node_pubkey(n, &own, err)) != SPOOL_OK)
+		return r;
+	if (memcmp(key.pk, own.pk, sizeof(key.pk)) == 0 ||
+	    memcmp(key.id, own.id, sizeof(key.id)) == 0)
+		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' is this node's "
+		    "own public key (keys/node.pub), not a peer's", pubfile);
+	return spool_trust_add(n->root, name, pubfile, err);
+}
+
 void
 spool_node_batch_check(const struct spool_node *n,
     struct spool_batch_check *chk, char tmpdir[PATH_MAX])

@@ -38,6 +38,12 @@ int spool_node_seckey(const struct spool_node *n, struct spool_seckey *out,
 int spool_node_pubkey(const struct spool_node *n, struct spool_pubkey *out,
     spool_err *err);
 
+/* Trust the minisign public key in pubfile as peer name (keys/trust.h),
+ * refusing this node's own name and its own key: a node never trusts
+ * itself, so a batch it wrote is never taken as a peer's. */
+int spool_node_trust_add(const struct spool_node *n, const char *name,
+    const char *pubfile, spool_err *err);
+
 /* A batch check for batches addressed to this node. */
 void spool_node_batch_check(const struct spool_node *n,
     struct spool_batch_check *chk, char tmpdir[PATH_MAX]);

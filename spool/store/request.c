@@ -320,3 +320,20 @@ spool_store_request_params(struct spool_store *st, const char *id,
 	spool_dbres_release(&res);
 	return r;
 }
+
+int
+spool_store_request_cache_key(struct spool_store *st, const char *id,
+    char *out, size_t n, spool_err *err)
+{
+	struct spool_dbres res;
+	const char *k;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT cache_key FROM request WHERE "
+	    "id = ?", DBS(id))) != SPOOL_OK)
+		return r;
+	k = res.nrows ? spool_dbres_text(&res, 0, 0) : NULL;
+	snprintf(out, n, "%s", k ? k : "");
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}

@@ -73,6 +73,9 @@ struct spool_request_info {
 	int64_t deadline; /* 0: none */
 	int64_t created, updated;
 };
+/* A query's cache key ("" when it has none). */
+int spool_store_request_cache_key(struct spool_store *st, const char *id,
+    char *out, size_t n, spool_err *err);
 /* A request's params as JSON text (*out NULL when it has none). */
 int spool_store_request_params(struct spool_store *st, const char *id,
     char **out, spool_err *err);

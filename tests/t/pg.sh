@@ -22,6 +22,9 @@ pg_start() {
 	PGD=$(mktemp -d /tmp/spool-pg-XXXXXX) || return 1
 	trap 'pg_stop; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"' EXIT
 	as=""
+	# the socket's directory is reachable by every user, like Debian's
+	# /var/run/postgresql: workers run as nobody (the data stays 0700)
+	chmod 755 "$PGD" || return 1
 	if [ "$(id -u)" = 0 ]; then
 		chown postgres "$PGD" || return 1
 		as="runuser -u postgres --"

@@ -423,7 +423,10 @@ vec_pg_create(struct spool_worker_task *t)
 		spool_worker_fail(t, 0, "cannot connect to PostGIS: %s", err);
 		goto out;
 	}
-	sb_add(&sql, "CREATE SCHEMA IF NOT EXISTS \"%s\"; CREATE TABLE IF NOT "
+	/* two loads at once would race in CREATE ... IF NOT EXISTS (a
+	 * unique violation): one transaction at a time here */
+	sb_add(&sql, "SELECT pg_advisory_xact_lock(7143245); "
+	    "CREATE SCHEMA IF NOT EXISTS \"%s\"; CREATE TABLE IF NOT "
 	    "EXISTS \"%s\".spool_load (request text NOT NULL, target text NOT "
 	    "NULL, chunk integer NOT NULL, fid_from bigint, fid_to bigint, "
 	    "rows bigint, backend integer, loaded_at timestamptz NOT NULL "
