@@ -26,7 +26,7 @@ cmd_pack(struct ctl *c)
 {
 	struct spool_batch_facts f;
 	const char *out = c->opt[OPT_OUT], *to = c->opt[OPT_TO];
-	char written[PATH_MAX];
+	char written[PATH_MAX], warn[512] = "";
 	spool_err err;
 	int r;
 
@@ -43,10 +43,23 @@ cmd_pack(struct ctl *c)
 	if (r != SPOOL_OK)
 		return ctl_fail(c, spool_err_is_verify(r) ? SPOOL_ERR_SYS : r,
 		    err.msg);
+	/* pack is not bound by max_bytes (DESIGN 8), but a reader is: say
+	 * what the peer must allow, or it refuses the batch */
+	if (f.tar > c->node->cfg->max_bytes) {
+		/* [batch] max_bytes in whole MiB, rounded up */
+		snprintf(warn, sizeof(warn), "the batch's tar is %" PRIu64
+		    " bytes, over this node's [batch] max_bytes (%" PRIu64
+		    "): '%s' refuses it unless its [batch] max_bytes is at "
+		    "least %" PRIu64 "M", f.tar, c->node->cfg->max_bytes, f.to,
+		    (f.tar + (1u << 20) - 1) >> 20);
+		fprintf(stderr, "spoolctl: pack: warning: %s\n", warn);
+	}
 	if (c->json) {
 		json_t *j = facts_json(&f);
 
 		json_object_set_new(j, "path", json_string(written));
+		if (warn[0] != '\0')
+			json_object_set_new(j, "warning", json_string(warn));
 		return ctl_print_json(j);
 	}
 	printf("%s: seq %" PRIu64 " to %s, %" PRIu64 " items, %" PRIu64

@@ -83,13 +83,48 @@ print_status(json_t *doc)
 	}
 }
 
+/* Whether spoold runs, and since when; what status/summary.json adds
+ * (intake paused) is marked stale when it does not. */
+static void
+daemon_facts(struct ctl *c, json_t *doc)
+{
+	json_t *sum, *in, *o;
+	char path[PATH_MAX], t[32];
+	int64_t since;
+	long pid;
+	int run = spool_daemon_probe(c->node, &pid, &since);
+
+	if (run > 0) {
+		out_time(t, since, 0);
+		o = json_pack("{s:b, s:I, s:s}", "running", 1, "pid",
+		    (json_int_t)pid, "since", t);
+	} else
+		o = run == 0 ? json_pack("{s:b}", "running", 0) :
+		    json_pack("{s:n}", "running");
+	json_object_set_new(doc, "spoold", o);
+	if (spool_node_path(c->node, path, sizeof(path),
+	    "status/summary.json") != 0 ||
+	    (sum = json_load_file(path, 0, NULL)) == NULL)
+		return;
+	if ((in = json_object_get(sum, "intake")) != NULL)
+		json_object_set(doc, "intake", in);
+	if ((in = json_object_get(sum, "intake_reason")) != NULL)
+		json_object_set(doc, "intake_reason", in);
+	if (run == 0 && json_object_get(doc, "intake") != NULL) {
+		/* the daemon's word, from when it last wrote the file */
+		json_object_set_new(doc, "stale", json_pack("{s:O?, s:[s]}",
+		    "since", json_object_get(sum, "updated"), "keys",
+		    "intake"));
+	}
+	json_decref(sum);
+}
+
 int
 cmd_status(struct ctl *c)
 {
 	struct spool_store *st = NULL;
-	json_t *doc = NULL;
+	json_t *doc = NULL, *o;
 	spool_err err;
-	char path[PATH_MAX];
 	int r;
 
 	if (c->argc != 0)
@@ -102,23 +137,30 @@ cmd_status(struct ctl *c)
 	}
 	spool_store_close(st);
 	/* what the daemon knows that the store does not: intake paused */
-	if (spool_node_path(c->node, path, sizeof(path),
-	    "status/summary.json") == 0) {
-		json_t *sum = json_load_file(path, 0, NULL);
-		json_t *in = json_object_get(sum, "intake");
-
-		if (in != NULL)
-			json_object_set(doc, "intake", in);
-		if ((in = json_object_get(sum, "intake_reason")) != NULL)
-			json_object_set(doc, "intake_reason", in);
-		json_decref(sum);
-	}
+	daemon_facts(c, doc);
 	if (c->json)
 		return ctl_print_json(doc); /* takes doc */
 	print_status(doc);
-	if (json_object_get(doc, "intake") != NULL)
-		printf("intake: %s\n", json_string_value(json_object_get(doc,
+	o = json_object_get(doc, "spoold");
+	if (json_is_true(json_object_get(o, "running")))
+		printf("spoold: running since %s (pid %lld)\n",
+		    json_string_value(json_object_get(o, "since")),
+		    (long long)json_integer_value(json_object_get(o, "pid")));
+	else if (json_is_false(json_object_get(o, "running")))
+		printf("spoold: not running\n");
+	else
+		printf("spoold: unknown (cannot read store/lock)\n");
+	if (json_object_get(doc, "intake") != NULL) {
+		const char *since = json_string_value(json_object_get(
+		    json_object_get(doc, "stale"), "since"));
+
+		printf("intake: %s", json_string_value(json_object_get(doc,
 		    "intake")));
+		if (json_object_get(doc, "stale") != NULL)
+			printf(" (stale: spoold is not running; as of %s)",
+			    since ? since : "?");
+		printf("\n");
+	}
 	json_decref(doc);
 	return EXIT_OK;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "output.h"
 #include "spoolctl.h"
@@ -32,6 +33,7 @@ struct lgraph {
 	struct lent *n;
 	size_t nn, capn;
 	int dir;
+	struct spool_store *st; /* for what a request entity adds */
 };
 
 static char *
@@ -198,14 +200,40 @@ struct tree {
 	char prefix[4 * TREE_DEPTH_MAX + 1];
 };
 
+/* A request as the store here knows it: folder and user on the node
+ * that took it, or where it came from (extra "" when it is not a
+ * request this store has). */
 static void
-print_entity_name(const struct lent *x)
+request_facts(struct spool_store *st, const char *ref, char *extra,
+    size_t n, struct spool_request_info *ri)
 {
+	extra[0] = '\0';
+	if (st == NULL || strncmp(ref, "request:", 8) != 0 ||
+	    spool_store_request_info(st, ref + 8, ri, NULL) != SPOOL_OK)
+		return;
+	snprintf(extra, n, "%s %s, folder %s, user %s",
+	    strcmp(ri->side, "submit") == 0 ? "to" : "from",
+	    ri->peer[0] ? ri->peer : "-", ri->folder[0] ? ri->folder : "-",
+	    ri->user);
+}
+
+static void
+print_entity_name(const struct lgraph *g, const struct lent *x)
+{
+	struct spool_request_info ri;
+	char extra[400];
+
 	if (x == NULL || x->name == NULL)
 		return;
 	printf(" \"");
 	out_put(x->name);
 	putchar('"');
+	request_facts(g->st, x->ref, extra, sizeof(extra), &ri);
+	if (extra[0] != '\0') {
+		printf(" [");
+		out_put(extra);
+		putchar(']');
+	}
 }
 
 static void
@@ -231,7 +259,7 @@ tree_node(struct tree *t, const char *ref, size_t depth)
 		out_time(tm, e->time, 0);
 		printf("%s%s%s %s %s", t->prefix, last ? "`-- " : "|-- ",
 		    e->event, t->down ? "->" : "<-", next);
-		print_entity_name(x);
+		print_entity_name(t->g, x);
 		printf("  (node ");
 		out_put(e->node);
 		printf(", user ");
@@ -281,7 +309,7 @@ print_tree(struct lgraph *g, const char *root, int down)
 	    "ancestors (what it came from)");
 	printf("%s", root);
 	x = lg_find(g, root);
-	print_entity_name(x);
+	print_entity_name(g, x);
 	putchar('\n');
 	if (x != NULL)
 		x->shown = 1;
@@ -321,7 +349,8 @@ lineage_json(const struct ctl *c, struct lgraph *g, const char *ref,
     int up, int down)
 {
 	json_t *doc = json_object(), *ents = json_object(), *o;
-	char tm[32];
+	struct spool_request_info ri;
+	char tm[32], extra[400];
 	size_t i;
 	int bad = doc == NULL || ents == NULL;
 
@@ -334,6 +363,12 @@ lineage_json(const struct ctl *c, struct lgraph *g, const char *ref,
 		    out_jstr(x->name), "hash", out_jstr(x->hash), "size",
 		    x->size >= 0 ? json_integer(x->size) : json_null(),
 		    "node", out_jstr(x->node), "created", tm);
+		request_facts(g->st, x->ref, extra, sizeof(extra), &ri);
+		if (o != NULL && extra[0] != '\0')
+			json_object_update_new(o, json_pack("{s:s, s:o, s:o?, "
+			    "s:o}", "side", ri.side, "user", out_jstr(ri.user),
+			    "folder", ri.folder[0] ? out_jstr(ri.folder) :
+			    json_null(), "peer", out_jstr(ri.peer)));
 		if (o == NULL || json_object_set_new(ents, x->ref, o) != 0)
 			bad = 1;
 	}
@@ -436,6 +471,59 @@ lineage_dot(const struct ctl *c, struct lgraph *g, const char *ref)
 	return EXIT_OK;
 }
 
+static int
+print_match(void *arg, const struct spool_lineage_match *m)
+{
+	char tm[32];
+
+	(void)arg;
+	out_time(tm, m->created, 0);
+	fprintf(stderr, "  %s  ", m->ref);
+	fflush(stderr);
+	{
+		/* names come from users and peers: made printable */
+		char *p = out_printable(m->name ? m->name : "");
+		char *d = out_printable(m->detail);
+
+		fprintf(stderr, "\"%s\"  %s, %s\n", p ? p : "?", d ? d : "?",
+		    tm);
+		free(p);
+		free(d);
+	}
+	return SPOOL_OK;
+}
+
+int
+ctl_resolve(struct ctl *c, struct spool_store *st, const char *arg,
+    char ref[SPOOL_REF_MAX])
+{
+	char path[PATH_MAX];
+	spool_err err;
+	size_t n = 0;
+	struct stat sb;
+	int r;
+
+	/* a path under the root, as status files and receipts name them
+	 * (delivered/low/x.tif), from wherever the command runs */
+	if (stat(arg, &sb) != 0 && arg[0] != '/' &&
+	    spool_node_path(c->node, path, sizeof(path), arg) == 0 &&
+	    stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+		arg = path;
+	spool_err_clear(&err);
+	if ((r = spool_lineage_resolve(st, arg, ref, &err)) == SPOOL_OK)
+		return EXIT_OK;
+	r = out_fail(c, &err);
+	if (err.code == SPOOL_ERR_USAGE &&
+	    spool_lineage_named(st, arg, NULL, NULL, &n, NULL) == SPOOL_OK &&
+	    n > 1) {
+		fprintf(stderr, "spoolctl: %s: candidates:\n", c->cmd);
+		spool_lineage_named(st, arg, print_match, NULL, &n, NULL);
+		if (n > 100)
+			fprintf(stderr, "  ... and %zu more\n", n - 100);
+	}
+	return r;
+}
+
 int
 cmd_lineage(struct ctl *c)
 {
@@ -459,8 +547,11 @@ cmd_lineage(struct ctl *c)
 		return status;
 	memset(&g, 0, sizeof(g));
 	spool_err_clear(&err);
-	r = spool_lineage_resolve(st, arg, ref, &err);
-	if (r == SPOOL_OK && up) {
+	if ((status = ctl_resolve(c, st, arg, ref)) != EXIT_OK)
+		goto out;
+	g.st = st;
+	r = SPOOL_OK;
+	if (up) {
 		g.dir = 0;
 		r = spool_lineage_walk(st, ref, SPOOL_LINEAGE_UP, lg_edge,
 		    lg_entity, &g, &err);
@@ -483,7 +574,7 @@ cmd_lineage(struct ctl *c)
 		struct lent *x = lg_find(&g, ref);
 
 		printf("lineage of %s", ref);
-		print_entity_name(x);
+		print_entity_name(&g, x);
 		if (x != NULL && x->size >= 0)
 			printf(", %" PRId64 " bytes", x->size);
 		if (x != NULL && x->node != NULL) {

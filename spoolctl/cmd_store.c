@@ -697,10 +697,10 @@ strip_kind(const char *id, const char *const *kinds, const char **kind)
 }
 
 /* Which kind an id names (only: look for that kind alone), or why
- * not. */
+ * not; -1 (nothing said) when nothing has that id and quiet. */
 static int
 find_kind(const struct ctl *c, struct spool_store *st, const char *id,
-    const char *only, const char **kind)
+    const char *only, const char **kind, int quiet)
 {
 	const char *found[4];
 	spool_err err;
@@ -717,6 +717,8 @@ find_kind(const struct ctl *c, struct spool_store *st, const char *id,
 		else if (r != SPOOL_ERR_NOTFOUND)
 			return out_fail(c, &err);
 	}
+	if (n == 0 && quiet)
+		return -1;
 	if (n == 0) {
 		char msg[160];
 		if (only != NULL)
@@ -1062,11 +1064,83 @@ out:
 	return status;
 }
 
+/* The requests a lineage ref leads to (a file: the requests made of it
+ * or that delivered it; an output: its request), walking both ways. */
+struct req_refs {
+	char v[8][SPOOL_REF_MAX];
+	size_t n;
+};
+
+static int
+req_edge(void *arg, const struct spool_lineage_edge *e)
+{
+	struct req_refs *q = arg;
+	const char *refs[2] = { e->from, e->to };
+	size_t i, k;
+
+	for (k = 0; k < 2; k++) {
+		if (strncmp(refs[k], "request:", 8) != 0)
+			continue;
+		for (i = 0; i < q->n; i++)
+			if (strcmp(q->v[i], refs[k]) == 0)
+				break;
+		if (i == q->n && q->n < 8)
+			snprintf(q->v[q->n++], SPOOL_REF_MAX, "%s", refs[k]);
+	}
+	return 0;
+}
+
+/* What show shows for a lineage ref: its kind and id (in ref). */
+static int
+show_ref(struct ctl *c, struct spool_store *st, char *ref, const char **kind,
+    const char **id)
+{
+	struct req_refs q;
+	spool_err err;
+	size_t k, i;
+
+	for (k = 0; show_kinds[k]; k++)
+		if (strncmp(ref, show_kinds[k], strlen(show_kinds[k])) == 0 &&
+		    ref[strlen(show_kinds[k])] == ':') {
+			*kind = show_kinds[k];
+			*id = ref + strlen(show_kinds[k]) + 1;
+			return EXIT_OK;
+		}
+	memset(&q, 0, sizeof(q));
+	spool_err_clear(&err);
+	if (spool_lineage_walk(st, ref, SPOOL_LINEAGE_UP, req_edge, NULL, &q,
+	    &err) != SPOOL_OK ||
+	    (q.n == 0 && spool_lineage_walk(st, ref, SPOOL_LINEAGE_DOWN,
+	    req_edge, NULL, &q, &err) != SPOOL_OK))
+		return out_fail(c, &err);
+	if (q.n == 1) {
+		snprintf(ref, SPOOL_REF_MAX, "%s", q.v[0]);
+		*kind = "request";
+		*id = ref + 8;
+		return EXIT_OK;
+	}
+	if (q.n == 0) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "%.80s is in the lineage, but no "
+		    "request here is made of it (spoolctl lineage %.80s)", ref,
+		    ref);
+		return ctl_fail(c, SPOOL_ERR_NOTFOUND, msg);
+	}
+	ctl_fail(c, SPOOL_ERR_USAGE, "it leads to more than one request; "
+	    "give the id of one");
+	fprintf(stderr, "spoolctl: %s: candidates:\n", c->cmd);
+	for (i = 0; i < q.n; i++)
+		fprintf(stderr, "  %s\n", q.v[i]);
+	return EXIT_USAGE;
+}
+
 int
 cmd_show(struct ctl *c)
 {
 	struct spool_store *st = NULL;
 	const char *kind = NULL, *only, *id;
+	char ref[SPOOL_REF_MAX];
 	int status;
 
 	if (c->argc != 1)
@@ -1074,7 +1148,17 @@ cmd_show(struct ctl *c)
 	id = strip_kind(c->argv[0], show_kinds, &only);
 	if ((status = out_store_open(c, &st)) != EXIT_OK)
 		return status;
-	if ((status = find_kind(c, st, id, only, &kind)) == EXIT_OK) {
+	/* an id-shaped argument that names nothing is said so as an id */
+	status = find_kind(c, st, id, only, &kind, only == NULL &&
+	    !(strlen(id) >= 8 && strspn(id, "0123456789abcdef-") ==
+	    strlen(id)));
+	if (status < 0) {
+		/* not an id: a name or path the operator has (a dropped
+		 * file's name, a batch's file name, a delivered file) */
+		if ((status = ctl_resolve(c, st, c->argv[0], ref)) == EXIT_OK)
+			status = show_ref(c, st, ref, &kind, &id);
+	}
+	if (status == EXIT_OK) {
 		if (strcmp(kind, "request") == 0)
 			status = show_request(c, st, id);
 		else if (strcmp(kind, "job") == 0)

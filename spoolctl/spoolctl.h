@@ -23,6 +23,8 @@ enum ctl_opt {
 	OPT_LIMIT,  /* --limit N (listings) */
 	OPT_REASON, /* --reason TEXT (cancel) */
 	OPT_UP, OPT_DOWN, OPT_DOT, /* lineage */
+	OPT_REMOVE, /* --remove (import) */
+	OPT_QUIET,  /* -q, --quiet (export, import) */
 	CTL_NOPT
 };
 
@@ -47,6 +49,12 @@ int ctl_usage(const struct ctl *c, const char *why);
 int ctl_node(struct ctl *c);
 /* Print a JSON document on stdout. */
 int ctl_print_json(json_t *doc);
+
+/* What an operator's argument names (an id, hash, path, also under the
+ * root, batch or file name) as a lineage ref; else prints why (and the
+ * candidates of an ambiguous name) and returns the exit status. */
+int ctl_resolve(struct ctl *c, struct spool_store *st, const char *arg,
+    char ref[SPOOL_REF_MAX]);
 
 int cmd_init(struct ctl *c);
 int cmd_key(struct ctl *c);

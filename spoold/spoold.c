@@ -63,7 +63,7 @@ struct spoold {
 	size_t nw;
 	pid_t workers[WORKERS_MAX];
 	size_t nworkers;
-	int stop, reload, rescan, work_wanted;
+	int stop, reload, rescan, work_wanted, outbox_wanted;
 	int64_t next_rescan, next_sweep, next_outbox, next_retry, next_work;
 	int64_t next_watchdog, next_gc, next_status;
 	int64_t watchdog_ms;
@@ -76,6 +76,10 @@ struct spoold {
 	size_t nnote;
 	char logfile[PATH_MAX]; /* detached: the log, reopened on SIGHUP */
 };
+
+/* Without --foreground, the write end of the pipe the operator's process
+ * waits on for the daemon's word (ready_say); -1 once said. */
+static int ready_fd = -1;
 
 /* ---- systemd notify (Type=notify) ---- */
 
@@ -111,6 +115,11 @@ notify(const char *fmt, ...)
 
 /* ---- watches ---- */
 
+/* Hot folders are watched for created names and changed attributes
+ * too: a symlink, a directory, a FIFO or a second link makes no
+ * close-write, and is refused as soon as it appears (on_inotify). */
+#define HOT_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB)
+
 static int
 add_watch(struct spoold *s, const char *rel, const char *folder,
     spool_err *err)
@@ -123,8 +132,8 @@ add_watch(struct spoold *s, const char *rel, const char *folder,
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
 	if ((r = spool_mkdirs(path, 0755, err)) != SPOOL_OK)
 		return r;
-	wd = inotify_add_watch(s->ifd, path, IN_CLOSE_WRITE | IN_MOVED_TO |
-	    IN_ONLYDIR);
+	wd = inotify_add_watch(s->ifd, path, (folder[0] ? HOT_EVENTS :
+	    IN_CLOSE_WRITE | IN_MOVED_TO) | IN_ONLYDIR);
 	if (wd < 0)
 		return spool_fail_sys(err, "cannot watch '%s'", path);
 	if ((w = realloc(s->w, (s->nw + 1) * sizeof(*w))) == NULL)
@@ -225,6 +234,10 @@ do_intake(struct spoold *s, const char *folder, char *const *names,
 	spool_err err;
 	int r, was_full = spool_daemon_paused(s->d) != NULL;
 	struct spool_daemon_counts dc;
+	uint64_t taken;
+
+	spool_daemon_counts(s->d, &dc);
+	taken = dc.taken;
 
 	if (folder == NULL)
 		r = spool_intake_scan(s->d, &retry, &err);
@@ -242,6 +255,10 @@ do_intake(struct spoold *s, const char *folder, char *const *names,
 	spool_daemon_counts(s->d, &dc);
 	if (was_full != (spool_daemon_paused(s->d) != NULL) || dc.taken)
 		status(s);
+	/* new lines: the batcher runs once the events read so far are
+	 * taken (loop): a full batch goes, the oldest's max_age is armed */
+	if (dc.taken != taken)
+		s->outbox_wanted = 1;
 }
 
 static void
@@ -249,6 +266,8 @@ do_outbox(struct spoold *s, int force)
 {
 	int64_t next = 0;
 	spool_err err;
+
+	s->outbox_wanted = 0;
 
 	if (spool_outbox_run(s->d, force, &next, &err) != SPOOL_OK)
 		step_failed(s, "batch", &err);
@@ -268,6 +287,8 @@ do_import(struct spoold *s, const char *name)
 		step_failed(s, "import", &err);
 	s->work_wanted = 1;
 	status(s);
+	/* an import may add lines (answers of duplicates, refusals) */
+	s->outbox_wanted = 1;
 }
 
 /* "node/host/pid": unique across the hosts sharing a PostgreSQL queue;
@@ -437,6 +458,9 @@ sup_child(void *arg)
 	close(s->tfd);
 	if (s->cfd >= 0)
 		close(s->cfd);
+	if (ready_fd >= 0) /* the operator waits for spoold's word only */
+		close(ready_fd);
+	ready_fd = -1;
 	spool_daemon_forget(s->d);
 }
 
@@ -601,6 +625,26 @@ pending_run(struct spoold *s, struct pending *p, size_t i)
 
 #define PENDING_MAX 4096 /* names gathered before intake runs */
 
+/* A name created in a hot folder, or whose attributes changed: 1 if it
+ * is something intake refuses (not a regular file, or a file with
+ * another link), so it is refused now; a regular file with one link is
+ * taken only once complete (close-write, moved in). */
+static int
+refused_now(struct spoold *s, const char *folder, const char *name,
+    uint32_t mask)
+{
+	char rel[PATH_MAX], path[PATH_MAX];
+	struct stat sb;
+
+	if (mask & IN_ISDIR)
+		return 1;
+	if ((size_t)snprintf(rel, sizeof(rel), "in/%s/%s", folder, name) >=
+	    sizeof(rel) || spool_node_path(s->node, path, sizeof(path), rel) !=
+	    0 || lstat(path, &sb) != 0)
+		return 0; /* gone, or the slow rescan sees it */
+	return !S_ISREG(sb.st_mode) || sb.st_nlink != 1;
+}
+
 static void
 on_inotify(struct spoold *s)
 {
@@ -643,6 +687,9 @@ on_inotify(struct spoold *s)
 					do_import(s, bn);
 				continue;
 			}
+			if (!(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) &&
+			    !refused_now(s, s->w[i].folder, e->name, e->mask))
+				continue;
 			pending_add(&pend[i], e->name);
 			if (++total >= PENDING_MAX) {
 				for (i = 0; i < s->nw; i++)
@@ -857,6 +904,8 @@ loop(struct spoold *s)
 			reload(s);
 		if (s->rescan)
 			rescan(s);
+		if (s->outbox_wanted)
+			do_outbox(s, 0);
 		maybe_work(s);
 		arm_timer(s);
 		spool_daemon_counts(s->d, &n);
@@ -916,22 +965,81 @@ usage_error(const char *why, const char *what)
 	exit(2);
 }
 
-/* Without --foreground: detach, and log to <root>/spoold.log (path). */
+/* Without --foreground the process started by the operator waits until
+ * the daemon is ready or has failed, and says which: its exit status and
+ * stderr are where the operator (or an init script) looks.  The daemon
+ * writes "ok\n" or "error: REASON\n" on this pipe, once. */
+static void
+ready_say(const char *reason)
+{
+	char line[SPOOL_ERR_MSG_MAX + 16];
+	int n;
+
+	if (ready_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), reason ? "error: %s\n" : "ok\n",
+	    reason);
+	if (n >= (int)sizeof(line))
+		n = (int)sizeof(line) - 1;
+	(void)!write(ready_fd, line, (size_t)n);
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+/* In the operator's process: wait for the daemon's word. */
+static int
+ready_wait(int fd, const char *log)
+{
+	char buf[SPOOL_ERR_MSG_MAX + 16];
+	size_t n = 0;
+	ssize_t k;
+
+	/* one line (a process the daemon started may hold the pipe too) */
+	while (n < sizeof(buf) - 1 && memchr(buf, '\n', n) == NULL &&
+	    (k = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strcmp(buf, "ok") == 0)
+		return 0;
+	if (strncmp(buf, "error: ", 7) == 0)
+		fprintf(stderr, "spoold: %s\n", buf + 7);
+	else
+		fprintf(stderr, "spoold: the daemon ended while starting "
+		    "(see '%s')\n", log);
+	return 1;
+}
+
+/* Without --foreground: detach, and log to <root>/spoold.log; the
+ * caller's process waits for ready_say. */
 static int
 detach(const struct spool_node *n, char path[PATH_MAX])
 {
 	pid_t pid;
-	int fd;
+	int fd, p[2];
 
 	if (spool_node_path(n, path, PATH_MAX, "spoold.log") != 0)
 		return -1;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0640)) < 0)
 		return -1;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	fflush(stderr);
 	if ((pid = fork()) < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		_exit(ready_wait(p[0], path));
+	}
+	close(p[0]);
+	ready_fd = p[1];
 	setsid();
 	if ((pid = fork()) < 0)
 		return -1;
@@ -1025,10 +1133,12 @@ main(int argc, char **argv)
 	if (!fg && getenv("NOTIFY_SOCKET") == NULL &&
 	    detach(s.node, s.logfile) != 0) {
 		say_err("cannot detach");
+		ready_say("cannot detach");
 		return 1;
 	}
 	if (spool_daemon_open(&s.d, s.node, 0, &err) != SPOOL_OK) {
 		say_err(err.msg);
+		ready_say(err.msg);
 		spool_node_free(s.node);
 		return 1;
 	}
@@ -1043,6 +1153,7 @@ main(int argc, char **argv)
 	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s.sfd < 0 || s.tfd < 0) {
 		say_err("cannot set up signals and timers");
+		ready_say("cannot set up signals and timers");
 		return 1;
 	}
 	spool_daemon_log(s.d, "event=starting pid=%ld config=%s",
@@ -1050,6 +1161,7 @@ main(int argc, char **argv)
 	if (setup_watches(&s, &err) != SPOOL_OK ||
 	    spool_daemon_recover(s.d, &err) != SPOOL_OK) {
 		step_failed(&s, "start", &err);
+		ready_say(err.msg);
 		spool_daemon_close(s.d);
 		spool_node_free(s.node);
 		return 1;
@@ -1083,9 +1195,12 @@ main(int argc, char **argv)
 	if (spool_answer_run(s.d, &err) != SPOOL_OK)
 		step_failed(&s, "answer", &err);
 	sup_start(&s);
+	if (spool_daemon_announce(s.d, &err) != SPOOL_OK)
+		step_failed(&s, "start", &err);
 	notify("READY=1");
 	spool_daemon_log(s.d, "event=ready folders=%zu",
 	    s.node->cfg->nfolders);
+	ready_say(NULL);
 	rc = loop(&s);
 	sup_stop(&s);
 	status_now(&s);

@@ -6,15 +6,16 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${BUILD:-build}
 case "$B" in /*) ;; *) B="$top/$B" ;; esac
-DATA=${SPOOL_TESTDATA:-$top/../shared/testdata}
 D="$top/demo"
-[ -d "$DATA/raster" ] || { echo "demo: no test data at $DATA; set SPOOL_TESTDATA to shared/testdata" >&2; exit 1; }
 ctl="$B/spoolctl"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*" | sed "s|$top/||g; s|$B/||g"; "$@"; }
 
 rm -rf "$D"
 mkdir -p "$D/usb"
+# the files shipped in tests/data (tests/data/README.md), and any more in
+# $SPOOL_TESTDATA or ../shared/testdata
+DATA=$(sh "$top/tools/testdata.sh" "$D/data")
 step "1. Create two nodes: 'low' (request side) and 'high' (response side)"
 run "$ctl" init --root "$D/low" --name low --peer high
 run "$ctl" init --root "$D/high" --name high --peer low

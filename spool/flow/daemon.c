@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +269,72 @@ lock_node(struct spool_daemon *d, int wait, spool_err *err)
 	}
 	d->lock_fd = fd;
 	return SPOOL_OK;
+}
+
+/* store/lock of a running spoold: "PID\nspoold since=MS\n", and a
+ * write lock (fcntl, per process: not inherited by workers) on its first
+ * byte.  flock (the node lock) cannot be tested without being taken,
+ * and taking it, even shared and for an instant, could make a starting
+ * daemon find the node in use; F_GETLK only looks. */
+int
+spool_daemon_announce(struct spool_daemon *d, spool_err *err)
+{
+	struct flock fl;
+	char buf[96];
+	int n;
+
+	if (d->lock_fd < 0)
+		return spool_fail(err, SPOOL_ERR_INTERNAL, "the node is not "
+		    "locked");
+	n = snprintf(buf, sizeof(buf), "%ld\nspoold since=%lld\n",
+	    (long)getpid(), (long long)d->started);
+	if (pwrite(d->lock_fd, buf, (size_t)n, 0) != n ||
+	    ftruncate(d->lock_fd, n) != 0)
+		return spool_fail_sys(err, "cannot write the node lock");
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	if (fcntl(d->lock_fd, F_SETLK, &fl) != 0)
+		return spool_fail_sys(err, "cannot mark the node lock");
+	return SPOOL_OK;
+}
+
+int
+spool_daemon_probe(const struct spool_node *n, long *pid, int64_t *since_ms)
+{
+	char path[PATH_MAX], buf[96], *p;
+	struct flock fl;
+	ssize_t k;
+	int fd;
+
+	*pid = 0;
+	*since_ms = 0;
+	if (spool_node_path(n, path, sizeof(path), "store/lock") != 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	if (fcntl(fd, F_GETLK, &fl) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (fl.l_type == F_UNLCK) {
+		close(fd);
+		return 0;
+	}
+	*pid = (long)fl.l_pid;
+	k = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	buf[k > 0 ? k : 0] = '\0';
+	if ((p = strstr(buf, "since=")) != NULL)
+		*since_ms = strtoll(p + 6, NULL, 10);
+	return 1;
 }
 
 int

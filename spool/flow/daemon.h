@@ -87,6 +87,18 @@ const char *spool_daemon_paused(const struct spool_daemon *d);
 /* Let intake try again at its next step. */
 void spool_daemon_unpause(struct spool_daemon *d);
 
+/* The daemon says it runs: spoold, once ready, marks the node lock it
+ * holds (its pid and start time in store/lock, and a POSIX record lock
+ * on it that another process can test without taking it). */
+int spool_daemon_announce(struct spool_daemon *d, spool_err *err);
+/* Whether a daemon announced itself on node n and still runs: 1 with
+ * *pid and *since_ms (when it started), 0 when none runs, -1 when the
+ * lock cannot be read (another user's node).  Not from the announcing
+ * process itself: closing any descriptor of a file drops the process's
+ * record locks on it. */
+int spool_daemon_probe(const struct spool_node *n, long *pid,
+    int64_t *since_ms);
+
 /* What the context did since it was opened. */
 struct spool_daemon_counts {
 	uint64_t taken, rejected, imported, quarantined, written;

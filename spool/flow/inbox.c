@@ -303,6 +303,9 @@ apply_part(struct spool_store *st, struct import *im, const json_t *it,
 	    jstr(it, "file_blob"), err);
 }
 
+static int merge_lineage(struct spool_store *, const json_t *,
+    const char ***, size_t *, const char *, const char *, spool_err *);
+
 /* A request from the peer: recorded on the processing side, and a job
  * for it. */
 static int
@@ -355,6 +358,16 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 	    err)) != SPOOL_OK ||
 	    (r = lineage_imported(st, im, q.user, gen, 1, err)) != SPOOL_OK)
 		return r;
+	/* where it began on the sender: who dropped it, into which batch */
+	{
+		const char **outs = NULL;
+		size_t nouts = 0;
+
+		r = merge_lineage(st, it, &outs, &nouts, im->f.from, rref, err);
+		free(outs);
+		if (r != SPOOL_OK)
+			return r;
+	}
 	json_array_foreach(files, i, f) {
 		const char *h = jstr(f, "blob");
 		uint64_t sz = (uint64_t)json_integer_value(json_object_get(f,
@@ -386,10 +399,14 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 	return SPOOL_OK;
 }
 
-/* Merge the processing node's lineage events carried by a result. */
+/* Merge the lineage events an item carries: a result's (the processing
+ * node's), or a request's (the sending node's, up to its batch).  With
+ * only_node, an event is merged only when it happened on that node and
+ * names ref among what it used or generated: a request's lineage says
+ * where that request began, nothing else. */
 static int
 merge_lineage(struct spool_store *st, const json_t *it, const char ***outs,
-    size_t *nouts, spool_err *err)
+    size_t *nouts, const char *only_node, const char *ref, spool_err *err)
 {
 	const json_t *evs = json_object_get(it, "lineage"), *e;
 	size_t i;
@@ -400,7 +417,20 @@ merge_lineage(struct spool_store *st, const json_t *it, const char ***outs,
 		struct spool_lineage_event ev;
 		const json_t *x;
 		size_t k;
+		int names = 0;
 
+		if (only_node != NULL) {
+			if (jstr(e, "node") == NULL ||
+			    strcmp(jstr(e, "node"), only_node) != 0)
+				continue;
+			json_array_foreach(json_object_get(e, "used"), k, x)
+				names |= strcmp(json_string_value(x), ref) == 0;
+			json_array_foreach(json_object_get(e, "generated"), k,
+			    x)
+				names |= strcmp(json_string_value(x), ref) == 0;
+			if (!names)
+				continue;
+		}
 		memset(&ev, 0, sizeof(ev));
 		snprintf(ev.id, sizeof(ev.id), "%s", jstr(e, "id"));
 		ev.event = jstr(e, "event");
@@ -408,6 +438,7 @@ merge_lineage(struct spool_store *st, const json_t *it, const char ***outs,
 			ev.time = 0;
 		ev.node = jstr(e, "node");
 		ev.user = jstr(e, "user");
+		ev.batch = jstr(e, "batch");
 		json_array_foreach(json_object_get(e, "used"), k, x)
 			u[k] = json_string_value(x);
 		ev.used = u;
@@ -459,7 +490,8 @@ apply_result(struct spool_store *st, struct import *im, const json_t *it,
 		    SPOOL_OK)
 			return r;
 	}
-	if ((r = merge_lineage(st, it, &outs, &nouts, err)) != SPOOL_OK ||
+	if ((r = merge_lineage(st, it, &outs, &nouts, NULL, NULL, err)) !=
+	    SPOOL_OK ||
 	    (nouts > 0 && (r = lineage_imported(st, im, NULL, outs, nouts,
 	    err)) != SPOOL_OK)) {
 		free(outs);
@@ -728,6 +760,15 @@ apply_tx(struct spool_store *st, void *arg, spool_err *err)
 		    (unsigned long long)im->f.seq, im->f.from);
 	if (im->duplicate)
 		return SPOOL_OK;
+	if (im->nitems > 0) {
+		/* the batch by its name here too, as on the sender */
+		char bref[SPOOL_REF_MAX];
+
+		snprintf(bref, sizeof(bref), "batch:%s", im->f.id);
+		if ((r = spool_lineage_entity(st, bref, im->name, NULL, -1,
+		    err)) != SPOOL_OK)
+			return r;
+	}
 	json_array_foreach(im->acks, i, a) {
 		if ((r = spool_store_ack(st, im->f.from, (uint64_t)
 		    json_integer_value(json_object_get(a, "seq")),

@@ -762,7 +762,9 @@ spool_intake_folder(struct spool_daemon *d, const char *folder,
 			snprintf(p, sizeof(p), "%s/%s", dir, name);
 			if (lstat(p, &sb) != 0)
 				continue;
-			m = (int64_t)sb.st_mtim.tv_sec * 1000 +
+			/* (only a file can still be written to) */
+			m = !S_ISREG(sb.st_mode) ? 0 :
+			    (int64_t)sb.st_mtim.tv_sec * 1000 +
 			    sb.st_mtim.tv_nsec / 1000000;
 			due = m + (int64_t)settle * 1000;
 			if (due > now) {

@@ -1,8 +1,9 @@
 /*
  * layers.c - status/layer-state.json (layers.h).
  *
- * States: pending (accepted, batched; imported, queued), processing
- * (exported, acknowledged: the other side has it; running), done
+ * States: pending (accepted: waiting for its batch; imported, queued),
+ * processing (batched, exported, acknowledged: on its way to the
+ * processing node or there; running), done
  * (completed; succeeded), error (failed, expired, cancelled, rejected).
  * The facts of a done layer come from what its workers reported: on the
  * requesting node from results/<id>/result.json, on the processing node
@@ -26,10 +27,10 @@
 static const char *
 layer_state(const char *s)
 {
-	static const char *const pending[] = { "accepted", "batched",
-	    "imported", "queued", NULL };
-	static const char *const processing[] = { "exported", "acknowledged",
-	    "running", NULL };
+	static const char *const pending[] = { "accepted", "imported",
+	    "queued", NULL };
+	static const char *const processing[] = { "batched", "exported",
+	    "acknowledged", "running", NULL };
 	static const char *const done[] = { "completed", "succeeded", NULL };
 	size_t i;
 

@@ -49,7 +49,9 @@
 #include "spool/format/minisig.h"
 #include "spool/format/pair.h"
 #include "spool/keys/key.h"
+#include "spool/keys/trust.h"
 #include "spool/node/node.h"
+#include "spool/store/batchlog.h"
 #include "spool/store/queue.h"
 #include "spool/store/store.h"
 
@@ -222,7 +224,29 @@ struct media {
 	spool_media_fn fn;
 	void *arg;
 	unsigned refused;
+	unsigned flags;             /* SPOOL_MEDIA_REMOVE */
+	const char *cur;            /* the pair being copied (its stem) */
+	uint64_t cur_bytes;         /* its .batch size */
+	size_t k, npairs;           /* pair k of npairs */
 };
+
+/* A pair being copied: done bytes of m->cur_bytes so far. */
+static void
+progress(struct media *m, uint64_t done)
+{
+	struct spool_media_event e;
+
+	if (m->fn == NULL || m->cur == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.name = m->cur;
+	e.bytes = m->cur_bytes;
+	e.outcome = SPOOL_MEDIA_PROGRESS;
+	e.done = done;
+	e.k = m->k;
+	e.n = m->npairs;
+	m->fn(m->arg, &e);
+}
 
 /* BLAKE2b-512 and size of in from its offset to its end. */
 static int
@@ -290,21 +314,33 @@ tmp_begin(const char *dir, const char *name, char tmp[PATH_MAX],
 /* Copy in (already open) to dir/NAME via dir/.NAME.tmp, in the kernel
  * where it can; *size is what was copied.  (What reached the medium is
  * judged by reading it back, not by what was sent to it.) */
+#define PROGRESS_CHUNK (4u << 20)
+
 static int
-copy_in(int in, const char *in_path, const char *dir, const char *name,
-    uint64_t *size, spool_err *err)
+copy_in(struct media *m, int in, const char *in_path, const char *dir,
+    const char *name, uint64_t *size, spool_err *err)
 {
 	char tmp[PATH_MAX], final[PATH_MAX];
-	int fd, r;
+	uint64_t total = 0;
+	int fd, r, kernel = 1;
+	ssize_t n;
 
 	if ((r = tmp_begin(dir, name, tmp, final, &fd, err)) != SPOOL_OK)
 		return r;
-	if ((r = spool_copy_fd(in, in_path, fd, tmp, UINT64_MAX - 1, size,
-	    err)) != SPOOL_OK) {
+	/* in steps, to say how far it is (a kernel copy all the same) */
+	while ((n = spool_copy_step(in, fd, PROGRESS_CHUNK, &kernel)) > 0) {
+		total += (uint64_t)n;
+		progress(m, total);
+	}
+	if (n < 0) {
+		r = n == -2 ? spool_fail_sys(err, "cannot write '%s'", tmp) :
+		    spool_fail_sys(err, "cannot copy '%s' to '%s'", in_path,
+		    tmp);
 		close(fd);
 		unlink(tmp);
 		return r;
 	}
+	*size = total;
 	return tmp_place(fd, tmp, final, dir, err);
 }
 
@@ -384,6 +420,7 @@ copy_verified(struct media *m, int in, const char *in_path, const char *dir,
 			    (size_t)half * VERIFY_CHUNK, tmp, err)) != SPOOL_OK)
 				goto fail;
 			half ^= 1;
+			progress(m, prev_off + prev);
 		}
 		if (n == 0)
 			break;
@@ -486,15 +523,30 @@ exists(const char *path, spool_err *err)
 }
 
 static void
-report(struct media *m, const char *name, uint64_t bytes, int outcome,
-    const char *reason)
+report_removed(struct media *m, const char *name, uint64_t bytes,
+    int outcome, const char *reason, int removed)
 {
-	struct spool_media_event e = { name, bytes, outcome, reason };
+	struct spool_media_event e;
 
+	memset(&e, 0, sizeof(e));
+	e.name = name;
+	e.bytes = bytes;
+	e.outcome = outcome;
+	e.reason = reason;
+	e.removed = removed;
+	e.k = m->k;
+	e.n = m->npairs;
 	if (outcome == SPOOL_MEDIA_REFUSED)
 		m->refused++;
 	if (m->fn != NULL)
 		m->fn(m->arg, &e);
+}
+
+static void
+report(struct media *m, const char *name, uint64_t bytes, int outcome,
+    const char *reason)
+{
+	report_removed(m, name, bytes, outcome, reason, 0);
 }
 
 /* Lock dir against a second export (or import) into the same place: the
@@ -687,7 +739,7 @@ export_pair(struct media *m, const char *stem, uint64_t *bytes,
 		return r;
 	if ((r = spool_open_regular(ob, &in, &st, err)) != SPOOL_OK)
 		return r;
-	*bytes = (uint64_t)st.st_size;
+	*bytes = m->cur_bytes = (uint64_t)st.st_size;
 	/* before anything is written: the medium could not hold it */
 	if ((r = spool_media_size_check(m->fstype, name, *bytes, err)) !=
 	    SPOOL_OK)
@@ -826,9 +878,70 @@ out:
 	return r;
 }
 
+/* This node's pairs on the medium that their peer has acknowledged
+ * (the store says so of the batch the signature names, and the
+ * signature is this node's, under this name) leave the medium: .batch
+ * first, so that what a crash leaves is a lone .minisig, which imports
+ * ignore and the next export removes. */
+static void
+export_acked(struct media *m)
+{
+	struct names ns = { NULL, 0, 0 };
+	struct spool_batch_rec b;
+	struct spool_minisig sig;
+	struct spool_batch_facts f;
+	char stem[STEM_BUF], from[SPOOL_NAME_MAX + 1], path[PATH_MAX];
+	char sp[PATH_MAX], why[160], *text = NULL;
+	size_t i, len;
+	spool_err e;
+	int ok;
+
+	if (names_read(m->dir, &ns, NULL) != SPOOL_OK)
+		return;
+	for (i = 0; i < ns.n; i++) {
+		if (!ends_with(ns.v[i], SIG_EXT) ||
+		    !stem_of(ns.v[i], SIG_EXT, stem) ||
+		    !spool_batch_stem_parse(stem, from, NULL, NULL) ||
+		    strcmp(from, m->n->cfg->name) != 0)
+			continue;
+		free(text);
+		text = NULL;
+		spool_err_clear(&e);
+		if (path_join(sp, m->dir, stem, SIG_EXT, NULL) != SPOOL_OK ||
+		    own_signature(m, stem, sp, &text, &len, &sig, &e) !=
+		    SPOOL_OK || spool_minisig_verify_comment(&sig, &m->pk,
+		    &e) != SPOOL_OK || spool_facts_parse(sig.trusted, &f, &e) !=
+		    SPOOL_OK)
+			continue; /* not ours to remove */
+		memset(&b, 0, sizeof(b));
+		if (spool_store_batch_get(m->st, f.id, &b, &e) != SPOOL_OK)
+			continue;
+		ok = strcmp(b.dir, "out") == 0 && b.seq == f.seq &&
+		    strcmp(b.peer, f.to) == 0 &&
+		    strcmp(b.state, "acknowledged") == 0;
+		spool_batch_rec_release(&b);
+		if (!ok)
+			continue;
+		if (path_join(path, m->dir, stem, BATCH_EXT, NULL) != SPOOL_OK ||
+		    (unlink(path) != 0 && errno != ENOENT) || unlink(sp) != 0) {
+			snprintf(why, sizeof(why), "acknowledged by '%s', but "
+			    "cannot be removed from the medium: %s", f.to,
+			    strerror(errno));
+			report(m, stem, 0, SPOOL_MEDIA_REFUSED, why);
+			continue;
+		}
+		(void)spool_fsync_dir(m->dir, NULL);
+		snprintf(why, sizeof(why), "acknowledged by '%s'", f.to);
+		report(m, stem, 0, SPOOL_MEDIA_REMOVED, why);
+	}
+	free(text);
+	names_release(&ns);
+}
+
 int
 spool_media_export(const struct spool_node *n, const char *dir,
-    spool_media_fn fn, void *arg, unsigned *refused, spool_err *err)
+    unsigned flags, spool_media_fn fn, void *arg, unsigned *refused,
+    spool_err *err)
 {
 	struct media m;
 	struct names ns = { NULL, 0, 0 };
@@ -839,6 +952,7 @@ spool_media_export(const struct spool_node *n, const char *dir,
 
 	if ((r = media_init(&m, n, dir, fn, arg, err)) != SPOOL_OK)
 		goto out;
+	m.flags = flags;
 	if ((r = check_medium(dir, m.out, err)) != SPOOL_OK)
 		goto out;
 	if (statfs(dir, &sfs) != 0) {
@@ -851,6 +965,11 @@ spool_media_export(const struct spool_node *n, const char *dir,
 	    (r = spool_store_open_config(&m.st, n->cfg, err)) != SPOOL_OK ||
 	    (r = names_read(m.out, &ns, err)) != SPOOL_OK)
 		goto out;
+	for (i = 0; i < ns.n; i++)
+		m.npairs += ends_with(ns.v[i], BATCH_EXT) &&
+		    stem_of(ns.v[i], BATCH_EXT, stem) &&
+		    spool_batch_stem_parse(stem, NULL, NULL, NULL) &&
+		    spool_pair_complete_in(stem, has_name, &ns);
 	for (i = 0; i < ns.n; i++) {
 		const char *note = NULL;
 		uint64_t bytes = 0;
@@ -872,11 +991,16 @@ spool_media_export(const struct spool_node *n, const char *dir,
 		if (!spool_pair_complete_in(stem, has_name, &ns))
 			continue;
 		spool_err_clear(&e);
+		m.k++;
+		m.cur = stem;
+		m.cur_bytes = 0;
 		if (export_pair(&m, stem, &bytes, &note, &e) == SPOOL_OK)
 			report(&m, stem, bytes, SPOOL_MEDIA_DONE, note);
 		else
 			report(&m, stem, bytes, SPOOL_MEDIA_REFUSED, e.msg);
+		m.cur = NULL;
 	}
+	export_acked(&m);
 	r = SPOOL_OK;
 	*refused = m.refused;
 out:
@@ -906,7 +1030,7 @@ import_batch(struct media *m, int in, const char *src, const char *name,
 	if ((e = exists(dst, err)) < 0)
 		return e;
 	if (e == 0) {
-		if ((r = copy_in(in, src, m->import, name, &asz, err)) ==
+		if ((r = copy_in(m, in, src, m->import, name, &asz, err)) ==
 		    SPOOL_OK) {
 			*copied = 1;
 			spool_drop_cache(in, NULL); /* the medium's */
@@ -963,9 +1087,88 @@ printable(char *out, size_t outsz, const char *name)
 	out[i] = '\0';
 }
 
+/* Whether a pair on the medium is for this node, from its .minisig
+ * alone (DESIGN 4, import step 1 without the batch): 0 it is, 1 skip it
+ * (why says why: not a pair this node takes), or an error (refuse it:
+ * the signature file is malformed, forged, or names another file). */
+static int
+import_check(struct media *m, const char *stem, const char *text,
+    size_t len, char *why, size_t whysz, spool_err *err)
+{
+	const char *self = m->n->cfg->name;
+	struct spool_batch_facts f;
+	struct spool_minisig sig;
+	struct spool_pubkey pk;
+	char want[NAME_BUF], have[NAME_BUF], kid[SPOOL_KEYID_STRLEN + 1];
+	char pid[SPOOL_KEYID_STRLEN + 1];
+	int r;
+
+	if ((r = spool_minisig_parse(text, len, &sig, err)) != SPOOL_OK ||
+	    (r = spool_facts_parse(sig.trusted, &f, err)) != SPOOL_OK) {
+		spool_err_prefix(err, "not a batch signature");
+		return r;
+	}
+	if (strcmp(f.from, self) == 0) {
+		snprintf(why, whysz, "this node's own batch (to '%s')", f.to);
+		return 1;
+	}
+	if (strcmp(f.to, self) != 0) {
+		snprintf(why, whysz, "addressed to '%s', this node is '%s'",
+		    f.to, self);
+		return 1;
+	}
+	r = spool_trust_get(m->n->root, f.from, &pk, err);
+	if (r == SPOOL_ERR_NOTFOUND) {
+		snprintf(why, whysz, "from '%s', which this node does not "
+		    "trust", f.from);
+		return 1;
+	}
+	if (r != SPOOL_OK) {
+		spool_err_prefix(err, "trusted key of '%s'", f.from);
+		return r;
+	}
+	if (memcmp(pk.id, sig.keyid, SPOOL_KEYID_LEN) != 0) {
+		spool_keyid_str(sig.keyid, kid);
+		spool_keyid_str(pk.id, pid);
+		snprintf(why, whysz, "signed by key %s, not by the key of '%s' "
+		    "(%s), which this node trusts", kid, f.from, pid);
+		return 1;
+	}
+	if ((r = spool_minisig_verify_comment(&sig, &pk, err)) != SPOOL_OK)
+		return r;
+	snprintf(want, sizeof(want), "%s%s", stem, BATCH_EXT);
+	spool_batch_name(have, sizeof(have), f.from, f.to, f.seq);
+	if (strcmp(want, have) != 0)
+		return spool_fail(err, SPOOL_ERR_FORMAT, "its signature names "
+		    "it '%s'", have);
+	return 0;
+}
+
+/* import --remove: the pair leaves the medium, .batch first (a lone
+ * .minisig is ignored by imports, and removed by the next). */
+static int
+import_remove(struct media *m, const char *mb, const char *ms,
+    spool_err *err)
+{
+	int r;
+
+	if ((r = spool_fsync_dir(m->import, err)) != SPOOL_OK) {
+		spool_err_prefix(err, "the copy in import/ is not durable; "
+		    "the medium keeps the pair");
+		return r;
+	}
+	if (unlink(mb) != 0 && errno != ENOENT)
+		return spool_fail_sys(err, "imported, but cannot remove '%s'",
+		    mb);
+	if (unlink(ms) != 0 && errno != ENOENT)
+		return spool_fail_sys(err, "imported, but cannot remove '%s'",
+		    ms);
+	return spool_fsync_dir(m->dir, err);
+}
+
 static int
 import_pair(struct media *m, const char *stem, uint64_t *bytes, int *copied,
-    spool_err *err)
+    char *why, size_t whysz, spool_err *err)
 {
 	char mb[PATH_MAX], ms[PATH_MAX], name[NAME_BUF], sname[NAME_BUF];
 	char *text = NULL;
@@ -982,7 +1185,7 @@ import_pair(struct media *m, const char *stem, uint64_t *bytes, int *copied,
 	 * .minisig bounded before anything is written */
 	if ((r = spool_open_regular(mb, &in, &st, err)) != SPOOL_OK)
 		return r;
-	*bytes = (uint64_t)st.st_size;
+	*bytes = m->cur_bytes = (uint64_t)st.st_size;
 	if ((r = spool_read_file(ms, SPOOL_MINISIG_MAX, &text, &len, err)) !=
 	    SPOOL_OK) {
 		if (r == SPOOL_ERR_LIMIT)
@@ -991,10 +1194,18 @@ import_pair(struct media *m, const char *stem, uint64_t *bytes, int *copied,
 			    SPOOL_MINISIG_MAX);
 		goto out;
 	}
+	/* 1 (skip) or an error: nothing is copied */
+	if ((r = import_check(m, stem, text, len, why, whysz, err)) != 0)
+		goto out;
 	if ((r = import_batch(m, in, mb, name, &cb, err)) != SPOOL_OK ||
 	    (r = import_sig(m, sname, text, len, &cs, err)) != SPOOL_OK)
 		goto out;
 	*copied = cb || cs;
+	if (m->flags & SPOOL_MEDIA_REMOVE) {
+		close(in);
+		in = -1;
+		r = import_remove(m, mb, ms, err);
+	}
 out:
 	if (in >= 0)
 		close(in);
@@ -1002,29 +1213,80 @@ out:
 	return r;
 }
 
+/* import --remove: a lone NAME.batch.minisig on the medium whose pair
+ * was imported (import/ or archive/received/ holds the same .minisig)
+ * is what an interrupted removal left. */
+static void
+import_residue(struct media *m, const char *stem)
+{
+	char path[PATH_MAX], have[PATH_MAX], rel[NAME_BUF + 32];
+	char *a = NULL, *b = NULL;
+	const char *where[] = { "import", "archive/received" };
+	size_t alen, blen, i;
+
+	if (path_join(path, m->dir, stem, SIG_EXT, NULL) != SPOOL_OK ||
+	    spool_read_file(path, SPOOL_MINISIG_MAX, &a, &alen, NULL) !=
+	    SPOOL_OK)
+		return;
+	for (i = 0; i < 2; i++) {
+		snprintf(rel, sizeof(rel), "%s/%s%s", where[i], stem, SIG_EXT);
+		if (spool_node_path(m->n, have, sizeof(have), rel) != 0 ||
+		    spool_read_file(have, SPOOL_MINISIG_MAX, &b, &blen, NULL) !=
+		    SPOOL_OK)
+			continue;
+		if (alen == blen && memcmp(a, b, alen) == 0 &&
+		    unlink(path) == 0) {
+			(void)spool_fsync_dir(m->dir, NULL);
+			report_removed(m, stem, 0, SPOOL_MEDIA_SKIPPED,
+			    "imported before; removed the .minisig an "
+			    "interrupted removal left on the medium", 1);
+			break;
+		}
+		free(b);
+		b = NULL;
+	}
+	free(a);
+	free(b);
+}
+
 int
 spool_media_import(const struct spool_node *n, const char *dir,
-    spool_media_fn fn, void *arg, unsigned *refused, spool_err *err)
+    unsigned flags, spool_media_fn fn, void *arg, unsigned *refused,
+    spool_err *err)
 {
 	struct media m;
 	struct names ns = { NULL, 0, 0 };
-	char stem[STEM_BUF];
+	char stem[STEM_BUF], want[NAME_BUF], why[256];
 	int lock = -1, r;
 	size_t i;
 
 	if ((r = media_init(&m, n, dir, fn, arg, err)) != SPOOL_OK)
 		goto out;
+	m.flags = flags;
 	if ((r = check_medium(dir, m.import, err)) != SPOOL_OK ||
 	    (r = lock_dir(m.import, "import", &lock, err)) != SPOOL_OK ||
 	    (r = names_read(dir, &ns, err)) != SPOOL_OK)
 		goto out;
+	for (i = 0; i < ns.n; i++)
+		m.npairs += ends_with(ns.v[i], BATCH_EXT) &&
+		    stem_of(ns.v[i], BATCH_EXT, stem) &&
+		    spool_batch_stem_parse(stem, NULL, NULL, NULL) &&
+		    spool_pair_complete_in(stem, has_name, &ns);
 	for (i = 0; i < ns.n; i++) {
 		uint64_t bytes = 0;
 		int copied = 0;
 		spool_err e;
 
-		if (!ends_with(ns.v[i], BATCH_EXT))
-			continue; /* a .minisig goes with its .batch */
+		if (!ends_with(ns.v[i], BATCH_EXT)) {
+			/* a .minisig goes with its .batch */
+			if ((flags & SPOOL_MEDIA_REMOVE) &&
+			    stem_of(ns.v[i], SIG_EXT, stem) &&
+			    spool_batch_stem_parse(stem, NULL, NULL, NULL) &&
+			    snprintf(want, sizeof(want), "%s%s", stem,
+			    BATCH_EXT) > 0 && !names_has(&ns, want))
+				import_residue(&m, stem);
+			continue;
+		}
 		if (!stem_of(ns.v[i], BATCH_EXT, stem) ||
 		    !spool_batch_stem_parse(stem, NULL, NULL, NULL)) {
 			char shown[NAME_BUF];
@@ -1040,13 +1302,23 @@ spool_media_import(const struct spool_node *n, const char *dir,
 			continue;
 		}
 		spool_err_clear(&e);
-		if (import_pair(&m, stem, &bytes, &copied, &e) != SPOOL_OK)
+		m.k++;
+		m.cur = stem;
+		m.cur_bytes = 0;
+		why[0] = '\0';
+		r = import_pair(&m, stem, &bytes, &copied, why, sizeof(why), &e);
+		m.cur = NULL;
+		if (r == 1)
+			report(&m, stem, bytes, SPOOL_MEDIA_SKIPPED, why);
+		else if (r != SPOOL_OK)
 			report(&m, stem, bytes, SPOOL_MEDIA_REFUSED, e.msg);
 		else if (copied)
-			report(&m, stem, bytes, SPOOL_MEDIA_DONE, NULL);
+			report_removed(&m, stem, bytes, SPOOL_MEDIA_DONE, NULL,
+			    (flags & SPOOL_MEDIA_REMOVE) != 0);
 		else
-			report(&m, stem, bytes, SPOOL_MEDIA_SKIPPED, "already in "
-			    "import/");
+			report_removed(&m, stem, bytes, SPOOL_MEDIA_SKIPPED,
+			    "already in import/", (flags & SPOOL_MEDIA_REMOVE) !=
+			    0);
 	}
 	r = SPOOL_OK;
 	*refused = m.refused;
@@ -1104,7 +1376,7 @@ spool_media_resend(const struct spool_node *n, const char *peer,
 	 * reflink): it is checked again before it is offered again */
 	if ((r = own_signature(&m, stem, as, &sig_text, &sig_len, &sig,
 	    err)) != SPOOL_OK ||
-	    (r = copy_in(in, ab, m.out, name, &size, err)) != SPOOL_OK)
+	    (r = copy_in(&m, in, ab, m.out, name, &size, err)) != SPOOL_OK)
 		goto out;
 	if ((r = hash_uncached(&m, ob, digest, &size, err)) != SPOOL_OK ||
 	    (r = spool_minisig_verify(&sig, &m.pk, digest, err)) != SPOOL_OK) {

@@ -38,8 +38,12 @@ int spool_media_size_check(unsigned long fstype, const char *name,
 /* What became of one pair. */
 enum spool_media_outcome {
 	SPOOL_MEDIA_DONE,    /* exported, or imported */
-	SPOOL_MEDIA_SKIPPED, /* nothing to do (already there, incomplete) */
-	SPOOL_MEDIA_REFUSED  /* not carried; reason says why */
+	SPOOL_MEDIA_SKIPPED, /* nothing to do (already there, incomplete,
+	                        not for this node) */
+	SPOOL_MEDIA_REFUSED, /* not carried; reason says why */
+	SPOOL_MEDIA_REMOVED, /* export: this node's pair the peer has
+	                        acknowledged, removed from the medium */
+	SPOOL_MEDIA_PROGRESS /* a pair being copied: done of bytes */
 };
 
 struct spool_media_event {
@@ -47,10 +51,18 @@ struct spool_media_event {
 	uint64_t bytes;     /* size of NAME.batch */
 	int outcome;        /* enum spool_media_outcome */
 	const char *reason; /* why skipped or refused; else NULL or a note */
+	int removed;        /* import --remove: the pair left the medium */
+	uint64_t done;      /* PROGRESS: bytes copied so far */
+	size_t k, n;        /* pair k (from 1) of the n complete pairs */
 };
 
-/* Called once per pair, in name order. */
+/* Called once per pair, in name order (and with PROGRESS while a pair
+ * is copied, every few MiB). */
 typedef void (*spool_media_fn)(void *arg, const struct spool_media_event *e);
+
+/* spool_media_import: remove each pair from the medium once its copy in
+ * import/ is durable. */
+#define SPOOL_MEDIA_REMOVE 1u
 
 /* Carry every complete pair in out/ to dir (an existing directory):
  * copy (.batch, then .minisig), read back from the medium with the page
@@ -58,17 +70,28 @@ typedef void (*spool_media_fn)(void *arg, const struct spool_media_event *e);
  * archive/sent/ holds it, record it exported in the store, then remove it
  * from out/.  A pair already on the medium with the same bytes is carried
  * again without copying (a rerun after a crash); different bytes refuse
- * the pair.  Per-pair refusals go to fn (the others still go) and
- * *refused counts them; the return is an error only when nothing could be
- * tried (dir missing, out/ unreadable, another export running). */
+ * the pair.  Then this node's pairs on the medium that their peer has
+ * acknowledged are removed from it (.batch, then .minisig).  Per-pair
+ * refusals go to fn (the others still go) and *refused counts them; the
+ * return is an error only when nothing could be tried (dir missing, out/
+ * unreadable, another export running).  No flags yet (0). */
 int spool_media_export(const struct spool_node *n, const char *dir,
-    spool_media_fn fn, void *arg, unsigned *refused, spool_err *err);
+    unsigned flags, spool_media_fn fn, void *arg, unsigned *refused,
+    spool_err *err);
 
-/* Copy every complete pair in dir into import/ (.batch, then .minisig);
- * a pair already in import/ with the same bytes is skipped.  Nothing on
- * the medium is changed.  Same reporting as export. */
+/* Copy every complete pair in dir that is for this node into import/
+ * (.batch, then .minisig).  Before anything is copied the bounded
+ * .minisig is read and its global signature checked with the sender's
+ * trusted key (no byte of the batch is needed): a pair from this node,
+ * to another node, or from a sender this node does not trust is skipped
+ * with the reason; one whose signature file does not verify or names
+ * another file is refused.  A pair already in import/ with the same
+ * bytes is skipped.  The medium is changed only with SPOOL_MEDIA_REMOVE:
+ * each pair imported (or found in import/ already) is removed from it
+ * once its copy is durable.  Same reporting as export. */
 int spool_media_import(const struct spool_node *n, const char *dir,
-    spool_media_fn fn, void *arg, unsigned *refused, spool_err *err);
+    unsigned flags, spool_media_fn fn, void *arg, unsigned *refused,
+    spool_err *err);
 
 /* Offer the archived sent batch to peer with seq again: checked (this
  * node's signature over its bytes, under its own name), then copied into

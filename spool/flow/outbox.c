@@ -26,6 +26,7 @@
 #include "spool/flow/daemon.h"
 #include "spool/flow/daemon_impl.h"
 #include "spool/flow/outbox.h"
+#include "spool/flow/reaper.h"
 #include "spool/format/batch.h"
 #include "spool/format/manifest.h"
 #include "spool/format/minisig.h"
@@ -82,6 +83,11 @@ lines_release(struct lines *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* What a request line's upstream lineage (received, batched) may add to
+ * it when written: reserved in the size estimate, and left out of the
+ * line (never the estimate exceeded) when it would take more. */
+#define LINEAGE_RESERVE 2048
+
 /* Row: id kind request priority created ord size item */
 static int
 add_line(void *arg, const struct spool_store_row *row)
@@ -89,7 +95,8 @@ add_line(void *arg, const struct spool_store_row *row)
 	struct lines *l = arg;
 	struct line *x;
 	uint64_t size = strtoull(row->col[6], NULL, 10);
-	uint64_t cost = tar_member(size) + strlen(row->col[7]) + 1;
+	uint64_t cost = tar_member(size) + strlen(row->col[7]) + 1 +
+	    (strcmp(row->col[1], "request") == 0 ? LINEAGE_RESERVE : 0);
 
 	if (l->limit && l->tar + cost > l->limit) {
 		if (l->n == 0) {
@@ -178,6 +185,62 @@ add_blobs(struct spool_daemon *d, struct spool_batch_writer *w,
 	return SPOOL_OK;
 }
 
+/* The upstream lineage of a batch's requests: request id -> (event id
+ * -> EVENT object). */
+static int
+add_upstream(void *arg, const struct spool_store_row *row)
+{
+	json_t *by = arg, *evs;
+	char t[32];
+
+	/* request event_id event time node user batch used generated */
+	if ((evs = json_object_get(by, row->col[0])) == NULL) {
+		if ((evs = json_object()) == NULL ||
+		    json_object_set_new(by, row->col[0], evs) != 0)
+			return SPOOL_ERR_NOMEM;
+	}
+	spool_time_ms(t, strtoll(row->col[3], NULL, 10));
+	if (spool_manifest_event_edge(evs, row->col[1], row->col[2], t,
+	    row->col[4], row->col[5], row->col[6] != NULL &&
+	    strncmp(row->col[6], "batch:", 6) == 0 ? row->col[6] + 6 :
+	    row->col[6], row->col[7], row->col[8]) != 0)
+		return SPOOL_ERR_NOMEM;
+	return 0;
+}
+
+/* A request line with its upstream lineage, when that fits what was
+ * reserved for it (and the line limit): else as it is. */
+static int
+with_upstream(json_t *item, const json_t *by, const struct line *x,
+    spool_err *err)
+{
+	json_t *evs = json_object_get(by, x->request), *a, *e;
+	const char *k;
+	char *text;
+	size_t len;
+
+	if (strcmp(x->kind, "request") != 0 || evs == NULL)
+		return SPOOL_OK;
+	if ((a = json_array()) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	json_object_foreach((json_t *)evs, k, e)
+		json_array_append(a, e);
+	if ((text = json_dumps(a, JSON_COMPACT)) == NULL) {
+		json_decref(a);
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	}
+	len = strlen(text);
+	free(text);
+	if (json_array_size(a) > 16 || len + 16 > LINEAGE_RESERVE ||
+	    strlen(x->item) + len + 16 >= SPOOL_LINE_MAX) {
+		json_decref(a);
+		return SPOOL_OK;
+	}
+	if (json_object_set_new(item, "lineage", a) != 0)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	return SPOOL_OK;
+}
+
 /* Write the planned batch bid (its lines are in the store) to out/. */
 static int
 write_planned(struct spool_daemon *d, const char *bid, const char *peer,
@@ -188,7 +251,7 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 	struct spool_batch_facts facts;
 	struct lines l;
 	char name[128], out[PATH_MAX], sig[PATH_MAX + 8];
-	json_t *acks = NULL;
+	json_t *acks = NULL, *up = NULL;
 	size_t i;
 	int r;
 
@@ -205,6 +268,13 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 	if ((r = spool_store_outbox_batch(d->st, bid, add_line, &l, err)) !=
 	    SPOOL_OK)
 		goto out;
+	if ((up = json_object()) == NULL ||
+	    (r = spool_store_batch_upstream(d->st, bid, add_upstream, up,
+	    err)) != SPOOL_OK) {
+		r = r == SPOOL_ERR_NOMEM || up == NULL ? spool_fail(err,
+		    SPOOL_ERR_NOMEM, "out of memory") : r;
+		goto out;
+	}
 	if ((acks = json_array()) == NULL ||
 	    (r = spool_store_acks(d->st, peer, ACKS_MAX, add_ack, acks,
 	    err)) != SPOOL_OK) {
@@ -230,15 +300,19 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 			    "%s: %s", l.v[i].id, je.text);
 			goto out;
 		}
-		if ((r = add_blobs(d, w, item, err)) != SPOOL_OK) {
+		if ((r = add_blobs(d, w, item, err)) != SPOOL_OK ||
+		    (r = with_upstream(item, up, &l.v[i], err)) != SPOOL_OK) {
 			json_decref(item);
 			goto out;
 		}
 		if ((r = spool_batch_add_item(w, item, err)) != SPOOL_OK)
 			goto out;
 	}
+	/* unlinks in the middle of a burst slow the files taken after it */
+	spool_reaper_busy(d);
 	if ((r = spool_batch_write(w, out, &d->sk, &facts, err)) != SPOOL_OK)
 		goto out;
+	spool_reaper_busy(d);
 	if ((r = spool_node_archive_sent(d->node, out, name, err)) !=
 	    SPOOL_OK && r != SPOOL_ERR_EXISTS)
 		goto out;
@@ -256,6 +330,7 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 	    (unsigned long long)facts.bytes, (unsigned long long)facts.tar);
 out:
 	json_decref(acks);
+	json_decref(up);
 	spool_batch_writer_free(w);
 	lines_release(&l);
 	return r;
@@ -497,10 +572,12 @@ out:
 }
 
 /* Plan and write one batch of peer's pending lines (none: a heartbeat).
- * *more: lines are left. */
+ * full_only: only a full batch (max_items lines, or as many as
+ * max_bytes holds), else nothing.  *more: lines are left (full_only:
+ * and another batch may be full). */
 static int
 one_batch(struct spool_daemon *d, const char *peer, int heartbeat,
-    int *more, spool_err *err)
+    int full_only, int *more, spool_err *err)
 {
 	const struct spool_config *c = d->node->cfg;
 	struct lines l;
@@ -530,6 +607,10 @@ one_batch(struct spool_daemon *d, const char *peer, int heartbeat,
 		if (l.n == 0)
 			goto out;
 		*more = r == 1 || l.n == c->max_items;
+		if (full_only && !*more) {
+			r = SPOOL_OK; /* these wait for more, or their age */
+			goto out;
+		}
 	}
 	if (l.n > 0 && (ids = calloc(l.n, sizeof(*ids))) == NULL) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
@@ -550,7 +631,7 @@ out:
 
 struct due_peer {
 	char peer[SPOOL_NAME_MAX + 1];
-	uint64_t n;
+	uint64_t n, bytes;
 	int64_t oldest;
 };
 
@@ -569,6 +650,7 @@ add_due(void *arg, const struct spool_store_row *row)
 	snprintf(l->v[l->n].peer, SPOOL_NAME_MAX + 1, "%s", row->col[0]);
 	l->v[l->n].n = strtoull(row->col[1], NULL, 10);
 	l->v[l->n].oldest = strtoll(row->col[2], NULL, 10);
+	l->v[l->n].bytes = strtoull(row->col[3], NULL, 10);
 	l->n++;
 	return 0;
 }
@@ -598,14 +680,21 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 	for (i = 0; i < due.n; i++) {
 		struct due_peer *p = &due.v[i];
 		int64_t at = p->oldest + (int64_t)c->max_age * 1000;
+		int full_only = !force && at > now;
 
-		if (!force && p->n < c->max_items && at > now) {
+		/* A peer's lines go when the oldest is max_age old (all of
+		 * them), or a batch is full (max_items lines, or what
+		 * max_bytes holds; only full batches, the rest waits for
+		 * more or for its age, so a burst comes out in full
+		 * batches).  Any step that adds lines runs this again. */
+		if (full_only) {
 			next_at(next_ms, at);
-			continue;
+			if (p->n < c->max_items && p->bytes < c->max_bytes)
+				continue;
 		}
 		do {
-			if ((r = one_batch(d, p->peer, 0, &more, err)) !=
-			    SPOOL_OK) {
+			if ((r = one_batch(d, p->peer, 0, full_only, &more,
+			    err)) != SPOOL_OK) {
 				/* this peer waits; the others go on */
 				spool_daemon_log(d, "event=error what=batch "
 				    "peer=%s reason=%s", p->peer, LQ(err->msg));
@@ -630,7 +719,7 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 			next_at(next_ms, last + (int64_t)c->heartbeat * 1000);
 			continue;
 		}
-		if ((r = one_batch(d, p->name, 1, &more, err)) != SPOOL_OK)
+		if ((r = one_batch(d, p->name, 1, 0, &more, err)) != SPOOL_OK)
 			return r;
 		next_at(next_ms, now + (int64_t)c->heartbeat * 1000);
 	}

@@ -7,8 +7,8 @@
  * a millisecond a file on the machines we measured, which is most of the
  * cost of taking a small file).  So the loop only renames it into
  * store/reap/ under a name of its own (a rename frees no blocks), and one
- * thread unlinks whatever is there once intake has been quiet for a
- * second (ext4 skips recently freed inodes when it makes new ones, so
+ * thread unlinks whatever is there once intake (and the batcher, which
+ * a burst now interleaves with it) has been quiet for a second (ext4 skips recently freed inodes when it makes new ones, so
  * deletes in the middle of a burst slow every file created after them),
  * or 30 s after the first file waited, or at once when the disk is full.
  * Nothing in store/reap/ is referred to by anything: a crash leaves files
@@ -157,6 +157,19 @@ spool_reaper_kick(struct spool_daemon *d, int now)
 	rp->kicks++;
 	rp->urgent |= now;
 	pthread_cond_signal(&rp->cv);
+	pthread_mutex_unlock(&rp->mu);
+}
+
+void
+spool_reaper_busy(struct spool_daemon *d)
+{
+	struct spool_reaper *rp = d->reaper;
+
+	if (rp == NULL)
+		return;
+	pthread_mutex_lock(&rp->mu);
+	if (rp->first != 0 && !rp->urgent)
+		rp->last = mono_ms(); /* the thread's wait ends later */
 	pthread_mutex_unlock(&rp->mu);
 }
 

@@ -12,6 +12,9 @@
 
 int spool_reaper_start(struct spool_daemon *d, spool_err *err);
 void spool_reaper_kick(struct spool_daemon *d, int now);
+/* The daemon is busy (writing a batch): files waiting are left for a
+ * quiet second, as while intake runs. */
+void spool_reaper_busy(struct spool_daemon *d);
 void spool_reaper_stop(struct spool_daemon *d);
 int spool_reap(struct spool_daemon *d, const char *path, const char *id);
 

@@ -129,6 +129,45 @@ spool_manifest_part(const char *request, const char *name, uint64_t index,
 	    "file_size", (json_int_t)file_size, "file_blob", file_blob);
 }
 
+/* ref into the array at key unless it is there already */
+static int
+add_once(json_t *ev, const char *key, const char *ref)
+{
+	json_t *a = json_object_get(ev, key), *x;
+	size_t i;
+
+	json_array_foreach(a, i, x)
+		if (strcmp(json_string_value(x), ref) == 0)
+			return 0;
+	return json_array_append_new(a, json_string(ref));
+}
+
+int
+spool_manifest_event_edge(json_t *events, const char *id, const char *event,
+    const char *time, const char *node, const char *user, const char *batch,
+    const char *from, const char *to)
+{
+	json_t *ev;
+
+	if ((ev = json_object_get(events, id)) == NULL) {
+		ev = json_pack("{s:s, s:s, s:s, s:s, s:[], s:[]}", "id", id,
+		    "event", event, "time", time, "node", node, "used",
+		    "generated");
+		if (ev == NULL)
+			return -1;
+		if ((user != NULL && json_object_set_new(ev, "user",
+		    json_string(user)) != 0) ||
+		    (batch != NULL && json_object_set_new(ev, "batch",
+		    json_string(batch)) != 0) ||
+		    json_object_set_new(events, id, ev) != 0)
+			return -1;
+	}
+	if (add_once(ev, "used", from) != 0 ||
+	    add_once(ev, "generated", to) != 0)
+		return -1;
+	return 0;
+}
+
 json_t *
 spool_manifest_result(const char *id, const char *request, const char *status,
     json_t *files, json_t *lineage, const char *error, const char *started,

@@ -56,6 +56,14 @@ json_t *spool_manifest_result(const char *id, const char *request,
     const char *status, json_t *files, json_t *lineage, const char *error,
     const char *started, const char *finished);
 
+/* One lineage edge (event id used `from` and generated `to`) into
+ * events, an object of event objects by id (EVENT of the item schema):
+ * the first edge of an event makes it, later ones add their refs once.
+ * time is RFC 3339; user and batch may be NULL.  -1 out of memory. */
+int spool_manifest_event_edge(json_t *events, const char *id,
+    const char *event, const char *time, const char *node, const char *user,
+    const char *batch, const char *from, const char *to);
+
 /* Schema-check hdr and compare it with every fact the trusted comment
  * shares (all but tar). */
 int spool_manifest_check_header(const struct spool_manifest *m,

@@ -92,6 +92,22 @@ spool_minisig_read(const char *path, struct spool_minisig *out, spool_err *err)
 }
 
 int
+spool_minisig_verify_comment(const struct spool_minisig *m,
+    const struct spool_pubkey *pk, spool_err *err)
+{
+	uint8_t msg[64 + SPOOL_TRUSTED_MAX];
+	size_t tlen = strlen(m->trusted);
+
+	memcpy(msg, m->sig, 64);
+	memcpy(msg + 64, m->trusted, tlen);
+	if (crypto_sign_verify_detached(m->global_sig, msg, 64 + tlen,
+	    pk->pk) != 0)
+		return spool_fail(err, SPOOL_ERR_SIGNATURE,
+		    "trusted comment signature is invalid (comment altered)");
+	return SPOOL_OK;
+}
+
+int
 spool_minisig_verify(const struct spool_minisig *m,
     const struct spool_pubkey *pk, const uint8_t prehash[64], spool_err *err)
 {

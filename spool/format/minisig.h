@@ -52,6 +52,11 @@ int spool_minisig_read(const char *path, struct spool_minisig *out,
  * Does not check the key id: the caller chose pk by it. */
 int spool_minisig_verify(const struct spool_minisig *m,
     const struct spool_pubkey *pk, const uint8_t prehash[64], spool_err *err);
+/* Check only the global signature (over the signature and the trusted
+ * comment) with pk: the comment's facts are the signer's, whatever file
+ * they come with.  Needs no byte of the batch. */
+int spool_minisig_verify_comment(const struct spool_minisig *m,
+    const struct spool_pubkey *pk, spool_err *err);
 /* Sign prehash, producing the complete file text in out. */
 int spool_minisig_sign(const struct spool_seckey *sk,
     const uint8_t prehash[64], const char *trusted, const char *untrusted,

@@ -24,6 +24,7 @@
 #include "spool/format/batch.h"
 #include "spool/format/manifest.h"
 #include "spool/format/minisig.h"
+#include "spool/format/pair.h"
 #include "spool/keys/key.h"
 #include "spool/keys/trust.h"
 #include "spool/node/config.h"
@@ -448,6 +449,55 @@ can_write(const char *out_path, spool_err *err)
 	return SPOOL_OK;
 }
 
+/* An output named like a batch (FROM-TO-SEQ.batch) must be the batch
+ * it names: this node to peer (checked here), and the seq it takes
+ * (*want, checked when the seq is taken).  Any other name is free. */
+static int
+named_seq(const struct spool_node *n, const char *peer, const char *out_path,
+    uint64_t *want, spool_err *err)
+{
+	char stem[96], from[SPOOL_NAME_MAX + 1], to[SPOOL_NAME_MAX + 1];
+	const char *base;
+	size_t len;
+
+	*want = 0;
+	if (out_path == NULL)
+		return SPOOL_OK; /* named by its seq */
+	base = spool_basename(out_path);
+	len = strlen(base);
+	if (len <= 6 || len - 6 >= sizeof(stem) ||
+	    strcmp(base + len - 6, ".batch") != 0)
+		return SPOOL_OK;
+	memcpy(stem, base, len - 6);
+	stem[len - 6] = '\0';
+	if (!spool_batch_stem_parse(stem, from, to, want))
+		return SPOOL_OK;
+	if (strcmp(from, n->cfg->name) != 0 || strcmp(to, peer) != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "'%s' names a batch "
+		    "from '%s' to '%s', but this one goes from '%s' to '%s' "
+		    "(a peer would refuse it; nothing was taken)", out_path,
+		    from, to, n->cfg->name, peer);
+	return SPOOL_OK;
+}
+
+static int
+named_wrong(const struct spool_node *n, const char *peer,
+    const char *out_path, uint64_t want, struct spool_store *st,
+    spool_err *err)
+{
+	char right[128];
+	uint64_t next = 0;
+	int r;
+
+	if ((r = spool_store_peer_next_seq(st, peer, &next, err)) != SPOOL_OK)
+		return r;
+	spool_batch_name(right, sizeof(right), n->cfg->name, peer, next);
+	return spool_fail(err, SPOOL_ERR_USAGE, "'%s' names seq %" PRIu64
+	    ", but the next seq to '%s' is %" PRIu64 ": name it '%s', or "
+	    "leave out -o (a peer would refuse a batch whose name and seq "
+	    "disagree; nothing was taken)", out_path, want, peer, next, right);
+}
+
 int
 spool_node_pack(const struct spool_node *n, const char *peer,
     char *const files[], size_t nfiles, const char *out_path,
@@ -462,6 +512,7 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 	struct pack_record rec;
 	char name[128], bid[SPOOL_UUID_LEN + 1];
 	time_t now = time(NULL);
+	uint64_t want = 0;
 	int planned = 0;
 	size_t i;
 	int r;
@@ -500,13 +551,18 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 			goto out;
 	/* What would fail after the seq is taken is checked first: a spent
 	 * seq is a gap at the receiver forever. */
-	if ((r = can_write(out_path, err)) != SPOOL_OK)
+	if ((r = can_write(out_path, err)) != SPOOL_OK ||
+	    (r = named_seq(n, peer, out_path, &want, err)) != SPOOL_OK)
 		goto out;
 	/* Everything is readable: only now take the seq, durably, with a
-	 * batch row that will say what became of it. */
-	if ((r = spool_store_batch_plan(st, peer, bid, &spec.seq, err)) !=
-	    SPOOL_OK)
+	 * batch row that will say what became of it (an output named as a
+	 * batch: only the seq its name says, or none) */
+	if ((r = spool_store_batch_plan_seq(st, peer, bid, want, &spec.seq,
+	    err)) != SPOOL_OK) {
+		if (r == SPOOL_ERR_STATE)
+			r = named_wrong(n, peer, out_path, want, st, err);
 		goto out;
+	}
 	planned = 1;
 	if ((r = spool_batch_set_seq(w, spec.seq, err)) != SPOOL_OK)
 		goto out;

@@ -102,6 +102,7 @@ batch_event(struct spool_store *st, const char *batch, const char *state,
 struct plan_arg {
 	const char *peer, *batch_id;
 	uint64_t seq;
+	uint64_t want; /* 0: any */
 };
 
 static int
@@ -114,6 +115,20 @@ plan_tx(struct spool_store *st, void *arg, spool_err *err)
 
 	if ((r = ensure_peer(st, a->peer, NULL, err)) != SPOOL_OK)
 		return r;
+	if (a->want != 0) {
+		/* only that seq: nothing is taken when it is not the next */
+		if ((r = st_q(st, &res, err, "SELECT next_seq FROM peer WHERE "
+		    "name = ?", DBS(a->peer))) != SPOOL_OK)
+			return r;
+		a->seq = res.nrows == 1 ? (uint64_t)spool_dbres_int(&res, 0,
+		    0) : 0;
+		spool_dbres_release(&res);
+		if (a->seq != a->want)
+			return spool_fail(err, SPOOL_ERR_STATE, "the next seq "
+			    "to '%s' is %llu, not %llu", a->peer,
+			    (unsigned long long)a->seq,
+			    (unsigned long long)a->want);
+	}
 	if ((r = st_q(st, &res, err, "UPDATE peer SET next_seq = next_seq + 1, "
 	    "updated = ? WHERE name = ? RETURNING next_seq - 1", DBI(now),
 	    DBS(a->peer))) != SPOOL_OK)
@@ -133,10 +148,10 @@ plan_tx(struct spool_store *st, void *arg, spool_err *err)
 }
 
 int
-spool_store_batch_plan(struct spool_store *st, const char *peer,
-    const char *batch_id, uint64_t *seq, spool_err *err)
+spool_store_batch_plan_seq(struct spool_store *st, const char *peer,
+    const char *batch_id, uint64_t want, uint64_t *seq, spool_err *err)
 {
-	struct plan_arg a = { peer, batch_id, 0 };
+	struct plan_arg a = { peer, batch_id, 0, want };
 	int r;
 
 	if (!spool_uuid_ok(batch_id))
@@ -144,6 +159,28 @@ spool_store_batch_plan(struct spool_store *st, const char *peer,
 	if ((r = st_tx(st, 1, plan_tx, &a, err)) == SPOOL_OK)
 		*seq = a.seq;
 	return r;
+}
+
+int
+spool_store_peer_next_seq(struct spool_store *st, const char *peer,
+    uint64_t *next, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT next_seq FROM peer WHERE name = "
+	    "?", DBS(peer))) != SPOOL_OK)
+		return r;
+	*next = res.nrows == 1 ? (uint64_t)spool_dbres_int(&res, 0, 0) : 1;
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}
+
+int
+spool_store_batch_plan(struct spool_store *st, const char *peer,
+    const char *batch_id, uint64_t *seq, spool_err *err)
+{
+	return spool_store_batch_plan_seq(st, peer, batch_id, 0, seq, err);
 }
 
 /* ---- batches ---------------------------------------------------------- */

@@ -25,6 +25,13 @@ int spool_store_peer_add(struct spool_store *st, const char *peer,
  * 0.1 in store/seq/PEER is taken over by spool_store_open_config. */
 int spool_store_batch_plan(struct spool_store *st, const char *peer,
     const char *batch_id, uint64_t *seq, spool_err *err);
+/* The same, only if want is the next seq to peer (want 0: any):
+ * SPOOL_ERR_STATE, and nothing taken, when it is not. */
+int spool_store_batch_plan_seq(struct spool_store *st, const char *peer,
+    const char *batch_id, uint64_t want, uint64_t *seq, spool_err *err);
+/* The seq the next batch to peer will take (1 for a new peer). */
+int spool_store_peer_next_seq(struct spool_store *st, const char *peer,
+    uint64_t *next, spool_err *err);
 /* Only when peer's counter is behind: make next_seq at least next. */
 int spool_store_seq_floor(struct spool_store *st, const char *peer,
     uint64_t next, spool_err *err);

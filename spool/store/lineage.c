@@ -231,6 +231,103 @@ by_hash(struct spool_store *st, const char *hash, char ref[SPOOL_REF_MAX],
 	return r;
 }
 
+#define NAMED_MAX 100
+
+static int
+named_emit(int (*fn)(void *, const struct spool_lineage_match *), void *arg,
+    const char *ref, const char *kind, const char *name, const char *detail,
+    int64_t created, size_t *n)
+{
+	struct spool_lineage_match m = { ref, kind, name, detail, created };
+
+	if ((*n)++ >= NAMED_MAX || fn == NULL)
+		return SPOOL_OK;
+	return fn(arg, &m);
+}
+
+int
+spool_lineage_named(struct spool_store *st, const char *name,
+    int (*fn)(void *arg, const struct spool_lineage_match *m), void *arg,
+    size_t *n, spool_err *err)
+{
+	struct spool_dbres res;
+	char ref[SPOOL_REF_MAX], detail[256], full[300];
+	size_t i, len = strlen(name);
+	int r = SPOOL_OK;
+
+	*n = 0;
+	/* a batch by its file name, with or without .batch */
+	snprintf(full, sizeof(full), "%s%s", name, len > 6 &&
+	    strcmp(name + len - 6, ".batch") == 0 ? "" : ".batch");
+	if ((r = st_q(st, &res, err, "SELECT id, batch_id, dir, peer, state, "
+	    "name, created FROM batch WHERE name = ? ORDER BY created, id",
+	    DBS(full))) != SPOOL_OK)
+		return r;
+	for (i = 0; i < res.nrows && r == SPOOL_OK; i++) {
+		const char *bid = spool_dbres_text(&res, i, 1);
+
+		snprintf(ref, sizeof(ref), "batch:%s", bid ? bid :
+		    spool_dbres_text(&res, i, 0));
+		snprintf(detail, sizeof(detail), "batch %s %s, %s",
+		    strcmp(spool_dbres_text(&res, i, 2), "out") == 0 ? "to" :
+		    "from", spool_dbres_text(&res, i, 3),
+		    spool_dbres_text(&res, i, 4));
+		r = named_emit(fn, arg, ref, "batch", spool_dbres_text(&res, i,
+		    5), detail, spool_dbres_int(&res, i, 6), n);
+	}
+	spool_dbres_release(&res);
+	if (r != SPOOL_OK || *n > 0)
+		return r;
+	/* requests: a dropped file's name, on the sending or the
+	 * processing side */
+	if ((r = st_q(st, &res, err, "SELECT id, side, folder, usr, peer, "
+	    "state, created FROM request WHERE name = ? ORDER BY created, id",
+	    DBS(name))) != SPOOL_OK)
+		return r;
+	for (i = 0; i < res.nrows && r == SPOOL_OK; i++) {
+		const char *folder = spool_dbres_text(&res, i, 2);
+		const char *peer = spool_dbres_text(&res, i, 4);
+		int submit = strcmp(spool_dbres_text(&res, i, 1), "submit") == 0;
+
+		snprintf(ref, sizeof(ref), "request:%s", spool_dbres_text(&res,
+		    i, 0));
+		snprintf(detail, sizeof(detail), "request %s %s, folder %s, "
+		    "user %s, %s", submit ? "to" : "from", peer ? peer : "-",
+		    folder ? folder : "-", spool_dbres_text(&res, i, 3),
+		    spool_dbres_text(&res, i, 5));
+		r = named_emit(fn, arg, ref, "request", name, detail,
+		    spool_dbres_int(&res, i, 6), n);
+	}
+	spool_dbres_release(&res);
+	if (r != SPOOL_OK || *n > 0)
+		return r;
+	/* files and outputs of that name */
+	if ((r = st_q(st, &res, err, "SELECT ref, kind, node, size, created "
+	    "FROM lineage_entity WHERE name = ? AND kind IN ('file', "
+	    "'output') ORDER BY created, ref", DBS(name))) != SPOOL_OK)
+		return r;
+	for (i = 0; i < res.nrows && r == SPOOL_OK; i++) {
+		const char *node = spool_dbres_text(&res, i, 2);
+
+		snprintf(detail, sizeof(detail), "%s on %s, %lld bytes",
+		    spool_dbres_text(&res, i, 1), node ? node : "-",
+		    spool_dbres_text(&res, i, 3) ? (long long)spool_dbres_int(
+		    &res, i, 3) : -1LL);
+		r = named_emit(fn, arg, spool_dbres_text(&res, i, 0),
+		    spool_dbres_text(&res, i, 1), name, detail,
+		    spool_dbres_int(&res, i, 4), n);
+	}
+	spool_dbres_release(&res);
+	return r;
+}
+
+static int
+named_one(void *arg, const struct spool_lineage_match *m)
+{
+	snprintf(arg, SPOOL_REF_MAX, "%s", m->ref);
+	return SPOOL_OK;
+}
+
 int
 spool_lineage_resolve(struct spool_store *st, const char *arg,
     char ref[SPOOL_REF_MAX], spool_err *err)
@@ -292,8 +389,25 @@ spool_lineage_resolve(struct spool_store *st, const char *arg,
 		spool_hex(hex, h, SPOOL_HASH_LEN);
 		return by_hash(st, hex, ref, err);
 	}
+	/* a name: a batch's file name, a dropped file's name */
+	{
+		char one[SPOOL_REF_MAX];
+		size_t nm = 0;
+
+		if ((r = spool_lineage_named(st, arg, named_one, one, &nm,
+		    err)) != SPOOL_OK)
+			return r;
+		if (nm == 1) {
+			snprintf(ref, SPOOL_REF_MAX, "%s", one);
+			return SPOOL_OK;
+		}
+		if (nm > 1)
+			return spool_fail(err, SPOOL_ERR_USAGE, "'%s' names %zu "
+			    "things; give the id of one", arg, nm);
+	}
 	return spool_fail(err, SPOOL_ERR_NOTFOUND,
-	    "'%s' is not an id, hash or file in the lineage", arg);
+	    "'%s' is not an id, hash or file in the lineage, nor a name "
+	    "there", arg);
 }
 
 /* ---- walking ---------------------------------------------------------- */

@@ -43,10 +43,27 @@ int spool_lineage_entity(struct spool_store *st, const char *ref,
 
 /* Which ref a user's argument names: KIND:ID as is; a UUID (or unique
  * prefix of 8+) of any request, batch, job, task or output; a 64-hex
- * hash (a file, or an output with that content); else a file path, hashed.
- * SPOOL_ERR_NOTFOUND when nothing in the lineage matches. */
+ * hash (a file, or an output with that content); a file path, hashed;
+ * else a name (spool_lineage_named).  SPOOL_ERR_NOTFOUND when nothing
+ * in the lineage matches; SPOOL_ERR_USAGE when a name names more than
+ * one thing (spool_lineage_named lists them). */
 int spool_lineage_resolve(struct spool_store *st, const char *arg,
     char ref[SPOOL_REF_MAX], spool_err *err);
+
+/* What an operator's name may name, when it is not an id, a hash or a
+ * file on disk: a batch by its file name (NAME.batch, or NAME), else the
+ * requests of that name (a dropped file's name, on either side), else
+ * files and outputs of that name in the lineage.  fn gets each match
+ * (ref KIND:ID, its name, one line of detail for a person), at most 100;
+ * *n is how many there are.  Nothing matching is SPOOL_OK with *n 0. */
+struct spool_lineage_match {
+	const char *ref, *kind, *name;
+	const char *detail;   /* "submit, folder files, user alice, ..." */
+	int64_t created;
+};
+int spool_lineage_named(struct spool_store *st, const char *name,
+    int (*fn)(void *arg, const struct spool_lineage_match *m), void *arg,
+    size_t *n, spool_err *err);
 
 /* The events reachable from ref, up (ancestors: events that generated it,
  * and what they used, recursively) or down (descendants).  A batch is a

@@ -112,10 +112,22 @@ spool_store_outbox_peers(struct spool_store *st,
 	struct spool_dbres res;
 	int r;
 
-	/* peer, pending lines, oldest created */
-	r = st_q0(st, &res, err, "SELECT peer, count(*), min(created) "
-	    "FROM outbox WHERE batch IS NULL GROUP BY peer ORDER BY peer");
+	/* peer, pending lines, oldest created, their payload bytes */
+	r = st_q0(st, &res, err, "SELECT peer, count(*), min(created), "
+	    "coalesce(sum(size), 0) FROM outbox WHERE batch IS NULL "
+	    "GROUP BY peer ORDER BY peer");
 	return st_rows_out(r, &res, fn, arg);
+}
+
+/* Every request line of batch: request id and user. */
+static int
+batch_requests(struct spool_store *st, const char *batch_id,
+    struct spool_dbres *res, spool_err *err)
+{
+	return st_q(st, res, err, "SELECT o.request, r.usr, o.kind, o.id "
+	    "FROM outbox o LEFT JOIN request r ON r.id = o.request "
+	    "WHERE o.batch = ? ORDER BY o.priority DESC, o.created, o.ord, o.id",
+	    DBS(batch_id));
 }
 
 struct oplan_arg {
@@ -130,6 +142,7 @@ oplan_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct oplan_arg *a = arg;
 	struct spool_dbres res;
+	char bref[SPOOL_REF_MAX], ref[SPOOL_REF_MAX];
 	size_t i;
 	int r;
 
@@ -157,7 +170,25 @@ oplan_tx(struct spool_store *st, void *arg, spool_err *err)
 		}
 		spool_dbres_release(&res);
 	}
-	return SPOOL_OK;
+	/* lineage "batched" now, not once written: the batch (its id and
+	 * name are fixed from here, and a crash writes it again the same)
+	 * carries each request's events up to this one */
+	snprintf(bref, sizeof(bref), "batch:%s", a->batch_id);
+	if ((r = spool_lineage_entity(st, bref, name, NULL, -1, err)) !=
+	    SPOOL_OK || (r = batch_requests(st, a->batch_id, &res, err)) !=
+	    SPOOL_OK)
+		return r;
+	for (i = 0; i < res.nrows && r == SPOOL_OK; i++) {
+		if (strcmp(spool_dbres_text(&res, i, 2), "request") != 0)
+			continue;
+		snprintf(ref, sizeof(ref), "request:%s",
+		    spool_dbres_text(&res, i, 0));
+		r = spool_lineage_link(st, "batched", 0,
+		    spool_dbres_text(&res, i, 1), a->batch_id,
+		    (const char *[]){ ref }, 1, (const char *[]){ bref }, 1, err);
+	}
+	spool_dbres_release(&res);
+	return r;
 }
 
 int
@@ -202,17 +233,6 @@ spool_store_planned(struct spool_store *st,
 	return st_rows_out(r, &res, fn, arg);
 }
 
-/* Every request line of batch: request id and user. */
-static int
-batch_requests(struct spool_store *st, const char *batch_id,
-    struct spool_dbres *res, spool_err *err)
-{
-	return st_q(st, res, err, "SELECT o.request, r.usr, o.kind, o.id "
-	    "FROM outbox o LEFT JOIN request r ON r.id = o.request "
-	    "WHERE o.batch = ? ORDER BY o.priority DESC, o.created, o.ord, o.id",
-	    DBS(batch_id));
-}
-
 struct owritten_arg {
 	const char *batch_id, *name;
 	uint64_t items, bytes, tar;
@@ -223,7 +243,7 @@ owritten_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct owritten_arg *a = arg;
 	struct spool_dbres res;
-	char bref[SPOOL_REF_MAX], ref[SPOOL_REF_MAX];
+	char bref[SPOOL_REF_MAX];
 	size_t i;
 	int r;
 
@@ -241,16 +261,37 @@ owritten_tx(struct spool_store *st, void *arg, spool_err *err)
 
 		if (strcmp(kind, "request") != 0)
 			continue;
-		if ((r = spool_store_request_set_state(st, req, "batched",
-		    a->name, err)) != SPOOL_OK)
-			break;
-		snprintf(ref, sizeof(ref), "request:%s", req);
-		r = spool_lineage_link(st, "batched", 0,
-		    spool_dbres_text(&res, i, 1), a->batch_id,
-		    (const char *[]){ ref }, 1, (const char *[]){ bref }, 1, err);
+		/* (its lineage "batched" was recorded at the plan) */
+		r = spool_store_request_set_state(st, req, "batched", a->name,
+		    err);
 	}
 	spool_dbres_release(&res);
 	return r;
+}
+
+int
+spool_store_batch_upstream(struct spool_store *st, const char *batch_id,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	char bref[SPOOL_REF_MAX];
+	int r;
+
+	/* for each request line of the batch, this node's events that made
+	 * the request (received) or put it in this batch (batched) */
+	snprintf(bref, sizeof(bref), "batch:%s", batch_id);
+	r = st_q(st, &res, err, "SELECT o.request, e.id, e.event, e.time, "
+	    "e.node, e.usr, e.batch, u.ref, g.ref FROM outbox o "
+	    "JOIN lineage_io x ON x.ref = 'request:' || o.request "
+	    "JOIN lineage_event e ON e.id = x.event "
+	    "JOIN lineage_io u ON u.event = e.id AND u.role = 'used' "
+	    "JOIN lineage_io g ON g.event = e.id AND g.role = 'generated' "
+	    "WHERE o.batch = ? AND o.kind = 'request' AND e.node = ? AND "
+	    "(x.role = 'generated' OR g.ref = ?) "
+	    "ORDER BY o.request, e.time, e.id, u.ref, g.ref",
+	    DBS(batch_id), DBS(st->node), DBS(bref));
+	return st_rows_out(r, &res, fn, arg);
 }
 
 int

@@ -45,7 +45,7 @@ int spool_store_outbox_add(struct spool_store *st,
 int spool_store_outbox_pending(struct spool_store *st, const char *peer,
     size_t limit, int (*fn)(void *, const struct spool_store_row *),
     void *arg, spool_err *err);
-/* Peers with waiting lines: peer count oldest-created */
+/* Peers with waiting lines: peer count oldest-created bytes */
 int spool_store_outbox_peers(struct spool_store *st,
     int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err);
@@ -104,5 +104,12 @@ int spool_store_part_add(struct spool_store *st, const char *request,
 int spool_store_parts(struct spool_store *st, const char *request,
     const char *name, int (*fn)(void *, const struct spool_store_row *),
     void *arg, spool_err *err);
+
+/* The lineage a batch's request lines carry: for each, this node's
+ * events that made the request or put it in this batch.  Row: request
+ * event_id event time node user batch used generated, by request. */
+int spool_store_batch_upstream(struct spool_store *st, const char *batch_id,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
 
 #endif

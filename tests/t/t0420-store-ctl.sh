@@ -245,8 +245,8 @@ suite() {
 	is "$(j '[has("ancestors"), has("descendants")] | map(tostring) | join(" ")')" \
 		"true false" "[$b] only ancestors"
 	ok "[$b] lineage (human)" ctl_low lineage "$W/f1.txt"
-	like "$(cat "$T/.out")" "^\\|-- received -> request:$req_1 \"f1.txt\"  \\(node low, user $me, [0-9T:-]+Z\\)\$" \
-		"[$b] each edge: event, entity, node, user, time"
+	like "$(cat "$T/.out")" "^\\|-- received -> request:$req_1 \"f1.txt\" \\[to high, folder [^],]+, user $me\\]  \\(node low, user $me, [0-9T:-]+Z\\)\$" \
+		"[$b] each edge: event, entity (a request with its folder and user), node, user, time"
 	like "$(cat "$T/.out")" "derived -> output:$out_1 \"f1.txt.out\"  \\(node high, .*\\) \\(see above\\)\$" \
 		"[$b] a repeated entity is printed once, then referred to"
 	check "[$b] f2 is not in f1's lineage" '! grep -q -e "$req_2" -e "f2.txt" "$T/.out"'

@@ -26,7 +26,7 @@ is "$(ls "$T/low/out" | tr '\n' ' ')" "$B1.batch $B1.batch.minisig $B2.batch $B2
 # a temporary file a crashed run left on the medium is replaced
 printf 'stale' > "$T/usb/.$B1.batch.tmp"
 ok "export --to DIR" $LOW export --to "$T/usb"
-is "$(cut -d: -f1 "$T/.out" | tr '\n' ' ')" "$B1 $B2 " "one line per pair, in name order"
+is "$(grep ': exported to ' "$T/.out" | cut -d: -f1 | tr '\n' ' ')" "$B1 $B2 " "one line per pair, in name order"
 like "$(head -n 1 "$T/.out")" "^$B1: exported to .*/usb \([0-9]+ bytes\)$" "the line says where and how big"
 is "$(ls -A "$T/usb" | tr '\n' ' ')" "$B1.batch $B1.batch.minisig $B2.batch $B2.batch.minisig " \
 	"the medium holds both pairs and nothing else (no temporary files)"
@@ -43,7 +43,7 @@ is "$(jq -r '[.batches[] | select(.dir == "out") | .state] | join(" ")' "$T/b.js
 	"exported exported" "batches --json shows both exported"
 ok "minisign -Vm verifies the copy on the medium" minisign -Vm "$T/usb/$B2.batch" -p "$T/low.pub"
 ok "a second export is a no-op" $LOW export --to "$T/usb"
-is "$(cat "$T/.out")" "" "and says nothing"
+is "$(cat "$T/.out")" "nothing to export" "and says so"
 
 # a crash after the copy, before out/ was emptied: the pair is back in
 # out/ (as resend would put it); the run goes again without copying

@@ -24,7 +24,7 @@ fi
 
 # --help: the command's usage, on stdout, exit 0, no node read
 ok "export --help" "$SPOOLCTL" export --help
-like "$(head -n 1 "$T/.out")" "^usage: spoolctl .*export --to DIR\$" "prints export's usage"
+like "$(head -n 1 "$T/.out")" "^usage: spoolctl .*export --to DIR \\[--quiet\\]\$" "prints export's usage"
 like "$(grep -- '--to DIR' "$T/.out")" "medium" "and its option, with what it is"
 is "$(cat "$T/.err")" "" "nothing on stderr (the node was not opened)"
 "$SPOOLCTL" help export > "$T/help-export"

@@ -31,15 +31,17 @@ submit() {
 	    jq -r ".requests[] | select(.name == \"$1.json\") | .id" > "$T/$1.id"
 }
 
-# deliver: low's batches to high (low's batcher, issue 11, still needs
-# the flush), then high's answers back as they appear
+# deliver: low's batches to high as low makes them on its own (max_age
+# 1s), then high's answers back as they appear
 to_high() {
-	"$SPOOLCTL" --root "$T/low" flush > /dev/null && carry low high
+	wait_for "low's batch" 30 sh -c "ls '$T/low/out' | grep -q 'minisig\$'" &&
+	    sleep 0.5 && carry low high
 }
 # result ID: wait until low has results/ID/result.json (carrying back)
 result() {
 	_i=0
 	while [ $_i -lt 300 ]; do
+		carry low high
 		carry high low
 		[ -f "$T/low/results/$1/result.json" ] && return 0
 		sleep 0.1

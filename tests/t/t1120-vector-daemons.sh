@@ -42,14 +42,15 @@ drop() {
 	mv "$T/low/in/$1/.$(basename "$2").part" "$T/low/in/$1/$(basename "$2")"
 }
 nresults() { ls "$T/low/results" | grep -c '^[0-9a-f]\{8\}-'; }
-# to_high N: low's batches to high (low's batcher, issue 11, still needs
-# the flush), then high's answers back until low has N results
+# to_high N: low's batches to high as low makes them on its own, then
+# high's answers back until low has N results
 to_high() {
 	wait_for "$1 accepted" 20 sh -c "[ \$(grep -c event=accepted '$T/low.log') -eq $1 ]"
-	"$SPOOLCTL" --root "$T/low" flush > /dev/null
+	wait_for "low's batch" 30 sh -c "ls '$T/low/out' | grep -q 'minisig\$'"
 	carry low high
 	_i=0
 	while [ $_i -lt 1800 ]; do
+		carry low high
 		carry high low
 		[ "$(nresults)" -ge "$1" ] && break
 		sleep 0.1
@@ -135,14 +136,14 @@ tracer=$!
 sleep 0.5
 drop vector "$T/pts.geojson"
 wait_for "accepted" 20 sh -c "[ \$(grep -c event=accepted '$T/low.log') -eq 9 ]"
-"$SPOOLCTL" --root "$T/low" flush > /dev/null
+wait_for "low's batch" 30 sh -c "ls '$T/low/out' | grep -q 'minisig\$'"
 carry low high
 ok "a loader is killed in the middle of its chunk" wait_for "killed" 180 \
     grep -q "event=task-retry kind=vector .*killed by signal 9" "$T/high.log"
 kill "$tracer" 2> /dev/null
 wait "$tracer" 2> /dev/null
 i=0
-while [ $i -lt 1800 ] && [ "$(nresults)" -lt 9 ]; do carry high low; sleep 0.1; i=$((i + 1)); done
+while [ $i -lt 1800 ] && [ "$(nresults)" -lt 9 ]; do carry low high; carry high low; sleep 0.1; i=$((i + 1)); done
 r=$(res vector/pts.geojson)
 is "$(jq -r .status "$r/result.json")" succeeded "the 200,000 points succeed"
 is "$(vec_pg "SELECT count(*), count(DISTINCT k), sum(k) FROM geo.pts")" "200000|200000|19999900000" \
