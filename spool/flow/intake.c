@@ -432,7 +432,8 @@ static void
 reject(struct group *g, struct claim *c)
 {
 	char dir[PATH_MAX], name[NAME_MAX + 1], dst[PATH_MAX + NAME_MAX + 2];
-	char ej[PATH_MAX + NAME_MAX + 16], now[32];
+	char ej[PATH_MAX + NAME_MAX + 16], now[32], fit[NAME_MAX + 1];
+	char cand[NAME_MAX + 1];
 	struct stat sb;
 	unsigned k;
 	json_t *doc;
@@ -440,11 +441,24 @@ reject(struct group *g, struct claim *c)
 	spool_err e;
 
 	spool_node_path(g->d->node, dir, sizeof(dir), "rejected");
-	for (k = 1; k < 10000; k++) {
+	/* NAME and NAME.error.json must both be names: a long NAME is
+	 * shortened to leave room for the suffix (the JSON has the real
+	 * one); a name taken gets "NAME (2)", then "NAME (<request id>)",
+	 * which nothing else has: a few lstat calls, whatever is there */
+	if (spool_name_fit(fit, sizeof(fit), c->name, NAME_MAX -
+	    strlen(".error.json")) != 0)
+		snprintf(fit, sizeof(fit), "rejected");
+	for (k = 1; k <= 3; k++) {
+		/* a variant adds at most 40 bytes: made from a name
+		 * shortened by as much, it still leaves room for the suffix */
 		if (k == 1)
-			snprintf(name, sizeof(name), "%s", c->name);
-		else if (spool_name_variant(name, sizeof(name), c->name, k) != 0)
-			snprintf(name, sizeof(name), "rejected-%u", k);
+			snprintf(name, sizeof(name), "%s", fit);
+		else if (spool_name_fit(cand, sizeof(cand), fit, NAME_MAX -
+		    strlen(".error.json") - 40) != 0 ||
+		    (k == 2 ? spool_name_variant(name, sizeof(name), cand, 2) :
+		    spool_name_variant_tag(name, sizeof(name), cand, c->id)) !=
+		    0)
+			snprintf(name, sizeof(name), "rejected (%s)", c->id);
 		snprintf(dst, sizeof(dst), "%s/%s", dir, name);
 		snprintf(ej, sizeof(ej), "%s/%s.error.json", dir, name);
 		if (lstat(dst, &sb) != 0 && lstat(ej, &sb) != 0)

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,34 @@ link_by_name(const char *rdir, const char *folder, const char *name,
 	return spool_fsync_dir(dir, err);
 }
 
+/* The blob hex (size bytes) as NAME in the folder being built (dfd, new
+ * and ours: O_EXCL, no links followed).  Not fsync'd one by one: the
+ * import syncs the filesystem once before its commit, and an import
+ * redone after a crash writes the folder again. */
+static int
+put_file(struct spool_daemon *d, int dfd, const char *name, const char *hex,
+    uint64_t size, spool_err *err)
+{
+	char src[PATH_MAX];
+	int in, out, r;
+
+	if (spool_blob_path(d->node->root, hex, src) != 0)
+		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
+	if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return spool_fail_sys(err, "cannot open blob %s", hex);
+	if ((out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) < 0) {
+		r = spool_fail_sys(err, "cannot create '%s'", name);
+		close(in);
+		return r;
+	}
+	r = spool_copy_fd(in, src, out, name, size, NULL, err);
+	close(in);
+	if (close(out) != 0 && r == SPOOL_OK)
+		r = spool_fail_sys(err, "cannot write '%s'", name);
+	return r;
+}
+
 int
 spool_results_write(struct spool_daemon *d, const json_t *item,
     const struct spool_request_info *ri, spool_err *err)
@@ -85,12 +114,11 @@ spool_results_write(struct spool_daemon *d, const json_t *item,
 	char rdir[PATH_MAX], tmp[PATH_MAX + 64], final[PATH_MAX + 64];
 	char old[PATH_MAX + 64], p[PATH_MAX * 2];
 	char name[NAME_MAX + 1], now[32];
-	json_t *doc = NULL, *outs;
+	json_t *doc = NULL, *outs = NULL, *used = NULL, *next = NULL;
 	char *text = NULL;
-	struct stat sb;
 	size_t i;
 	unsigned k;
-	int r;
+	int r, dfd = -1;
 
 	spool_node_path(d->node, rdir, sizeof(rdir), "results");
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", rdir, req);
@@ -98,7 +126,21 @@ spool_results_write(struct spool_daemon *d, const json_t *item,
 	spool_results_remove(tmp);
 	if (mkdir(tmp, 0755) != 0)
 		return spool_fail_sys(err, "cannot create '%s'", tmp);
+	if ((dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0) {
+		r = spool_fail_sys(err, "cannot open '%s'", tmp);
+		spool_results_remove(tmp);
+		return r;
+	}
 	if ((outs = json_array()) == NULL) {
+		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* the folder is new: the names taken are the ones written, kept
+	 * here (with the next variant to try for each name) so that a name
+	 * used many times costs no search on disk */
+	if ((used = json_object()) == NULL || (next = json_object()) == NULL ||
+	    json_object_set_new(used, "result.json", json_true()) != 0) {
 		r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -106,18 +148,27 @@ spool_results_write(struct spool_daemon *d, const json_t *item,
 		const char *fname = json_string_value(json_object_get(f, "name"));
 
 		/* result.json is ours; a name used twice gets a variant */
-		for (k = 1; k < 10000; k++) {
+		k = (unsigned)json_integer_value(json_object_get(next, fname));
+		for (k = k ? k : 1;; k++) {
 			if (k == 1)
 				snprintf(name, sizeof(name), "%s", fname);
-			else
-				spool_name_variant(name, sizeof(name), fname, k);
-			snprintf(p, sizeof(p), "%s/%s", tmp, name);
-			if (strcmp(name, "result.json") != 0 &&
-			    lstat(p, &sb) != 0)
+			else if (spool_name_variant(name, sizeof(name), fname,
+			    k) != 0) {
+				r = spool_fail(err, SPOOL_ERR_FORMAT, "no name "
+				    "for output '%s'", fname);
+				goto out;
+			}
+			if (json_object_get(used, name) == NULL)
 				break;
 		}
-		if ((r = spool_blob_export(d->node->root, json_string_value(
-		    json_object_get(f, "blob")), p, 0644, err)) != SPOOL_OK)
+		if (json_object_set_new(next, fname, json_integer(k + 1)) != 0 ||
+		    json_object_set_new(used, name, json_true()) != 0) {
+			r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((r = put_file(d, dfd, name, json_string_value(
+		    json_object_get(f, "blob")), (uint64_t)json_integer_value(
+		    json_object_get(f, "size")), err)) != SPOOL_OK)
 			goto out;
 		json_array_append_new(outs, json_pack("{s:s, s:O, s:O}", "name",
 		    name, "size", json_object_get(f, "size"), "blake2b",
@@ -167,6 +218,10 @@ spool_results_write(struct spool_daemon *d, const json_t *item,
 	r = link_by_name(rdir, ri->folder[0] ? ri->folder : "pack", ri->name,
 	    req, err);
 out:
+	if (dfd >= 0)
+		close(dfd);
+	json_decref(used);
+	json_decref(next);
 	json_decref(outs);
 	json_decref(doc);
 	free(text);
