@@ -284,3 +284,8 @@ CREATE TABLE part (
 	created BIGINT NOT NULL,
 	PRIMARY KEY (request, name, idx)
 );
+
+-- version 4
+-- The permission bits of a request's file as its owner left them (the
+-- request line's "mode"): a delivered copy is never more readable.
+ALTER TABLE request ADD COLUMN mode INTEGER;

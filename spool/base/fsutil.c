@@ -404,6 +404,13 @@ spool_copy_fd(int in, const char *in_path, int out, const char *out_path,
 int
 spool_copy_file(const char *from, const char *to, spool_err *err)
 {
+	return spool_copy_file_mode(from, to, 0644, err);
+}
+
+int
+spool_copy_file_mode(const char *from, const char *to, mode_t mode,
+    spool_err *err)
+{
 	struct spool_tmpfile t;
 	char dir[PATH_MAX];
 	int in, r;
@@ -413,9 +420,17 @@ spool_copy_file(const char *from, const char *to, spool_err *err)
 	in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0)
 		return spool_fail_sys(err, "cannot open '%s'", from);
-	if ((r = spool_tmpfile_open(&t, dir, spool_basename(to), 0644,
+	if ((r = spool_tmpfile_open(&t, dir, spool_basename(to), 0600,
 	    err)) != SPOOL_OK) {
 		close(in);
+		return r;
+	}
+	/* the mode before the name: never readable by more, not even for
+	 * a moment (the umask does not apply) */
+	if (fchmod(t.fd, mode) != 0) {
+		r = spool_fail_sys(err, "cannot chmod '%s'", t.path);
+		close(in);
+		spool_tmpfile_discard(&t);
 		return r;
 	}
 	r = spool_copy_fd(in, from, t.fd, t.path, UINT64_MAX - 1, NULL, err);

@@ -330,3 +330,30 @@ spool_b64_exact(uint8_t *out, size_t want, const char *s, size_t n)
 		return -1;
 	return got == want ? 0 : -1;
 }
+
+int64_t
+spool_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+spool_size_str(char *out, size_t n, uint64_t v)
+{
+	static const char *const u[] = { "bytes", "KiB", "MiB", "GiB", "TiB",
+		"PiB" };
+	double x = (double)v;
+	int i = 0;
+
+	while (x >= 1024 && i < 5) {
+		x /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(out, n, "%llu bytes", (unsigned long long)v);
+	else
+		snprintf(out, n, "%.1f %s", x, u[i]);
+}

@@ -371,6 +371,10 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 	q.hash = f ? jstr(f, "blob") : NULL;
 	if ((r = spool_store_request_add(st, &q, err)) != SPOOL_OK)
 		return r;
+	if (f != NULL && json_is_integer(json_object_get(f, "mode")) &&
+	    (r = spool_store_request_set_mode(st, id, (unsigned)
+	    json_integer_value(json_object_get(f, "mode")), err)) != SPOOL_OK)
+		return r;
 	snprintf(rref, sizeof(rref), "request:%s", id);
 	if ((r = spool_lineage_entity(st, rref, q.name, q.hash, q.size,
 	    err)) != SPOOL_OK ||

@@ -111,13 +111,22 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 	char dir[PATH_MAX], name[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
 	struct stat sb;
 	unsigned k;
-	int r;
+	mode_t mode = 0644;
+	int r, m;
+
+	/* never more readable than the file its owner dropped (and never
+	 * executable or writable by others); 0644 when its mode is not
+	 * said (an older node, a pack) */
+	if ((r = spool_store_request_mode(d->st, id, &m, err)) != SPOOL_OK)
+		return r;
+	if (m >= 0)
+		mode = (mode_t)m & 0644;
 
 	/* once a path is chosen it is the only one: a rerun finishes that
 	 * delivery or finds it done (the same bytes there), never makes a
 	 * second one */
 	if (ledger_read(d, id, path, sizeof(path)) == 0) {
-		r = spool_blob_export(d->node->root, hex, path, 0644, err);
+		r = spool_blob_export(d->node->root, hex, path, mode, err);
 		if (r == SPOOL_ERR_EXISTS) {
 			if ((r = same_bytes(path, hex, size, err)) != SPOOL_OK)
 				return r;
@@ -147,7 +156,7 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 			continue;
 		if ((r = ledger_write(d, id, path, err)) != SPOOL_OK)
 			return r;
-		r = spool_blob_export(d->node->root, hex, path, 0644, err);
+		r = spool_blob_export(d->node->root, hex, path, mode, err);
 		if (r == SPOOL_ERR_EXISTS)
 			continue; /* taken meanwhile: the next name */
 		if (r != SPOOL_OK)

@@ -110,7 +110,10 @@ spool_manifest_request(const struct spool_request_line *l)
 	    (l->expires != NULL && json_object_set_new(item, "expires",
 	    json_string(l->expires)) != 0) ||
 	    (l->params != NULL && json_object_set(item, "params",
-	    (json_t *)l->params) != 0)) {
+	    (json_t *)l->params) != 0) ||
+	    (l->mode_set && json_object_set_new(json_array_get(
+	    json_object_get(item, "files"), 0), "mode", json_integer(l->mode &
+	    0777)) != 0)) {
 		json_decref(item);
 		return NULL;
 	}

@@ -43,6 +43,8 @@ struct spool_request_line {
 	const json_t *params;  /* or NULL */
 	uint64_t size;         /* the file's */
 	const char *blob;      /* its hash, hex */
+	int mode_set;          /* mode is said: */
+	unsigned mode;         /* the file's permission bits */
 };
 json_t *spool_manifest_request(const struct spool_request_line *l);
 /* Part index of count of the file (file_size bytes, hash file_blob)

@@ -142,7 +142,7 @@ TEST(store_newer_version_is_refused)
 	    "key = 'schema_version'"));
 	spool_store_close(st);
 	CHECK_FAIL(spool_store_open(&st, url, "high", &err), SPOOL_ERR_STORE,
-	    "store schema version 99 is newer than this spool's 3");
+	    "store schema version 99 is newer than this spool's 4");
 }
 
 TEST(store_bad_url_is_a_config_error)
