@@ -1064,6 +1064,10 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 "%speer = %s\n"
 "# spool directory (in/, out/, archive/, ...); default: this directory\n"
 "#root = .\n"
+"# the group that may read every user's results (else only their user)\n"
+"#operators = spoolops\n"
+"# status/<id>.json names the request's user and file (readable by all)\n"
+"#status_names = no\n"
 "\n[store]\n"
 "# lineage store; default: sqlite://<root>/lineage.db\n"
 "#url = postgresql://spool@dbhost/spool\n"
@@ -1075,6 +1079,8 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 "\n[intake]\n"
 "# for writers that close and reopen: wait this long after the last close\n"
 "#settle = 0\n"
+"# a larger file is refused; 0 = as large as the disk has room for\n"
+"#max_file_size = 0\n"
 "\n[workers]\n"
 "#count = 2\n#memory_limit = 1G\n#task_timeout = 1h\n#retries = 3\n"
 "\n[retention]\n"
@@ -1084,7 +1090,8 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 	    name, name, peer != NULL ? "" : "#", peer != NULL ? peer : "NAME");
 	if (peer != NULL)
 		fprintf(f, "\n[peer %s]\n"
-"# two-way, send-only or receive-only; its key is keys/trusted/%s.pub\n"
+"# two-way, send-only (never accepted from) or receive-only (never\n"
+"# written to); its key is keys/trusted/%s.pub\n"
 "direction = two-way\n", peer, peer);
 	fprintf(f,
 "\n# Hot folders: a file dropped into in/NAME/ goes to the folder's peer\n"
