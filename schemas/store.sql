@@ -306,3 +306,6 @@ CREATE TABLE query_cache (
 	expires BIGINT NOT NULL
 );
 CREATE INDEX query_cache_source ON query_cache (source);
+-- The permission bits of a request's file as its owner left them (the
+-- request line's "mode"): a delivered copy is never more readable.
+ALTER TABLE request ADD COLUMN mode INTEGER;

@@ -138,7 +138,7 @@ print_item(const json_t *it)
 int
 cmd_inspect(struct ctl *c)
 {
-	struct spool_batch_sink sink = { NULL, NULL, keep_item, NULL, NULL, NULL };
+	struct spool_batch_sink sink = { NULL, NULL, keep_item, NULL, NULL, NULL, NULL };
 	struct spool_batch_check chk;
 	struct spool_batch_facts f;
 	char tmpdir[PATH_MAX];

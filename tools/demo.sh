@@ -83,9 +83,9 @@ rm -f "$D/usb"/*
 wait_log low event=result 8
 
 step "8. On low: results by the dropped file's name, status, lineage"
-run ls "$D/low/results/by-name/files" "$D/low/results/by-name/requests"
-run cat "$D/low/results/by-name/files/shade.tif/result.json"
-run jq -r .error "$D/low/results/by-name/requests/roads-query.json/result.json"
+run ls "$D/low/results/by-name/$(id -un)/files" "$D/low/results/by-name/$(id -un)/requests"
+run cat "$D/low/results/by-name/$(id -un)/files/shade.tif/result.json"
+run jq -r .error "$D/low/results/by-name/$(id -un)/requests/roads-query.json/result.json"
 run "$ctl" --root "$D/low" status
 run "$ctl" --root "$D/low" requests
 run "$ctl" --root "$D/low" lineage "$(b2sum -l 256 "$DATA/raster/shade.tif" | cut -d' ' -f1)"

@@ -131,6 +131,21 @@ spool_rename_noreplace(const char *from, const char *to, spool_err *err)
 	return SPOOL_OK;
 }
 
+/* How much of prefix goes into a temp name: at most 200 bytes, cut at
+ * a UTF-8 character boundary. */
+static int
+prefix_len(const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (n <= 200)
+		return (int)n;
+	n = 200;
+	while (n > 0 && ((unsigned char)prefix[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 int
 spool_tmpfile_open(struct spool_tmpfile *t, const char *dir,
     const char *prefix, mode_t mode, spool_err *err)
@@ -144,8 +159,11 @@ spool_tmpfile_open(struct spool_tmpfile *t, const char *dir,
 	for (tries = 0; tries < 16; tries++) {
 		spool_random(rnd, sizeof(rnd));
 		spool_hex(hex, rnd, sizeof(rnd));
-		w = snprintf(t->path, sizeof(t->path), "%s/.%s.%s.tmp", dir,
-		    prefix, hex);
+		/* ".PREFIX.HEX.tmp" is one name: a prefix of up to 200
+		 * bytes keeps it under NAME_MAX (a 255-byte file name
+		 * makes a temp name too) */
+		w = snprintf(t->path, sizeof(t->path), "%s/.%.*s.%s.tmp", dir,
+		    prefix_len(prefix), prefix, hex);
 		if (w < 0 || (size_t)w >= sizeof(t->path))
 			return spool_fail(err, SPOOL_ERR_USAGE,
 			    "path too long in '%s'", dir);
@@ -386,6 +404,13 @@ spool_copy_fd(int in, const char *in_path, int out, const char *out_path,
 int
 spool_copy_file(const char *from, const char *to, spool_err *err)
 {
+	return spool_copy_file_mode(from, to, 0644, err);
+}
+
+int
+spool_copy_file_mode(const char *from, const char *to, mode_t mode,
+    spool_err *err)
+{
 	struct spool_tmpfile t;
 	char dir[PATH_MAX];
 	int in, r;
@@ -395,9 +420,17 @@ spool_copy_file(const char *from, const char *to, spool_err *err)
 	in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0)
 		return spool_fail_sys(err, "cannot open '%s'", from);
-	if ((r = spool_tmpfile_open(&t, dir, spool_basename(to), 0644,
+	if ((r = spool_tmpfile_open(&t, dir, spool_basename(to), 0600,
 	    err)) != SPOOL_OK) {
 		close(in);
+		return r;
+	}
+	/* the mode before the name: never readable by more, not even for
+	 * a moment (the umask does not apply) */
+	if (fchmod(t.fd, mode) != 0) {
+		r = spool_fail_sys(err, "cannot chmod '%s'", t.path);
+		close(in);
+		spool_tmpfile_discard(&t);
 		return r;
 	}
 	r = spool_copy_fd(in, from, t.fd, t.path, UINT64_MAX - 1, NULL, err);

@@ -68,6 +68,9 @@ int spool_copy_fd(int in, const char *in_path, int out, const char *out_path,
 ssize_t spool_copy_step(int in, int out, size_t len, int *kernel);
 /* Copy from -> to (new file, atomic, mode 0644). */
 int spool_copy_file(const char *from, const char *to, spool_err *err);
+/* The same with the new file's mode (set before it has its name). */
+int spool_copy_file_mode(const char *from, const char *to, mode_t mode,
+    spool_err *err);
 /* Keep an immutable file under a second name: a reflink where the
  * filesystem has them (an independent copy for free), else a hard link,
  * else (another filesystem) a copy.  Never replaces to. */

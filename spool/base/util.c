@@ -207,21 +207,78 @@ utf8_cut(const char *s, size_t n, size_t max)
 	return n;
 }
 
-/* stem (cut to fit) + mid + tail, at most 255 bytes in all. */
+/* stem (cut to fit) + mid + tail, at most max bytes in all. */
 static int
-compose(char *out, size_t outsz, const char *stem, size_t stemlen,
-    const char *mid, const char *tail)
+compose_max(char *out, size_t outsz, const char *stem, size_t stemlen,
+    const char *mid, const char *tail, size_t max)
 {
 	size_t fixed = strlen(mid) + strlen(tail);
 	int w;
 
-	if (fixed >= 255)
+	if (fixed >= max)
 		return -1;
-	stemlen = utf8_cut(stem, stemlen, 255 - fixed);
+	stemlen = utf8_cut(stem, stemlen, max - fixed);
 	if (stemlen == 0)
 		return -1;
 	w = snprintf(out, outsz, "%.*s%s%s", (int)stemlen, stem, mid, tail);
 	return w < 0 || (size_t)w >= outsz ? -1 : 0;
+}
+
+static int
+compose(char *out, size_t outsz, const char *stem, size_t stemlen,
+    const char *mid, const char *tail)
+{
+	return compose_max(out, outsz, stem, stemlen, mid, tail, 255);
+}
+
+/* Where a name's extension starts (its end when it has none worth
+ * keeping). */
+static const char *
+ext_of(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	/* no extension, a dot-file, or an "extension" too long to keep */
+	if (dot == NULL || dot == name || strlen(dot) > 32)
+		dot = name + strlen(name);
+	return dot;
+}
+
+int
+spool_name_variant_tag(char *out, size_t outsz, const char *name,
+    const char *tag)
+{
+	const char *dot = ext_of(name);
+	char mid[80];
+
+	snprintf(mid, sizeof(mid), " (%s)", tag);
+	return compose(out, outsz, name, (size_t)(dot - name), mid, dot);
+}
+
+int
+spool_name_fit(char *out, size_t outsz, const char *name, size_t max)
+{
+	const char *dot = ext_of(name);
+
+	return compose_max(out, outsz, name, (size_t)(dot - name), "", dot,
+	    max);
+}
+
+const char *
+spool_text_utf8(char *buf, size_t n, const char *s)
+{
+	const unsigned char *p;
+	size_t o = 0;
+
+	if (s == NULL || utf8_ok((const unsigned char *)s))
+		return s;
+	for (p = (const unsigned char *)s; *p && o + 5 < n; p++)
+		if (*p < 0x80 && *p >= 0x20)
+			buf[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", *p);
+	buf[o] = '\0';
+	return buf;
 }
 
 int
@@ -272,4 +329,31 @@ spool_b64_exact(uint8_t *out, size_t want, const char *s, size_t n)
 	    sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -1;
 	return got == want ? 0 : -1;
+}
+
+int64_t
+spool_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+spool_size_str(char *out, size_t n, uint64_t v)
+{
+	static const char *const u[] = { "bytes", "KiB", "MiB", "GiB", "TiB",
+		"PiB" };
+	double x = (double)v;
+	int i = 0;
+
+	while (x >= 1024 && i < 5) {
+		x /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(out, n, "%llu bytes", (unsigned long long)v);
+	else
+		snprintf(out, n, "%.1f %s", x, u[i]);
 }

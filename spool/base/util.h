@@ -46,6 +46,22 @@ int spool_item_name_ok(const char *s);
  * character boundary) so the result stays within 255 bytes. */
 int spool_name_variant(char *out, size_t outsz, const char *name,
     unsigned n);
+/* "name (tag).ext", shortened the same way: a unique tag (a request
+ * id) settles a name taken in one step. */
+int spool_name_variant_tag(char *out, size_t outsz, const char *name,
+    const char *tag);
+/* name with its stem shortened (extension kept) to at most max bytes:
+ * room for a suffix such as ".error.json" within 255. */
+int spool_name_fit(char *out, size_t outsz, const char *name, size_t max);
+/* s when it is valid UTF-8 (or NULL), else a copy in buf with every byte
+ * that is not printable ASCII written \xNN: a name or reason from outside
+ * that a JSON string can hold. */
+const char *spool_text_utf8(char *buf, size_t n, const char *s);
+/* A size for people: "512 bytes", "1.5 MiB", "100.0 GiB". */
+void spool_size_str(char *out, size_t n, uint64_t v);
+/* Milliseconds of CLOCK_MONOTONIC: what schedules run on (a step of the
+ * wall clock changes nothing); never persisted. */
+int64_t spool_mono_ms(void);
 /* "name.partNNNNNN" (0-based index), shortened the same way. */
 int spool_name_part(char *out, size_t outsz, const char *name,
     unsigned index);

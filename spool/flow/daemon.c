@@ -365,6 +365,12 @@ spool_daemon_open(struct spool_daemon **out, struct spool_node *n, int wait,
 		    0700 : 0755, err)) != SPOOL_OK)
 			goto fail;
 	}
+	/* results are each their user's: others may pass through results/
+	 * and by-name/ to what is theirs, not list what is not */
+	if (spool_node_path(n, path, sizeof(path), "results") == 0)
+		chmod(path, 0711);
+	if (spool_node_path(n, path, sizeof(path), "results/by-name") == 0)
+		chmod(path, 0711);
 	if ((r = lock_node(d, wait, err)) != SPOOL_OK ||
 	    (r = spool_reaper_start(d, err)) != SPOOL_OK)
 		goto fail;
@@ -404,6 +410,8 @@ spool_daemon_fork_open(struct spool_daemon **out, struct spool_daemon *parent,
 	spool_seckey_wipe(&d->sk);
 	d->forked = 1;
 	memset(&d->changed, 0, sizeof(d->changed));
+	d->held = NULL; /* the parent's */
+	d->nheld = 0;
 	d->reaper = NULL; /* the daemon's thread is not in this process */
 	d->st = NULL;
 	if ((r = spool_store_open_config(&d->st, d->node->cfg, err)) !=
@@ -445,6 +453,7 @@ spool_daemon_close(struct spool_daemon *d)
 		free(d);
 		return;
 	}
+	free(d->held);
 	spool_manifest_free(d->manifest);
 	spool_schema_free(d->request_schema);
 	spool_seckey_wipe(&d->sk);
@@ -470,7 +479,15 @@ spool_daemon_set_node(struct spool_daemon *d, struct spool_node *n)
 const char *
 spool_daemon_paused(const struct spool_daemon *d)
 {
-	return d->disk_full ? d->disk_full_why : NULL;
+	size_t i;
+
+	if (d->disk_full)
+		return d->disk_full_why;
+	/* a file waiting for room pauses intake for itself only */
+	for (i = 0; i < d->nheld; i++)
+		if (d->held[i].room)
+			return d->held[i].why;
+	return NULL;
 }
 
 void

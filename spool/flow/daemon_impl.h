@@ -5,6 +5,7 @@
 #ifndef SPOOL_DAEMON_IMPL_H
 #define SPOOL_DAEMON_IMPL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,21 @@ struct spool_idlist {
 	size_t n, cap;
 };
 
+/* A file intake leaves where it is for now (intake.c): one held open
+ * under a lease, tried again with backoff, or one spoold may not move,
+ * tried again only once it changes.  Each is said once. */
+struct spool_held {
+	char folder[80];
+	char name[NAME_MAX + 1];
+	uint64_t dev, ino;
+	int64_t ctime;  /* ns, for one left until it changes */
+	int64_t due;    /* monotonic ms to try again; 0: when it changes */
+	int64_t delay;  /* ms, doubled up to a minute */
+	int room;       /* waits for room on the disk */
+	char why[160];  /* for a room wait: what status says */
+};
+#define SPOOL_HELD_MAX 4096
+
 struct spool_daemon {
 	struct spool_node *node;   /* borrowed */
 	struct spool_store *st;    /* owned */
@@ -41,6 +57,9 @@ struct spool_daemon {
 	int64_t last_out;          /* ms: last batch written, any peer */
 	int64_t started;           /* ms: when opened */
 	struct spool_idlist changed;
+	struct spool_held *held;   /* files intake leaves for now */
+	int acl_said;              /* results' ACLs cannot be set: said */
+	size_t nheld;
 	struct spool_reaper *reaper; /* unlinks store/reap/ (reaper.c) */
 	uint64_t taken, rejected, imported, quarantined, written;
 	uint64_t refused[16];      /* by enum spool_refusal (intake.h) */

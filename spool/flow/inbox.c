@@ -37,11 +37,14 @@
 #include "spool/flow/inbox_place.h"
 #include "spool/flow/results.h"
 #include "spool/format/batch.h"
+#include "spool/format/blobset.h"
+#include "spool/format/manifest.h"
 #include "spool/format/minisig.h"
 #include "spool/format/pair.h"
 #include "spool/job/job.h"
 #include "spool/job/plan.h"
 #include "spool/node/kinds.h"
+#include "spool/node/config.h"
 #include "spool/node/node.h"
 #include "spool/store/batchlog.h"
 #include "spool/store/blobref.h"
@@ -68,11 +71,39 @@ struct import {
 	struct spool_blob_tmp b;
 	char batch_row[SPOOL_ID_MAX];
 	int duplicate;
+	int seen;             /* received before: a duplicate or conflict */
 	uint64_t acked;
 	struct whole *whole;  /* files assembled from parts by this batch */
 	size_t nwhole;
 	size_t nwritten;      /* result folders written for items[0..n) */
+	size_t *parts;        /* indices of part items, sorted by file, idx */
+	size_t nparts;
+	uint64_t npayloads;   /* files the items carry (blob references) */
 };
+
+/* The signed facts, before a byte of the batch is parsed: never accept
+ * from a peer configured send-only, nor more items than this node
+ * batches itself. */
+static int
+on_verified(void *ctx, const struct spool_batch_facts *f, spool_err *err)
+{
+	struct import *im = ctx;
+	const struct spool_conf_peer *p = spool_config_peer(im->d->node->cfg,
+	    f->from);
+
+	if (p != NULL && p->direction == SPOOL_DIR_SEND_ONLY)
+		return spool_fail(err, SPOOL_ERR_UNTRUSTED, "peer '%s' is "
+		    "send-only ([peer %s] direction): this node never accepts "
+		    "batches from it", f->from, f->from);
+	/* what an import costs grows with its items (a blob file, a few
+	 * rows each): bounded like what this node writes itself */
+	if (f->items > im->d->node->cfg->max_items)
+		return spool_fail(err, SPOOL_ERR_LIMIT, "batch has %llu items, "
+		    "more than [batch] max_items (%llu)",
+		    (unsigned long long)f->items,
+		    (unsigned long long)im->d->node->cfg->max_items);
+	return SPOOL_OK;
+}
 
 static int
 on_header(void *ctx, const json_t *hdr, spool_err *err)
@@ -85,10 +116,28 @@ on_header(void *ctx, const json_t *hdr, spool_err *err)
 }
 
 static int
+count_payload(void *ctx, const struct spool_payload *p, spool_err *err)
+{
+	(void)p;
+	(void)err;
+	((struct import *)ctx)->npayloads++;
+	return SPOOL_OK;
+}
+
+static int
 on_item(void *ctx, const json_t *item, spool_err *err)
 {
 	struct import *im = ctx;
+	uint64_t max = im->d->node->cfg->max_items;
 
+	/* every file an item carries is a blob file to write: as many
+	 * as this node would carry itself, refused before the first */
+	if (spool_manifest_payloads(item, count_payload, im, err) != SPOOL_OK)
+		return SPOOL_ERR_FORMAT;
+	if (im->npayloads > max)
+		return spool_fail(err, SPOOL_ERR_LIMIT, "batch carries more "
+		    "than [batch] max_items (%llu) files",
+		    (unsigned long long)max);
 	if (im->nitems == im->cap) {
 		size_t cap = im->cap ? im->cap * 2 : 64;
 		void *p = realloc(im->items, cap * sizeof(*im->items));
@@ -141,7 +190,19 @@ import_release(struct import *im)
 	free(im->items);
 	json_decref(im->acks);
 	free(im->whole);
+	free(im->parts);
 	spool_blob_discard(&im->b);
+}
+
+static int
+jint(const json_t *o, const char *k, int64_t *out)
+{
+	const json_t *v = json_object_get(o, k);
+
+	if (!json_is_integer(v))
+		return -1;
+	*out = (int64_t)json_integer_value(v);
+	return 0;
 }
 
 static const char *
@@ -174,26 +235,28 @@ time_ms(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Row: name idx count offs size blob file_size file_blob.  A file that
+ * comes in parts is ready when it was made whole from this request's
+ * own parts (its blob is the request's input), not merely when a blob
+ * of that hash exists: it could be another request's file. */
 struct ready {
 	struct spool_store *st;
+	const char *request;
 	int ready;
 	spool_err *err;
 	int r;
 };
 
-/* Row: name idx count offs size blob file_size file_blob */
 static int
 ready_row(void *arg, const struct spool_store_row *row)
 {
 	struct ready *rd = arg;
-	int has = 0;
+	int yes = 0;
 
-	if (strcmp(row->col[1], "-1") != 0)
-		return 0;
-	if ((rd->r = spool_store_blob_has(rd->st, row->col[7], &has,
-	    rd->err)) != SPOOL_OK)
+	if ((rd->r = spool_store_blob_is_ref(rd->st, row->col[7],
+	    rd->request, "input", &yes, rd->err)) != SPOOL_OK)
 		return 1;
-	if (!has)
+	if (!yes)
 		rd->ready = 0;
 	return 0;
 }
@@ -210,7 +273,7 @@ maybe_start(struct spool_store *st, struct import *im, const char *id,
 	struct spool_task_spec *ts = NULL;
 	struct spool_conf_pool pool;
 	struct spool_plan plan;
-	struct ready rd = { st, 1, err, SPOOL_OK };
+	struct ready rd = { st, id, 1, err, SPOOL_OK };
 	char job[SPOOL_ID_MAX], input[128];
 	char rref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
 	char *ptext = NULL;
@@ -222,7 +285,7 @@ maybe_start(struct spool_store *st, struct import *im, const char *id,
 		return r == SPOOL_ERR_NOTFOUND ? SPOOL_OK : r;
 	if (strcmp(ri.side, "process") != 0 || strcmp(ri.state, "imported") != 0)
 		return SPOOL_OK;
-	if ((r = spool_store_parts(st, id, NULL, ready_row, &rd, err)) < 0 ||
+	if ((r = spool_store_part_files(st, id, ready_row, &rd, err)) < 0 ||
 	    rd.r != SPOOL_OK)
 		return rd.r != SPOOL_OK ? rd.r : r;
 	if (!rd.ready)
@@ -353,6 +416,10 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 	free(ptext);
 	if (r != SPOOL_OK)
 		return r;
+	if (f != NULL && json_is_integer(json_object_get(f, "mode")) &&
+	    (r = spool_store_request_set_mode(st, id, (unsigned)
+	    json_integer_value(json_object_get(f, "mode")), err)) != SPOOL_OK)
+		return r;
 	snprintf(rref, sizeof(rref), "request:%s", id);
 	if ((r = spool_lineage_entity(st, rref, q.name, q.hash, q.size,
 	    err)) != SPOOL_OK ||
@@ -397,6 +464,14 @@ apply_request(struct spool_store *st, struct import *im, const json_t *it,
 	spool_daemon_log(d, "event=request-imported request=%s type=%s "
 	    "name=%s from=%s", id, type, LQ(q.name), im->f.from);
 	return SPOOL_OK;
+}
+
+static int
+is_final(const char *state)
+{
+	return strcmp(state, "completed") == 0 ||
+	    strcmp(state, "failed") == 0 || strcmp(state, "expired") == 0 ||
+	    strcmp(state, "cancelled") == 0;
 }
 
 /* Merge the lineage events an item carries: a result's (the processing
@@ -471,6 +546,7 @@ apply_result(struct spool_store *st, struct import *im, const json_t *it,
     spool_err *err)
 {
 	struct spool_daemon *d = im->d;
+	struct spool_request_info ri;
 	const char *req = jstr(it, "request"), *status = jstr(it, "status");
 	const json_t *f;
 	const char **outs = NULL;
@@ -479,6 +555,10 @@ apply_result(struct spool_store *st, struct import *im, const json_t *it,
 	size_t i, nouts = 0;
 	int r;
 
+	if ((r = spool_store_request_info(st, req, &ri, err)) != SPOOL_OK)
+		return r;
+	if (is_final(ri.state))
+		return SPOOL_OK; /* answered before: a resent result */
 	json_array_foreach(json_object_get(it, "files"), i, f) {
 		const char *h = jstr(f, "blob");
 
@@ -515,191 +595,589 @@ apply_result(struct spool_store *st, struct import *im, const json_t *it,
 	return SPOOL_OK;
 }
 
+/* ---- checks, before anything is written ------------------------------- */
+
 /* Results are accepted only from the peer their request went to. */
 static int
-check_result(struct import *im, const json_t *it, spool_err *err)
+check_source(struct import *im, const json_t *it,
+    struct spool_request_info *ri, spool_err *err)
 {
-	struct spool_request_info ri;
 	const char *req = jstr(it, "request");
 	int r;
 
-	if ((r = spool_store_request_info(im->d->st, req, &ri, err)) !=
+	if ((r = spool_store_request_info(im->d->st, req, ri, err)) !=
 	    SPOOL_OK) {
 		if (r == SPOOL_ERR_NOTFOUND)
 			return spool_fail(err, SPOOL_ERR_FORMAT, "result for "
 			    "request %s, which this node never sent", req);
 		return r;
 	}
-	if (strcmp(ri.side, "submit") != 0 || strcmp(ri.peer, im->f.from) != 0)
+	if (strcmp(ri->side, "submit") != 0 || strcmp(ri->peer, im->f.from) != 0)
 		return spool_fail(err, SPOOL_ERR_UNTRUSTED, "result for "
 		    "request %s from %s, but it was sent to %s", req,
-		    im->f.from, ri.peer[0] ? ri.peer : "no peer");
+		    im->f.from, ri->peer[0] ? ri->peer : "no peer");
 	return SPOOL_OK;
 }
 
-struct partset {
-	char blob[SPOOL_HASH_HEXLEN + 1];
-	int have;
-};
-
-struct parts {
-	struct partset *v;
-	long count;          /* v has count entries */
-	const char *file_blob;
-};
-
-/* Row: name idx count offs size blob file_size file_blob.  Only parts
- * that agree with the file being assembled (same count, same whole-file
- * hash) count. */
+/* What a peer may say of a request it answers: only events made on its
+ * side (node = the sender, user = the request's), about that request
+ * (every event reached from the request and its input,
+ * spool_manifest_lineage_scope), making only new jobs, tasks and
+ * outputs, and files that are the request's input or its outputs.
+ * Anything else would put words in another node's, user's or request's
+ * lineage. */
 static int
-part_row(void *arg, const struct spool_store_row *row)
+check_lineage(struct import *im, const json_t *it,
+    const struct spool_request_info *ri, spool_err *err)
 {
-	struct parts *p = arg;
-	long idx = strtol(row->col[1], NULL, 10), count = strtol(row->col[2],
-	    NULL, 10);
+	const json_t *evs = json_object_get(it, "lineage"), *e, *x, *f;
+	const char *req = jstr(it, "request"), *bad = NULL;
+	char rref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX];
+	const char *seeds[2] = { rref, ri->hash[0] ? fref : NULL };
+	unsigned char *keep;
+	size_t i, k, j, n = json_array_size(evs), nkeep = 0;
+	int r = SPOOL_OK, yes;
 
-	if (idx < 0 || idx >= p->count || count != p->count ||
-	    strcmp(row->col[7], p->file_blob) != 0)
-		return 0;
-	snprintf(p->v[idx].blob, sizeof(p->v[idx].blob), "%s", row->col[5]);
-	p->v[idx].have = 1;
-	return 0;
+	if (n == 0)
+		return SPOOL_OK;
+	snprintf(rref, sizeof(rref), "request:%s", req);
+	snprintf(fref, sizeof(fref), "file:%s", ri->hash);
+	if ((keep = malloc(n)) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	if (spool_manifest_lineage_scope(evs, seeds, 2, keep, &nkeep) != 0) {
+		free(keep);
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	}
+	json_array_foreach(evs, i, e) {
+		const char *node = jstr(e, "node"), *user = jstr(e, "user");
+
+		if (!keep[i]) {
+			bad = "is not about that request";
+			break;
+		}
+		if (node == NULL || strcmp(node, im->f.from) != 0) {
+			bad = "was not made on the sending node";
+			break;
+		}
+		if (user != NULL && user[0] != '\0' && strcmp(user, ri->user) != 0) {
+			bad = "names another user than the request's";
+			break;
+		}
+		json_array_foreach(json_object_get(e, "generated"), k, x) {
+			const char *g = json_string_value(x);
+
+			if (strncmp(g, "file:", 5) == 0) {
+				int ok = strcmp(g + 5, ri->hash) == 0;
+
+				json_array_foreach(json_object_get(it, "files"), j,
+				    f)
+					if (strcmp(g + 5, jstr(f, "blob")) == 0)
+						ok = 1;
+				if (!ok) {
+					bad = "makes a file that is neither the "
+					    "request's input nor one of its outputs";
+					break;
+				}
+				continue;
+			}
+			if (strncmp(g, "job:", 4) != 0 &&
+			    strncmp(g, "task:", 5) != 0 &&
+			    strncmp(g, "output:", 7) != 0) {
+				bad = "makes a request or batch";
+				break;
+			}
+			if ((r = spool_lineage_known(im->d->st, g, &yes, err)) !=
+			    SPOOL_OK)
+				break;
+			if (yes) {
+				bad = "claims a job, task or output this node "
+				    "knows already";
+				break;
+			}
+		}
+		if (bad != NULL || r != SPOOL_OK)
+			break;
+	}
+	free(keep);
+	if (r != SPOOL_OK)
+		return r;
+	if (bad != NULL)
+		return spool_fail(err, SPOOL_ERR_FORMAT, "result for request %s: "
+		    "lineage event %s %s", req, jstr(e, "id"), bad);
+	return SPOOL_OK;
+}
+
+static int
+cmp_result(const void *a, const void *b, void *arg)
+{
+	struct import *im = arg;
+
+	return strcmp(jstr(im->items[*(const size_t *)a], "request"),
+	    jstr(im->items[*(const size_t *)b], "request"));
+}
+
+/* Every result: from the peer its request went to, one per request in a
+ * batch (two would contradict each other), its lineage about it. */
+static int
+check_results(struct import *im, spool_err *err)
+{
+	struct spool_request_info ri;
+	size_t *v, n = 0, i;
+	int r = SPOOL_OK;
+
+	if ((v = calloc(im->nitems ? im->nitems : 1, sizeof(*v))) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < im->nitems; i++)
+		if (strcmp(jstr(im->items[i], "kind"), "result") == 0)
+			v[n++] = i;
+	qsort_r(v, n, sizeof(*v), cmp_result, im);
+	for (i = 1; i < n; i++)
+		if (cmp_result(&v[i - 1], &v[i], im) == 0) {
+			r = spool_fail(err, SPOOL_ERR_FORMAT, "conflict: two "
+			    "results for request %s in one batch",
+			    jstr(im->items[v[i]], "request"));
+			goto out;
+		}
+	for (i = 0; i < n; i++) {
+		const json_t *it = im->items[v[i]];
+
+		if ((r = check_source(im, it, &ri, err)) != SPOOL_OK)
+			goto out;
+		if (is_final(ri.state))
+			continue; /* answered before: nothing of it is kept */
+		if ((r = check_lineage(im, it, &ri, err)) != SPOOL_OK)
+			goto out;
+	}
+out:
+	free(v);
+	return r;
+}
+
+static int
+cmp_part(const void *a, const void *b, void *arg)
+{
+	struct import *im = arg;
+	const json_t *x = im->items[*(const size_t *)a];
+	const json_t *y = im->items[*(const size_t *)b];
+	int c;
+	json_int_t i, j;
+
+	if ((c = strcmp(jstr(x, "request"), jstr(y, "request"))) != 0 ||
+	    (c = strcmp(jstr(x, "name"), jstr(y, "name"))) != 0)
+		return c;
+	i = json_integer_value(json_object_get(x, "index"));
+	j = json_integer_value(json_object_get(y, "index"));
+	return i < j ? -1 : i > j;
+}
+
+/* Two part items of one file (same request and name). */
+static int
+same_file(const json_t *x, const json_t *y)
+{
+	return strcmp(jstr(x, "request"), jstr(y, "request")) == 0 &&
+	    strcmp(jstr(x, "name"), jstr(y, "name")) == 0;
+}
+
+/* Part items: each within its file, each carrying its own bytes (no two
+ * part items of a batch name one blob, so a file made whole never holds
+ * more than what was carried for it), one item per index, the items of a
+ * file agreeing on it, and for a request known here only from the peer
+ * that sent it.  Then sorted by file and index for assembly. */
+static int
+check_parts(struct import *im, spool_err *err)
+{
+	struct spool_blobset blobs;
+	struct spool_request_info ri;
+	size_t i, n = 0;
+	int r = SPOOL_OK;
+
+	if ((im->parts = calloc(im->nitems ? im->nitems : 1,
+	    sizeof(*im->parts))) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	spool_blobset_init(&blobs, SPOOL_BLOBS_MAX);
+	for (i = 0; i < im->nitems; i++) {
+		const json_t *it = im->items[i];
+		int64_t idx, count, off, size, fsize;
+		uint8_t h[SPOOL_HASH_LEN];
+		int created;
+
+		if (strcmp(jstr(it, "kind"), "part") != 0)
+			continue;
+		if (jint(it, "index", &idx) != 0 || jint(it, "count", &count) !=
+		    0 || jint(it, "offset", &off) != 0 || jint(it, "size",
+		    &size) != 0 || jint(it, "file_size", &fsize) != 0 ||
+		    spool_unhex(h, sizeof(h), jstr(it, "blob")) != 0) {
+			r = spool_fail(err, SPOOL_ERR_FORMAT, "bad part item");
+			goto out;
+		}
+		if (size < 1 || count > fsize || off > fsize - size) {
+			r = spool_fail(err, SPOOL_ERR_FORMAT, "part %lld of '%s' "
+			    "(request %s) does not lie within its file of %lld "
+			    "bytes", (long long)idx, jstr(it, "name"),
+			    jstr(it, "request"), (long long)fsize);
+			goto out;
+		}
+		if (spool_blobset_add(&blobs, h, (uint64_t)size, &created) ==
+		    NULL) {
+			r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (!created) {
+			r = spool_fail(err, SPOOL_ERR_FORMAT, "blob %s stands for "
+			    "two part items: each part must be carried",
+			    jstr(it, "blob"));
+			goto out;
+		}
+		im->parts[n++] = i;
+	}
+	im->nparts = n;
+	qsort_r(im->parts, n, sizeof(*im->parts), cmp_part, im);
+	for (i = 0; i < n; i++) {
+		const json_t *it = im->items[im->parts[i]], *prev;
+
+		if (i > 0 && same_file(prev = im->items[im->parts[i - 1]], it)) {
+			if (cmp_part(&im->parts[i - 1], &im->parts[i], im) == 0) {
+				r = spool_fail(err, SPOOL_ERR_FORMAT, "part %lld "
+				    "of '%s' (request %s) is given twice",
+				    (long long)json_integer_value(
+				    json_object_get(it, "index")),
+				    jstr(it, "name"), jstr(it, "request"));
+				goto out;
+			}
+			if (!json_equal(json_object_get(prev, "count"),
+			    json_object_get(it, "count")) ||
+			    !json_equal(json_object_get(prev, "file_size"),
+			    json_object_get(it, "file_size")) ||
+			    strcmp(jstr(prev, "file_blob"), jstr(it,
+			    "file_blob")) != 0) {
+				r = spool_fail(err, SPOOL_ERR_FORMAT, "the parts "
+				    "of '%s' (request %s) disagree on the "
+				    "whole file", jstr(it, "name"),
+				    jstr(it, "request"));
+				goto out;
+			}
+			continue;
+		}
+		/* the first part of a file here: whose request is it? */
+		r = spool_store_request_info(im->d->st, jstr(it, "request"),
+		    &ri, err);
+		if (r == SPOOL_ERR_NOTFOUND) {
+			r = SPOOL_OK; /* parts may come before their request */
+			continue;
+		}
+		if (r != SPOOL_OK)
+			goto out;
+		if (strcmp(ri.side, "process") != 0 ||
+		    strcmp(ri.peer, im->f.from) != 0) {
+			r = spool_fail(err, SPOOL_ERR_UNTRUSTED, "part of request "
+			    "%s, which did not come from %s", jstr(it,
+			    "request"), im->f.from);
+			goto out;
+		}
+	}
+out:
+	spool_blobset_release(&blobs);
+	return r;
+}
+
+/* ---- files made whole from their parts -------------------------------- */
+
+#define PART_PAGE 1024 /* parts read from the store at a time */
+
+/* One stored part, as a row (name idx count offs size blob file_size
+ * file_blob). */
+struct part_rec {
+	int found;
+	int64_t idx, count, offs, size, file_size;
+	char blob[SPOOL_HASH_HEXLEN + 1];
+	char file_blob[SPOOL_HASH_HEXLEN + 1];
+};
+
+static void
+part_rec_of(struct part_rec *p, const struct spool_store_row *row)
+{
+	p->found = 1;
+	p->idx = strtoll(row->col[1], NULL, 10);
+	p->count = strtoll(row->col[2], NULL, 10);
+	p->offs = strtoll(row->col[3], NULL, 10);
+	p->size = strtoll(row->col[4], NULL, 10);
+	p->file_size = strtoll(row->col[6], NULL, 10);
+	snprintf(p->blob, sizeof(p->blob), "%s", row->col[5]);
+	snprintf(p->file_blob, sizeof(p->file_blob), "%s", row->col[7]);
+}
+
+static int
+one_part_row(void *arg, const struct spool_store_row *row)
+{
+	part_rec_of(arg, row);
+	return 1;
+}
+
+struct part_page {
+	struct part_rec v[PART_PAGE];
+	size_t n;
+};
+
+static int
+page_row(void *arg, const struct spool_store_row *row)
+{
+	struct part_page *pg = arg;
+
+	part_rec_of(&pg->v[pg->n++], row);
+	return pg->n == PART_PAGE;
+}
+
+/* Copy part p (blob hex, offset, size) onto the end of b; pos is where
+ * it must start.  The parts of a file lie end to end: anything else is
+ * refused. */
+static int
+append_part(struct import *im, struct spool_blob_tmp *b, const char *name,
+    int64_t idx, int64_t offs, int64_t size, const char *hex, int64_t *pos,
+    spool_err *err)
+{
+	char path[PATH_MAX];
+	int fd, r;
+
+	if (offs != *pos)
+		return spool_fail(err, SPOOL_ERR_FORMAT, "part %lld of '%s' "
+		    "starts at %lld, not where part %lld ends (%lld)",
+		    (long long)idx, name, (long long)offs, (long long)idx - 1,
+		    (long long)*pos);
+	spool_blob_path(im->d->node->root, hex, path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return spool_fail_sys(err, "cannot open part %lld of '%s'",
+		    (long long)idx, name);
+	r = spool_blob_copy_fd(b, fd, path, (uint64_t)size, err);
+	close(fd);
+	if (r == SPOOL_OK && b->size != (uint64_t)(*pos + size))
+		r = spool_fail(err, SPOOL_ERR_FORMAT, "part %lld of '%s' is not "
+		    "%lld bytes", (long long)idx, name, (long long)size);
+	*pos += size;
+	return r;
+}
+
+/* The file of part items parts[a..z) (one file, sorted by index), whose
+ * parts all are here now (count of them, stored or in this batch): made
+ * whole in the blob store by reading stored parts a page at a time,
+ * merged by index with this batch's, its hash checked. */
+static int
+make_whole(struct import *im, size_t a, size_t z, spool_err *err)
+{
+	const json_t *it = im->items[im->parts[a]];
+	const char *req = jstr(it, "request"), *name = jstr(it, "name");
+	const char *fb = jstr(it, "file_blob");
+	int64_t count = json_integer_value(json_object_get(it, "count"));
+	int64_t fsize = json_integer_value(json_object_get(it, "file_size"));
+	struct part_page *pg;
+	struct spool_blob_tmp b;
+	uint8_t want[SPOOL_HASH_LEN];
+	int64_t k, pos = 0, after = -1;
+	size_t pi = 0, next = a;
+	int r;
+
+	if ((pg = malloc(sizeof(*pg))) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	pg->n = 0;
+	memset(&b, 0, sizeof(b));
+	b.tf.fd = -1;
+	r = spool_blob_open(&b, im->d->node->root, err);
+	for (k = 0; k < count && r == SPOOL_OK; k++) {
+		const json_t *p = next < z ? im->items[im->parts[next]] : NULL;
+
+		if (p != NULL && json_integer_value(json_object_get(p,
+		    "index")) == k) {
+			r = append_part(im, &b, name, k, json_integer_value(
+			    json_object_get(p, "offset")), json_integer_value(
+			    json_object_get(p, "size")), jstr(p, "blob"), &pos,
+			    err);
+			next++;
+			continue;
+		}
+		while (r == SPOOL_OK && (pi == pg->n || pg->v[pi].idx < k)) {
+			if (pi == pg->n) {
+				pg->n = 0;
+				pi = 0;
+				if ((r = spool_store_part_page(im->d->st, req,
+				    name, (int)after, PART_PAGE, page_row, pg,
+				    err)) < 0)
+					break;
+				r = SPOOL_OK;
+				if (pg->n == 0)
+					break;
+				after = pg->v[pg->n - 1].idx;
+				continue;
+			}
+			pi++;
+		}
+		if (r != SPOOL_OK)
+			break;
+		if (pi == pg->n || pg->v[pi].idx != k) {
+			r = spool_fail(err, SPOOL_ERR_INTERNAL, "part %lld of "
+			    "'%s' is missing", (long long)k, name);
+			break;
+		}
+		r = append_part(im, &b, name, k, pg->v[pi].offs,
+		    pg->v[pi].size, pg->v[pi].blob, &pos, err);
+		pi++;
+	}
+	free(pg);
+	if (r == SPOOL_OK && pos != fsize)
+		r = spool_fail(err, SPOOL_ERR_FORMAT, "the parts of '%s' make "
+		    "%lld bytes, the file has %lld", name, (long long)pos,
+		    (long long)fsize);
+	if (r == SPOOL_OK && (spool_unhex(want, sizeof(want), fb) != 0 ||
+	    (r = spool_blob_commit(&b, im->d->node->root, want, err)) !=
+	    SPOOL_OK)) {
+		spool_err_prefix(err, "'%s' made whole from %lld parts", name,
+		    (long long)count);
+		if (r == SPOOL_OK)
+			r = spool_fail(err, SPOOL_ERR_FORMAT, "bad hash");
+	}
+	if (r != SPOOL_OK) {
+		spool_blob_discard(&b);
+		return r;
+	}
+	{
+		void *p = realloc(im->whole, (im->nwhole + 1) *
+		    sizeof(*im->whole));
+
+		if (p == NULL)
+			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+		im->whole = p;
+	}
+	snprintf(im->whole[im->nwhole].request, SPOOL_ID_MAX, "%s", req);
+	snprintf(im->whole[im->nwhole].hex, SPOOL_HASH_HEXLEN + 1, "%s", fb);
+	im->whole[im->nwhole].size = (uint64_t)fsize;
+	im->nwhole++;
+	spool_daemon_log(im->d, "event=assembled request=%s name=%s parts=%lld "
+	    "size=%lld", req, LQ(name), (long long)count, (long long)fsize);
+	return SPOOL_OK;
 }
 
 /* Before the commit: a file whose last part this batch brings is made
  * whole in the blob store, its hash checked (a mismatch refuses the
- * batch). */
+ * batch).  Linear in the part items and the parts stored: a few queries
+ * per item, one pass over a file's stored parts when it is made whole,
+ * never an allocation of the count a part claims. */
 static int
 assemble(struct import *im, spool_err *err)
 {
-	size_t i, j;
+	size_t a, z, i;
 	int r;
 
-	for (i = 0; i < im->nitems; i++) {
-		const json_t *it = im->items[i];
+	for (a = 0; a < im->nparts; a = z) {
+		const json_t *it = im->items[im->parts[a]];
 		const char *req = jstr(it, "request"), *name = jstr(it, "name");
 		const char *fb = jstr(it, "file_blob");
-		long count = (long)json_integer_value(json_object_get(it,
-		    "count"));
-		struct spool_blob_tmp b;
-		struct partset *ps;
-		uint8_t want[SPOOL_HASH_LEN];
-		int has = 0, all = 1;
-		long k;
+		int64_t count = json_integer_value(json_object_get(it, "count"));
+		uint64_t match = 0, all = 0, fresh = 0;
+		int whole = 0;
 
-		if (strcmp(jstr(it, "kind"), "part") != 0)
-			continue;
-		for (j = 0; j < im->nwhole; j++)
-			if (strcmp(im->whole[j].hex, fb) == 0)
-				break;
-		if (j < im->nwhole)
-			continue; /* made whole by an earlier part here */
-		if ((r = spool_store_blob_has(im->d->st, fb, &has, err)) !=
-		    SPOOL_OK)
+		for (z = a + 1; z < im->nparts &&
+		    same_file(it, im->items[im->parts[z]]); z++)
+			;
+		if ((r = spool_store_part_count(im->d->st, req, name,
+		    (int)count, fb, &match, &all, err)) != SPOOL_OK)
 			return r;
-		if ((ps = calloc((size_t)count, sizeof(*ps))) == NULL)
-			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-		{
-			struct parts pp = { ps, count, fb };
+		if (all != match)
+			return spool_fail(err, SPOOL_ERR_FORMAT, "the parts of "
+			    "'%s' (request %s) disagree with those received "
+			    "before on the whole file", name, req);
+		for (i = a; i < z; i++) {
+			const json_t *p = im->items[im->parts[i]];
+			struct part_rec pr;
 
-			if ((r = spool_store_parts(im->d->st, req, name,
-			    part_row, &pp, err)) < 0) {
-				free(ps);
+			memset(&pr, 0, sizeof(pr));
+			if ((r = spool_store_part_get(im->d->st, req, name,
+			    (int)json_integer_value(json_object_get(p,
+			    "index")), one_part_row, &pr, err)) < 0)
 				return r;
+			if (!pr.found) {
+				fresh++;
+				continue;
 			}
+			if (strcmp(pr.blob, jstr(p, "blob")) != 0 ||
+			    pr.offs != json_integer_value(json_object_get(p,
+			    "offset")) || pr.size != json_integer_value(
+			    json_object_get(p, "size")))
+				return spool_fail(err, SPOOL_ERR_FORMAT, "part "
+				    "%lld of '%s' (request %s) differs from the "
+				    "one received before", (long long)pr.idx,
+				    name, req);
 		}
-		for (j = 0; j < im->nitems; j++) {
-			const json_t *p = im->items[j];
-			long idx = (long)json_integer_value(json_object_get(p,
-			    "index"));
-
-			if (strcmp(jstr(p, "kind"), "part") == 0 &&
-			    strcmp(jstr(p, "request"), req) == 0 &&
-			    strcmp(jstr(p, "name"), name) == 0 &&
-			    strcmp(jstr(p, "file_blob"), fb) == 0 &&
-			    json_integer_value(json_object_get(p, "count")) ==
-			    count && idx >= 0 && idx < count) {
-				snprintf(ps[idx].blob, sizeof(ps[idx].blob), "%s",
-				    jstr(p, "blob"));
-				ps[idx].have = 1;
-			}
-		}
-		for (k = 0; k < count; k++)
-			all &= ps[k].have;
-		if (!all) {
-			free(ps);
-			continue;
-		}
-		r = spool_blob_open(&b, im->d->node->root, err);
-		for (k = 0; k < count && r == SPOOL_OK; k++) {
-			char path[PATH_MAX];
-			int fd;
-
-			spool_blob_path(im->d->node->root, ps[k].blob, path);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-				r = spool_fail_sys(err, "cannot open part %ld of "
-				    "'%s'", k, name);
-				break;
-			}
-			r = spool_blob_copy_fd(&b, fd, path, (uint64_t)-1, err);
-			close(fd);
-		}
-		free(ps);
-		if (r == SPOOL_OK && (spool_unhex(want, sizeof(want), fb) != 0 ||
-		    (r = spool_blob_commit(&b, im->d->node->root, want, err)) !=
-		    SPOOL_OK)) {
-			spool_err_prefix(err, "'%s' made whole from %ld parts",
-			    name, count);
-			if (r == SPOOL_OK)
-				r = spool_fail(err, SPOOL_ERR_FORMAT, "bad hash");
-		}
-		if (r != SPOOL_OK) {
-			spool_blob_discard(&b);
+		if (fresh == 0 || match + fresh != (uint64_t)count)
+			continue; /* nothing new, or parts still to come */
+		if ((r = spool_store_blob_is_ref(im->d->st, fb, req, "input",
+		    &whole, err)) != SPOOL_OK)
 			return r;
-		}
-		{
-			void *p = realloc(im->whole, (im->nwhole + 1) *
-			    sizeof(*im->whole));
-
-			if (p == NULL)
-				return spool_fail(err, SPOOL_ERR_NOMEM, "out of "
-				    "memory");
-			im->whole = p;
-		}
-		snprintf(im->whole[im->nwhole].request, SPOOL_ID_MAX, "%s", req);
-		snprintf(im->whole[im->nwhole].hex, SPOOL_HASH_HEXLEN + 1, "%s",
-		    fb);
-		im->whole[im->nwhole].size = (uint64_t)json_integer_value(
-		    json_object_get(it, "file_size"));
-		im->nwhole++;
-		spool_daemon_log(im->d, "event=assembled request=%s name=%s "
-		    "parts=%ld size=%llu", req, LQ(name), count,
-		    (unsigned long long)im->whole[im->nwhole - 1].size);
-		(void)has;
+		if (whole)
+			continue;
+		if ((r = make_whole(im, a, z, err)) != SPOOL_OK)
+			return r;
 	}
 	return SPOOL_OK;
 }
 
-/* Before the commit: every result must come from the peer its request
- * went to (else the batch is refused), and the result folders of
- * requests not answered yet are written. */
+/* ---- result folders --------------------------------------------------- */
+
+/* A result's files are bytes this batch carried: a file reference without
+ * "parts" is a member of the batch (the reader checked that); one with
+ * "parts" must be a file this batch made whole from that result's own
+ * request's parts.  Never a blob that merely exists here: it could be
+ * another request's input.  And what writing the folders costs is
+ * bounded by what was carried: at most twice the signed bytes (plus 1
+ * MiB for small files named twice) and the files made whole. */
+static int
+check_result_files(struct import *im, spool_err *err)
+{
+	uint64_t budget = 2 * im->f.bytes + (1u << 20), cost = 0;
+	size_t i, k, w;
+
+	for (w = 0; w < im->nwhole; w++)
+		budget += im->whole[w].size;
+	for (i = 0; i < im->nitems; i++) {
+		const json_t *it = im->items[i], *f;
+		const char *req = jstr(it, "request");
+
+		if (strcmp(jstr(it, "kind"), "result") != 0)
+			continue;
+		json_array_foreach(json_object_get(it, "files"), k, f) {
+			cost += (uint64_t)json_integer_value(json_object_get(f,
+			    "size"));
+			if (json_object_get(f, "parts") == NULL)
+				continue;
+			for (w = 0; w < im->nwhole; w++)
+				if (strcmp(im->whole[w].request, req) == 0 &&
+				    strcmp(im->whole[w].hex, jstr(f, "blob")) ==
+				    0)
+					break;
+			if (w == im->nwhole)
+				return spool_fail(err, SPOOL_ERR_FORMAT, "result "
+				    "for request %s: file '%s' names blob %s, "
+				    "which this batch neither carries nor makes "
+				    "whole from that request's parts", req,
+				    jstr(f, "name"), jstr(f, "blob"));
+		}
+	}
+	if (cost > budget)
+		return spool_fail(err, SPOOL_ERR_LIMIT, "results name %llu bytes "
+		    "of files, more than this batch carries (%llu bytes) can "
+		    "account for", (unsigned long long)cost,
+		    (unsigned long long)im->f.bytes);
+	return SPOOL_OK;
+}
+
+/* Before the commit: the result folders of requests not answered yet are
+ * written (a batch seen before writes none). */
 static int
 write_results(struct import *im, spool_err *err)
 {
 	struct spool_request_info ri;
 	size_t i;
-	int r, seen = 0;
+	int r;
 
-	/* every result is checked before any folder is written: a batch
-	 * refused changes nothing but quarantine/ */
-	for (i = 0; i < im->nitems; i++)
-		if (strcmp(jstr(im->items[i], "kind"), "result") == 0 &&
-		    (r = check_result(im, im->items[i], err)) != SPOOL_OK)
-			return r;
-	/* a batch seen before (a duplicate, or a conflict) writes none */
-	if ((r = spool_store_batch_seen(im->d->st, im->f.from, im->f.seq,
-	    &seen, err)) != SPOOL_OK || seen)
-		return r;
+	if (im->seen)
+		return SPOOL_OK;
 	for (i = 0; i < im->nitems; i++) {
 		const json_t *it = im->items[i];
 
@@ -708,10 +1186,7 @@ write_results(struct import *im, spool_err *err)
 		if ((r = spool_store_request_info(im->d->st, jstr(it,
 		    "request"), &ri, err)) != SPOOL_OK)
 			return r;
-		if (strcmp(ri.state, "completed") == 0 ||
-		    strcmp(ri.state, "failed") == 0 ||
-		    strcmp(ri.state, "expired") == 0 ||
-		    strcmp(ri.state, "cancelled") == 0)
+		if (is_final(ri.state))
 			continue; /* answered before */
 		if ((r = spool_results_write(im->d, it, &ri, err)) != SPOOL_OK)
 			return r;
@@ -828,11 +1303,37 @@ log_gaps(struct spool_daemon *d, const char *peer)
 	    more ? ",..." : "");
 }
 
+/* A failure that may pass (the disk full, the store busy, memory short,
+ * the batch being written to while it was read, this node's own key
+ * files): the pair waits in import/ for the next scan.  Anything else
+ * fails the same way every time: the pair is quarantined with why. */
+static int
+transient(int r, const spool_err *err)
+{
+	switch (r) {
+	case SPOOL_ERR_BUSY:
+	case SPOOL_ERR_NOMEM:
+	case SPOOL_ERR_STORE:
+	case SPOOL_ERR_CONFIG:
+		return 1;
+	case SPOOL_ERR_SYS:
+		switch (err->sys_errno) {
+		case ENOSPC: case EDQUOT: case EIO: case EAGAIN: case EINTR:
+		case ENOMEM: case EMFILE: case ENFILE: case EROFS:
+		case ETIMEDOUT: case EBUSY:
+			return 1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 int
 spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 {
 	struct spool_batch_sink sink = { NULL, on_header, on_item,
-		on_blob_begin, on_blob_data, on_blob_end };
+		on_blob_begin, on_blob_data, on_blob_end, on_verified };
 	struct spool_batch_check chk;
 	struct import im;
 	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
@@ -858,8 +1359,15 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 	copy[0] = '\0';
 	chk.keep_copy = copy;
 	r = spool_batch_read(path, sig, &chk, &im.f, err);
+	/* a batch seen before (a duplicate, or a conflict) changes nothing:
+	 * nothing of it is checked, assembled or written */
 	if (r == SPOOL_OK)
-		r = assemble(&im, err);
+		r = spool_store_batch_seen(d->st, im.f.from, im.f.seq, &im.seen,
+		    err);
+	if (r == SPOOL_OK && !im.seen && (r = check_results(&im, err)) ==
+	    SPOOL_OK && (r = check_parts(&im, err)) == SPOOL_OK &&
+	    (r = assemble(&im, err)) == SPOOL_OK)
+		r = check_result_files(&im, err);
 	if (r == SPOOL_OK)
 		r = write_results(&im, err);
 	if (r == SPOOL_OK)
@@ -872,7 +1380,8 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 		import_release(&im);
 		if (copy[0] != '\0')
 			unlink(copy);
-		if (spool_err_is_verify(r) || r == SPOOL_ERR_NOTFOUND) {
+		if (!transient(r, err)) {
+			/* it would fail the same way at every scan */
 			spool_inbox_quarantine(d, dir, name, err->msg);
 			return SPOOL_OK;
 		}

@@ -13,6 +13,7 @@
 
 #include "spool/base/error.h"
 #include "spool/base/fsutil.h"
+#include "spool/base/hash.h"
 #include "spool/base/util.h"
 #include "spool/flow/daemon.h"
 #include "spool/flow/daemon_impl.h"
@@ -43,6 +44,7 @@ spool_inbox_quarantine(struct spool_daemon *d, const char *dir,
 	char qdir[PATH_MAX], base[NAME_MAX + 1], cand[NAME_MAX + 1];
 	char src[PATH_MAX + NAME_MAX + 16], dst[PATH_MAX + NAME_MAX + 32];
 	char now[32], row[SPOOL_ID_MAX];
+	char nbuf[NAME_MAX * 4 + 1], wbuf[SPOOL_ERR_MSG_MAX * 4 + 1];
 	size_t n = strlen(name);
 	unsigned k;
 	struct stat sb;
@@ -56,18 +58,31 @@ spool_inbox_quarantine(struct spool_daemon *d, const char *dir,
 	known = facts_of(src, &fs);
 	spool_node_path(d->node, qdir, sizeof(qdir), "quarantine");
 	snprintf(base, sizeof(base), "%.*s", (int)(n > 6 ? n - 6 : n), name);
-	for (k = 1; k < 10000; k++) {
+	/* the name, NAME.2, then NAME.<random>: a batch quarantined again
+	 * and again costs a few lstat calls, not a search */
+	for (k = 1; k <= 3; k++) {
 		if (k == 1)
-			snprintf(cand, sizeof(cand), "%s", base);
-		else
-			snprintf(cand, sizeof(cand), "%.200s.%u", base, k);
+			snprintf(cand, sizeof(cand), "%.200s", base);
+		else if (k == 2)
+			snprintf(cand, sizeof(cand), "%.200s.2", base);
+		else {
+			uint8_t rnd[6];
+			char hex[13];
+
+			spool_random(rnd, sizeof(rnd));
+			spool_hex(hex, rnd, sizeof(rnd));
+			snprintf(cand, sizeof(cand), "%.200s.%s", base, hex);
+		}
 		snprintf(dst, sizeof(dst), "%s/%s.batch", qdir, cand);
 		if (lstat(dst, &sb) != 0)
 			break;
 	}
 	spool_time_ms(now, spool_now_ms());
-	doc = json_pack("{s:s, s:s, s:s}", "name", name, "reason", why, "time",
-	    now);
+	/* a name or reason from outside may not be UTF-8: written \xNN, so
+	 * the refusal always has its reason.json */
+	doc = json_pack("{s:s, s:s, s:s}", "name", spool_text_utf8(nbuf,
+	    sizeof(nbuf), name), "reason", spool_text_utf8(wbuf, sizeof(wbuf),
+	    why), "time", now);
 	if (doc != NULL && known) {
 		json_object_set_new(doc, "from", json_string(f->from));
 		json_object_set_new(doc, "seq", json_integer((json_int_t)f->seq));
@@ -76,8 +91,13 @@ spool_inbox_quarantine(struct spool_daemon *d, const char *dir,
 	text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
 	snprintf(dst, sizeof(dst), "%s/%s.reason.json", qdir, cand);
-	if (text != NULL)
-		spool_write_file_atomic(dst, text, strlen(text), 0644, &e);
+	if (text == NULL)
+		spool_daemon_log(d, "event=error what=quarantine name=%s "
+		    "reason=\"out of memory for its reason.json\"", LQ(name));
+	else if (spool_write_file_atomic(dst, text, strlen(text), 0644, &e) !=
+	    SPOOL_OK)
+		spool_daemon_log(d, "event=error what=quarantine name=%s "
+		    "reason=%s", LQ(name), LQ(e.msg));
 	free(text);
 	snprintf(src, sizeof(src), "%s/%s", dir, name);
 	snprintf(dst, sizeof(dst), "%s/%s.batch", qdir, cand);
@@ -89,8 +109,10 @@ spool_inbox_quarantine(struct spool_daemon *d, const char *dir,
 	spool_rename_noreplace(src, dst, &e);
 	spool_fsync_dir(qdir, NULL);
 	spool_fsync_dir(dir, NULL);
-	if (spool_store_batch_quarantined(d->st, name, known ? f->from : NULL,
-	    known ? f->seq : 0, known ? f->id : NULL, why, row, &e) != SPOOL_OK)
+	if (spool_store_batch_quarantined(d->st, spool_text_utf8(nbuf,
+	    sizeof(nbuf), name), known ? f->from : NULL, known ? f->seq : 0,
+	    known ? f->id : NULL, spool_text_utf8(wbuf, sizeof(wbuf), why),
+	    row, &e) != SPOOL_OK)
 		spool_daemon_log(d, "event=error what=quarantine name=%s "
 		    "reason=%s", LQ(name), LQ(e.msg));
 	d->quarantined++;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +80,12 @@ struct claim {
 	int priority;
 	int64_t deadline;
 	int ok;
+	int busy;                     /* held open under a lease: back, later */
+	int back;                     /* goes back to in/ (no room now) */
+	int wait_room;                /* ... because it does not fit now */
+	int stay;                     /* refused where it is (not claimed) */
+	uint64_t dev, inode;   /* of the claimed file */
+	unsigned mode;         /* its permission bits */
 	int gone;                     /* the claimed file is removed */
 	struct spool_blob_tmp b;
 	json_t *params;
@@ -91,6 +98,8 @@ struct group {
 	struct claim *c;
 	size_t n;
 	int64_t now;
+	uint64_t room;                /* bytes the group may still take */
+	uint64_t cap;                 /* bytes the filesystem can hold */
 	unsigned owner_uid;           /* the last owner looked up, by name */
 	char owner[80];               /* "" until the first lookup */
 };
@@ -273,6 +282,9 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 		return refuse(c, SPOOL_REFUSED_NO_PEER,
 		    "the folder has no destination peer ([folder] "
 		    "peer or [node] peer)%s", "");
+	c->mode = (unsigned)sb.st_mode & 0777;
+	c->dev = (uint64_t)sb.st_dev;
+	c->inode = (uint64_t)sb.st_ino;
 	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
@@ -283,6 +295,13 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 			    "spoold may not read it (%s); give "
 			    "the spool user read access and drop it again",
 			    strerror(errno));
+		if (errno == EWOULDBLOCK) {
+			/* a lease: its holder is told to let go; the file
+			 * goes back and is tried again later, alone */
+			c->ok = 0;
+			c->busy = 1;
+			return SPOOL_OK;
+		}
 		return spool_fail_sys(err, "cannot open '%s'", c->path);
 	}
 	if (fstat(fd, &fsb) != 0 || fsb.st_ino != sb.st_ino ||
@@ -291,6 +310,48 @@ take_one(struct group *g, struct claim *c, spool_err *err)
 		return refuse(c, SPOOL_REFUSED_CHANGED,
 		    "changed while it was taken%s", "");
 	}
+	/* no more than it holds now, and only what fits: a sparse 100 GB
+	 * file costs its owner nothing, and a copy of it would fill the
+	 * disk for everyone */
+	if ((uint64_t)fsb.st_size > g->cap) {
+		char a[32], b[32];
+
+		close(fd);
+		spool_size_str(a, sizeof(a), (uint64_t)fsb.st_size);
+		spool_size_str(b, sizeof(b), g->cap);
+		snprintf(c->why, sizeof(c->why), "is %s, more than the spool "
+		    "filesystem can ever hold (%s)", a, b);
+		c->ok = 0;
+		return SPOOL_OK;
+	}
+	if (g->d->node->cfg->max_file_size > 0 && (uint64_t)fsb.st_size >
+	    g->d->node->cfg->max_file_size) {
+		char a[32], b[32];
+
+		close(fd);
+		spool_size_str(a, sizeof(a), (uint64_t)fsb.st_size);
+		spool_size_str(b, sizeof(b), g->d->node->cfg->max_file_size);
+		snprintf(c->why, sizeof(c->why), "is %s, over [intake] "
+		    "max_file_size (%s)", a, b);
+		c->ok = 0;
+		return SPOOL_OK;
+	}
+	if ((uint64_t)fsb.st_size > g->room) {
+		char a[32], b[32];
+
+		/* it would fit another time: it waits in in/ (not copied),
+		 * the others go on */
+		close(fd);
+		spool_size_str(a, sizeof(a), (uint64_t)fsb.st_size);
+		spool_size_str(b, sizeof(b), g->room);
+		snprintf(c->why, sizeof(c->why), "no room for a file of %s "
+		    "(%s free for it)", a, b);
+		c->ok = 0;
+		c->back = 1;
+		c->wait_room = 1;
+		return SPOOL_OK;
+	}
+	g->room -= (uint64_t)fsb.st_size;
 	c->priority = g->f->priority;
 	c->deadline = g->f->expires ? g->now + (int64_t)g->f->expires * 1000 :
 	    0;
@@ -380,7 +441,7 @@ request_line(struct group *g, const struct claim *c)
 	char created[32], expires[32];
 	struct spool_request_line l = { c->id, c->type, c->name, g->f->name,
 		c->user, c->priority, created, NULL, c->params, c->b.size,
-		c->b.hex };
+		c->b.hex, 1, c->mode };
 	json_t *item;
 	char *s;
 
@@ -490,7 +551,8 @@ static void
 reject(struct group *g, struct claim *c)
 {
 	char dir[PATH_MAX], name[NAME_MAX + 1], dst[PATH_MAX + NAME_MAX + 2];
-	char ej[PATH_MAX + NAME_MAX + 16], now[32];
+	char ej[PATH_MAX + NAME_MAX + 16], now[32], fit[NAME_MAX + 1];
+	char cand[NAME_MAX + 1];
 	struct stat sb;
 	unsigned k;
 	json_t *doc;
@@ -498,11 +560,24 @@ reject(struct group *g, struct claim *c)
 	spool_err e;
 
 	spool_node_path(g->d->node, dir, sizeof(dir), "rejected");
-	for (k = 1; k < 10000; k++) {
+	/* NAME and NAME.error.json must both be names: a long NAME is
+	 * shortened to leave room for the suffix (the JSON has the real
+	 * one); a name taken gets "NAME (2)", then "NAME (<request id>)",
+	 * which nothing else has: a few lstat calls, whatever is there */
+	if (spool_name_fit(fit, sizeof(fit), c->name, NAME_MAX -
+	    strlen(".error.json")) != 0)
+		snprintf(fit, sizeof(fit), "rejected");
+	for (k = 1; k <= 3; k++) {
+		/* a variant adds at most 40 bytes: made from a name
+		 * shortened by as much, it still leaves room for the suffix */
 		if (k == 1)
-			snprintf(name, sizeof(name), "%s", c->name);
-		else if (spool_name_variant(name, sizeof(name), c->name, k) != 0)
-			snprintf(name, sizeof(name), "rejected-%u", k);
+			snprintf(name, sizeof(name), "%s", fit);
+		else if (spool_name_fit(cand, sizeof(cand), fit, NAME_MAX -
+		    strlen(".error.json") - 40) != 0 ||
+		    (k == 2 ? spool_name_variant(name, sizeof(name), cand, 2) :
+		    spool_name_variant_tag(name, sizeof(name), cand, c->id)) !=
+		    0)
+			snprintf(name, sizeof(name), "rejected (%s)", c->id);
 		snprintf(dst, sizeof(dst), "%s/%s", dir, name);
 		snprintf(ej, sizeof(ej), "%s/%s.error.json", dir, name);
 		if (lstat(dst, &sb) != 0 && lstat(ej, &sb) != 0)
@@ -520,7 +595,7 @@ reject(struct group *g, struct claim *c)
 		spool_daemon_log(g->d, "event=error what=reject name=%s "
 		    "reason=%s", LQ(c->name), LQ(text ? e.msg : "out of memory"));
 	free(text);
-	if (spool_rename_noreplace(c->path, dst, &e) != SPOOL_OK)
+	if (!c->stay && spool_rename_noreplace(c->path, dst, &e) != SPOOL_OK)
 		spool_daemon_log(g->d, "event=error what=reject name=%s "
 		    "reason=%s", LQ(c->name), LQ(e.msg));
 	spool_fsync_dir(dir, NULL);
@@ -528,8 +603,9 @@ reject(struct group *g, struct claim *c)
 	if (c->code >= 0 && c->code < SPOOL_REFUSED_N)
 		g->d->refused[c->code]++;
 	spool_daemon_log(g->d, "event=rejected folder=%s name=%s user=%s "
-	    "code=%s reason=%s", LQ(g->f->name), LQ(c->name), LQ(c->user),
-	    spool_refusal_name(c->code), LQ(c->why));
+	    "code=%s %sreason=%s", LQ(g->f->name), LQ(c->name), LQ(c->user),
+	    spool_refusal_name(c->code), c->stay ? "left=in-folder " : "",
+	    LQ(c->why));
 }
 
 /* Put a claimed file back where the user left it (no space to take it
@@ -557,47 +633,208 @@ is_nospace(int e)
 	return e == ENOSPC || e == EDQUOT;
 }
 
+/* ---- files left where they are, for now ------------------------------- */
+
+static struct spool_held *
+held_find(struct spool_daemon *d, const char *folder, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nheld; i++)
+		if (strcmp(d->held[i].name, name) == 0 &&
+		    strcmp(d->held[i].folder, folder) == 0)
+			return &d->held[i];
+	return NULL;
+}
+
+static void
+held_forget(struct spool_daemon *d, const char *folder, const char *name)
+{
+	struct spool_held *h = held_find(d, folder, name);
+
+	if (h != NULL)
+		*h = d->held[--d->nheld];
+}
+
+/* An entry for (folder, name), new (*fresh) or the one there. */
+static struct spool_held *
+held_get(struct spool_daemon *d, const char *folder, const char *name,
+    uint64_t dev, uint64_t ino, int *fresh)
+{
+	struct spool_held *h = held_find(d, folder, name);
+
+	*fresh = 0;
+	if (h != NULL && h->dev == dev && h->ino == ino)
+		return h;
+	if (h == NULL) {
+		if (d->held == NULL && (d->held = calloc(SPOOL_HELD_MAX,
+		    sizeof(*d->held))) == NULL)
+			return NULL;
+		if (d->nheld == SPOOL_HELD_MAX) /* the oldest goes */
+			memmove(d->held, d->held + 1, --d->nheld *
+			    sizeof(*d->held));
+		h = &d->held[d->nheld++];
+	}
+	memset(h, 0, sizeof(*h));
+	snprintf(h->folder, sizeof(h->folder), "%s", folder);
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->dev = dev;
+	h->ino = ino;
+	*fresh = 1;
+	return h;
+}
+
+/* Held open under a lease: back in in/, tried again after 1 s, 2 s, ...
+ * up to a minute; said once. */
+static void
+held_busy(struct spool_daemon *d, const char *folder, const struct claim *c)
+{
+	struct spool_held *h;
+	int fresh;
+
+	if ((h = held_get(d, folder, c->name, c->dev, c->inode, &fresh)) == NULL)
+		return;
+	h->delay = fresh ? 1000 : h->delay * 2 > 60000 ? 60000 : h->delay * 2;
+	h->due = spool_mono_ms() + h->delay;
+	if (fresh)
+		spool_daemon_log(d, "event=busy folder=%s name=%s user=%s "
+		    "reason=\"held open under a lease by its owner; tried "
+		    "again later, less and less often\"", LQ(folder),
+		    LQ(c->name), LQ(c->user));
+}
+
+/* Whether intake leaves in/folder/name alone now (*due: the monotonic
+ * time to look again, 0 none).  An entry of another file of that name
+ * is dropped. */
+static int
+held_skip(struct spool_daemon *d, const char *folder, const char *dir,
+    const char *name, int64_t *due)
+{
+	struct spool_held *h = held_find(d, folder, name);
+	char p[PATH_MAX + NAME_MAX + 2];
+	struct stat sb;
+
+	*due = 0;
+	if (h == NULL)
+		return 0;
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (lstat(p, &sb) != 0 || (uint64_t)sb.st_dev != h->dev ||
+	    (uint64_t)sb.st_ino != h->ino || (h->due == 0 && h->ctime !=
+	    (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec)) {
+		*h = d->held[--d->nheld];
+		return 0;
+	}
+	if (h->due == 0)
+		return 1; /* said; left until it changes */
+	if (h->due <= spool_mono_ms())
+		return 0;
+	*due = h->due;
+	return 1;
+}
+
+/* No room: said when it begins; the daemon tries again every few
+ * seconds (spool_daemon_unpause), and meanwhile takes what fits. */
+static void
+pause_intake(struct group *g)
+{
+	spool_reaper_kick(g->d, 1); /* its space, now */
+	if (!g->d->disk_full)
+		spool_daemon_log(g->d, "event=disk-full what=intake folder=%s "
+		    "reason=%s", LQ(g->f->name), LQ(g->d->disk_full_why));
+	g->d->disk_full = 1;
+}
+
+/* A file that does not fit now waits in in/, tried again in 5 s; said
+ * once; the other files go on. */
+static void
+held_room(struct group *g, const struct claim *c)
+{
+	struct spool_held *h;
+	int fresh;
+
+	if ((h = held_get(g->d, g->f->name, c->name, c->dev, c->inode,
+	    &fresh)) != NULL) {
+		h->delay = 5000;
+		h->due = spool_mono_ms() + h->delay;
+		h->room = 1;
+		snprintf(h->why, sizeof(h->why), "%.*s", (int)sizeof(h->why) -
+		    1, c->why);
+	}
+	if (h == NULL || fresh)
+		spool_daemon_log(g->d, "event=disk-full what=intake folder=%s "
+		    "name=%s user=%s reason=%s", LQ(g->f->name), LQ(c->name),
+		    LQ(c->user), LQ(c->why));
+	spool_reaper_kick(g->d, 1);
+}
+
 /* Take the claimed files g->c[0..n): copy, sync, commit, remove. */
 static int
 take_group(struct group *g, spool_err *err)
 {
 	size_t i, nok = 0;
-	int r = SPOOL_OK;
+	int r = SPOOL_OK, full = 0;
 
 	for (i = 0; i < g->n; i++) {
 		struct claim *c = &g->c[i];
 
 		spool_uuid7(c->id);
-		if ((r = take_one(g, c, err)) != SPOOL_OK)
-			break;
-		nok += c->ok;
+		if ((r = take_one(g, c, err)) == SPOOL_OK) {
+			nok += c->ok;
+			continue;
+		}
+		if (r == SPOOL_ERR_SYS && is_nospace(err->sys_errno)) {
+			/* no room after all (others write to the disk
+			 * too): this file and the rest wait, what was
+			 * taken is kept */
+			spool_blob_discard(&c->b);
+			full = 1;
+			snprintf(g->d->disk_full_why, sizeof(g->d->disk_full_why),
+			    "%s", err->msg);
+			for (; i < g->n; i++) {
+				g->c[i].ok = 0;
+				g->c[i].back = 1;
+			}
+			r = SPOOL_OK;
+		}
+		break;
 	}
 	if (r == SPOOL_OK && nok > 0)
 		r = spool_daemon_sync(g->d, err);
 	if (r == SPOOL_OK && nok > 0)
 		r = spool_store_atomic(g->d->st, record_tx, g, err);
 	if (r != SPOOL_OK) {
-		int full = r == SPOOL_ERR_SYS && err && is_nospace(err->sys_errno);
-
+		if (r == SPOOL_ERR_SYS && err && is_nospace(err->sys_errno)) {
+			full = 1;
+			snprintf(g->d->disk_full_why, sizeof(g->d->disk_full_why),
+			    "%s", err->msg);
+		}
 		for (i = 0; i < g->n; i++) {
 			spool_blob_discard(&g->c[i].b);
 			put_back(g, &g->c[i]);
 		}
 		if (full) {
-			spool_reaper_kick(g->d, 1); /* its space, now */
-			g->d->disk_full = 1;
-			snprintf(g->d->disk_full_why, sizeof(g->d->disk_full_why),
-			    "%s", err->msg);
-			spool_daemon_log(g->d, "event=disk-full what=intake "
-			    "folder=%s reason=%s", LQ(g->f->name), LQ(err->msg));
+			pause_intake(g);
 			return SPOOL_OK;
 		}
 		return r;
 	}
-	g->d->disk_full = 0;
+	if (full)
+		pause_intake(g);
 	for (i = 0; i < g->n; i++) {
 		struct claim *c = &g->c[i];
 
+		if (c->back) {
+			put_back(g, c);
+			if (c->wait_room)
+				held_room(g, c);
+			continue;
+		}
+		if (c->busy) {
+			put_back(g, c);
+			held_busy(g->d, g->f->name, c);
+			continue;
+		}
+		held_forget(g->d, g->f->name, c->name);
 		if (!c->ok) {
 			reject(g, c);
 			continue;
@@ -675,16 +912,40 @@ group_add(struct group *g, const char *name, const char *path)
 	snprintf(c->path, sizeof(c->path), "%s", path);
 }
 
+#define ROOM_RESERVE (16u << 20) /* left for the store and status files */
+
+/* Bytes intake may copy now: what the node's filesystem has free (for
+ * this user), less a reserve. */
+static void
+room_now(struct spool_daemon *d, uint64_t *room, uint64_t *cap)
+{
+	struct statvfs vfs;
+	uint64_t free_, all, reserve;
+
+	*room = *cap = UINT64_MAX; /* unknown: the copy will tell */
+	if (fstatvfs(d->store_fd, &vfs) != 0)
+		return;
+	free_ = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	all = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	/* a small filesystem (a test's tmpfs) keeps a twentieth */
+	reserve = all / 20 < ROOM_RESERVE ? all / 20 : ROOM_RESERVE;
+	*room = free_ > reserve ? free_ - reserve : 0;
+	*cap = all > reserve ? all - reserve : 0;
+}
+
 static int
 group_run(struct group *g, spool_err *err)
 {
 	int r;
 
 	g->now = spool_store_now(g->d->st);
+	room_now(g->d, &g->room, &g->cap);
 	r = take_group(g, err);
 	group_release(g);
 	return r;
 }
+
+static void deny(struct group *g, const char *name, const char *src, int e);
 
 /* Claim in/F/name into store/intake/F/name: 1 claimed, 0 not now. */
 static int
@@ -704,7 +965,51 @@ claim(struct group *g, const char *name, char dst[PATH_MAX], spool_err *err)
 		return 1;
 	if (errno == ENOENT || errno == EEXIST)
 		return 0; /* gone, or the same name still being taken */
+	if (errno == EACCES || errno == EPERM || errno == ENOTEMPTY ||
+	    errno == EISDIR || errno == EBUSY || errno == EXDEV) {
+		/* this one thing, not the folder: refused where it is */
+		deny(g, name, src, errno);
+		return 0;
+	}
 	return spool_fail_sys(err, "cannot claim '%s'", src);
+}
+
+/* in/F/name cannot be moved out of in/ (a directory another user made in
+ * a sticky folder, say): its .error.json says so once, it stays, and
+ * intake looks at it again only when it changes.  The rest of the
+ * folder is taken as usual. */
+static void
+deny(struct group *g, const char *name, const char *src, int e)
+{
+	struct spool_held *h;
+	struct claim *c;
+	struct stat sb;
+	int fresh;
+
+	if (lstat(src, &sb) != 0 || (c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	h = held_get(g->d, g->f->name, name, (uint64_t)sb.st_dev,
+	    (uint64_t)sb.st_ino, &fresh);
+	if (h != NULL) {
+		h->due = 0;
+		h->ctime = (int64_t)sb.st_ctim.tv_sec * 1000000000 +
+		    sb.st_ctim.tv_nsec;
+	}
+	if (h == NULL || fresh) {
+		c->b.tf.fd = -1;
+		c->stay = 1;
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		snprintf(c->path, sizeof(c->path), "%s", src);
+		spool_uuid7(c->id);
+		owner_name(g, sb.st_uid, c->user, sizeof(c->user));
+		snprintf(c->why, sizeof(c->why), "spoold cannot move it out of "
+		    "the hot folder (%s)%s; it stays there until it changes: "
+		    "remove it, or give it to the spool user", strerror(e),
+		    S_ISDIR(sb.st_mode) ? ", and it is a directory: only "
+		    "regular files are taken" : "");
+		reject(g, c);
+	}
+	free(c);
 }
 
 int
@@ -717,11 +1022,10 @@ spool_intake_folder(struct spool_daemon *d, const char *folder,
 	DIR *dp = NULL;
 	int64_t now = spool_now_ms();
 	uint64_t settle = d->node->cfg->settle;
+	int64_t hdue;
 	size_t k = 0;
 	int r;
 
-	if (d->disk_full)
-		return SPOOL_OK; /* the loop retries on its timer */
 	if ((r = group_init(&g, d, folder, err)) != SPOOL_OK) {
 		free(g.c);
 		return r;
@@ -754,6 +1058,16 @@ spool_intake_folder(struct spool_daemon *d, const char *folder,
 		}
 		if (spool_intake_ignored(name) || strcmp(name, "..") == 0)
 			continue;
+		if (d->nheld > 0 && held_skip(d, folder, dir, name, &hdue)) {
+			/* left for now; its time, on the caller's clock */
+			if (hdue > 0) {
+				int64_t at = now + (hdue - spool_mono_ms());
+
+				if (*retry_ms == 0 || at < *retry_ms)
+					*retry_ms = at;
+			}
+			continue;
+		}
 		if (settle > 0) {
 			char p[PATH_MAX + NAME_MAX + 2];
 			struct stat sb;
@@ -780,10 +1094,8 @@ spool_intake_folder(struct spool_daemon *d, const char *folder,
 		group_add(&g, name, dst);
 		if (g.n == GROUP_MAX && (r = group_run(&g, err)) != SPOOL_OK)
 			break;
-		if (d->disk_full)
-			break;
 	}
-	if (r >= 0 && g.n > 0 && !d->disk_full)
+	if (r >= 0 && g.n > 0)
 		r = group_run(&g, err);
 	else
 		r = r > 0 ? SPOOL_OK : r;

@@ -69,7 +69,45 @@ struct lines {
 	uint64_t tar, limit, max;
 	int too_big; /* the first line alone does not fit: it is big */
 	struct line big;
+	char (*pblob)[SPOOL_HASH_HEXLEN + 1]; /* blobs of its part lines */
+	size_t npblob;
+	uint64_t files, max_files; /* files the lines carry; at most (0: any) */
 };
+
+/* How many files a line carries as members (a result may carry many;
+ * the receiver takes at most [batch] max_items files a batch). */
+static uint64_t
+line_files(const char *kind, const char *item)
+{
+	const json_t *f;
+	json_t *j;
+	uint64_t n = 0;
+	size_t i;
+
+	if (strcmp(kind, "result") != 0)
+		return 1;
+	if ((j = json_loads(item, 0, NULL)) == NULL)
+		return 1;
+	json_array_foreach(json_object_get(j, "files"), i, f)
+		n += json_object_get(f, "parts") == NULL;
+	json_decref(j);
+	return n;
+}
+
+/* The blob of a part line ("" when not a part line). */
+static void
+part_blob(const char *kind, const char *item, char out[SPOOL_HASH_HEXLEN + 1])
+{
+	json_t *j;
+
+	out[0] = '\0';
+	if (strcmp(kind, "part") != 0 || (j = json_loads(item, 0, NULL)) == NULL)
+		return;
+	snprintf(out, SPOOL_HASH_HEXLEN + 1, "%s",
+	    json_string_value(json_object_get(j, "blob")) ?
+	    json_string_value(json_object_get(j, "blob")) : "");
+	json_decref(j);
+}
 
 static void
 lines_release(struct lines *l)
@@ -80,6 +118,7 @@ lines_release(struct lines *l)
 		free(l->v[i].item);
 	free(l->v);
 	free(l->big.item);
+	free(l->pblob);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -97,6 +136,24 @@ add_line(void *arg, const struct spool_store_row *row)
 	uint64_t size = strtoull(row->col[6], NULL, 10);
 	uint64_t cost = tar_member(size) + strlen(row->col[7]) + 1 +
 	    (strcmp(row->col[1], "request") == 0 ? LINEAGE_RESERVE : 0);
+	char pb[SPOOL_HASH_HEXLEN + 1];
+	size_t k;
+
+	/* two parts of the same bytes (a file of equal halves, or one
+	 * file sent twice) go in two batches: the receiver wants every
+	 * part item's bytes carried, not one blob standing for two */
+	pb[0] = '\0';
+	if (l->limit) { /* planning (a planned batch is written as planned) */
+		uint64_t nf = line_files(row->col[1], row->col[7]);
+
+		if (l->max_files && l->n > 0 && l->files + nf > l->max_files)
+			return 1; /* full */
+		l->files += nf;
+		part_blob(row->col[1], row->col[7], pb);
+	}
+	for (k = 0; pb[0] != '\0' && k < l->npblob; k++)
+		if (strcmp(l->pblob[k], pb) == 0)
+			return 1; /* full */
 
 	if (l->limit && l->tar + cost > l->limit) {
 		if (l->n == 0) {
@@ -117,6 +174,14 @@ add_line(void *arg, const struct spool_store_row *row)
 			return SPOOL_ERR_NOMEM;
 		l->v = p;
 		l->cap = cap;
+	}
+	if (pb[0] != '\0') {
+		void *p = realloc(l->pblob, (l->npblob + 1) * sizeof(*l->pblob));
+
+		if (p == NULL)
+			return SPOOL_ERR_NOMEM;
+		l->pblob = p;
+		memcpy(l->pblob[l->npblob++], pb, sizeof(pb));
 	}
 	x = &l->v[l->n];
 	memset(x, 0, sizeof(*x));
@@ -590,6 +655,7 @@ one_batch(struct spool_daemon *d, const char *peer, int heartbeat,
 	*more = 0;
 	memset(&l, 0, sizeof(l));
 	l.limit = c->max_bytes > tar_base() ? c->max_bytes - tar_base() : 1;
+	l.max_files = c->max_items;
 	if (!heartbeat) {
 		r = spool_store_outbox_pending(d->st, peer, (size_t)c->max_items,
 		    add_line, &l, err);
@@ -679,8 +745,14 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 		return r;
 	for (i = 0; i < due.n; i++) {
 		struct due_peer *p = &due.v[i];
+		const struct spool_conf_peer *cp = spool_config_peer(c, p->peer);
 		int64_t at = p->oldest + (int64_t)c->max_age * 1000;
 		int full_only = !force && at > now;
+
+		/* receive-only: never written to (its answers wait, said
+		 * once each when they were made) */
+		if (cp != NULL && cp->direction == SPOOL_DIR_RECEIVE_ONLY)
+			continue;
 
 		/* A peer's lines go when the oldest is max_age old (all of
 		 * them), or a batch is full (max_items lines, or what

@@ -343,6 +343,12 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 				if (ty != NULL && (strcmp(ty, "raster") == 0 ||
 				    strcmp(ty, "vector") == 0))
 					layers = 1;
+				/* status/ is for everyone: whose file it was
+				 * and its name only when configured */
+				if (!d->node->cfg->status_names) {
+					json_object_del(c.doc[k], "user");
+					json_object_del(c.doc[k], "name");
+				}
 				snprintf(rel, sizeof(rel), "status/%s.json",
 				    c.ids[k]);
 				r = write_json(d->node, rel, c.doc[k], err);
@@ -358,11 +364,11 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 	d->changed.n = 0;
 	if ((r = spool_status_summary(d->st, d->node, &doc, err)) != SPOOL_OK)
 		return r;
-	json_object_set_new(doc, "intake", json_string(d->disk_full ?
+	json_object_set_new(doc, "intake", json_string(spool_daemon_paused(d) ?
 	    "paused: disk full" : "ok"));
-	if (d->disk_full)
+	if (spool_daemon_paused(d))
 		json_object_set_new(doc, "intake_reason",
-		    json_string(d->disk_full_why));
+		    json_string(spool_daemon_paused(d)));
 	r = write_json(d->node, "status/summary.json", doc, err);
 	if (r == SPOOL_OK)
 		r = spool_metrics_write(d, doc, err);

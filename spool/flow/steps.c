@@ -62,8 +62,8 @@ spool_daemon_flush(struct spool_daemon *d, int64_t *next_ms, spool_err *err)
 	    (r = spool_outbox_run(d, 1, next_ms, err)) != SPOOL_OK ||
 	    (r = spool_status_flush(d, err)) != SPOOL_OK)
 		return r;
-	if (d->disk_full)
+	if (spool_daemon_paused(d))
 		return spool_fail(err, SPOOL_ERR_SYS, "intake is paused: %s",
-		    d->disk_full_why);
+		    spool_daemon_paused(d));
 	return SPOOL_OK;
 }

@@ -29,6 +29,7 @@
 #include "spool/flow/work.h"
 #include "spool/format/manifest.h"
 #include "spool/job/job.h"
+#include "spool/node/config.h"
 #include "spool/node/node.h"
 #include "spool/store/blobref.h"
 #include "spool/store/blobstore.h"
@@ -110,13 +111,22 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 	char dir[PATH_MAX], name[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
 	struct stat sb;
 	unsigned k;
-	int r;
+	mode_t mode = 0644;
+	int r, m;
+
+	/* never more readable than the file its owner dropped (and never
+	 * executable or writable by others); 0644 when its mode is not
+	 * said (an older node, a pack) */
+	if ((r = spool_store_request_mode(d->st, id, &m, err)) != SPOOL_OK)
+		return r;
+	if (m >= 0)
+		mode = (mode_t)m & 0644;
 
 	/* once a path is chosen it is the only one: a rerun finishes that
 	 * delivery or finds it done (the same bytes there), never makes a
 	 * second one */
 	if (ledger_read(d, id, path, sizeof(path)) == 0) {
-		r = spool_blob_export(d->node->root, hex, path, 0644, err);
+		r = spool_blob_export(d->node->root, hex, path, mode, err);
 		if (r == SPOOL_ERR_EXISTS) {
 			if ((r = same_bytes(path, hex, size, err)) != SPOOL_OK)
 				return r;
@@ -131,18 +141,22 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 	strcat(strcat(dir, "/"), ri->peer);
 	if ((r = spool_mkdirs(dir, 0755, err)) != SPOOL_OK)
 		return r;
-	for (k = 1; k < 100000; k++) {
+	/* the name, "name (2)", then "name (<request id>)", which nothing
+	 * else has: a name taken many times costs a few lstat calls, not a
+	 * search */
+	for (k = 1; k <= 3; k++) {
 		if (k == 1)
 			snprintf(name, sizeof(name), "%s", ri->name);
-		else if (spool_name_variant(name, sizeof(name), ri->name, k) !=
-		    0)
+		else if ((k == 2 ? spool_name_variant(name, sizeof(name),
+		    ri->name, 2) : spool_name_variant_tag(name, sizeof(name),
+		    ri->name, id)) != 0)
 			return spool_fail(err, SPOOL_ERR_LIMIT, "no name left");
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		if (lstat(path, &sb) == 0)
 			continue;
 		if ((r = ledger_write(d, id, path, err)) != SPOOL_OK)
 			return r;
-		r = spool_blob_export(d->node->root, hex, path, 0644, err);
+		r = spool_blob_export(d->node->root, hex, path, mode, err);
 		if (r == SPOOL_ERR_EXISTS)
 			continue; /* taken meanwhile: the next name */
 		if (r != SPOOL_OK)
@@ -346,6 +360,40 @@ job_row(void *arg, const struct spool_store_row *row)
 	return 0;
 }
 
+/* Only the events about this request travel with its answer: a walk
+ * down from the request also reaches, through a file of the same content,
+ * what became of another request (spool_manifest_lineage_scope; the
+ * requesting node refuses a result carrying anything else). */
+static int
+scope_lineage(json_t **evs, const char *id, const char *hash,
+    spool_err *err)
+{
+	char rref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX];
+	const char *seeds[2] = { rref, hash ? fref : NULL };
+	size_t n = json_array_size(*evs), nkeep = 0, i;
+	unsigned char *keep;
+	json_t *in;
+
+	if (n == 0)
+		return SPOOL_OK;
+	snprintf(rref, sizeof(rref), "request:%s", id);
+	snprintf(fref, sizeof(fref), "file:%s", hash ? hash : "");
+	in = json_array();
+	if ((keep = malloc(n)) == NULL || in == NULL ||
+	    spool_manifest_lineage_scope(*evs, seeds, 2, keep, &nkeep) != 0) {
+		free(keep);
+		json_decref(in);
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		if (keep[i])
+			json_array_append(in, json_array_get(*evs, i));
+	free(keep);
+	json_decref(*evs);
+	*evs = in;
+	return SPOOL_OK;
+}
+
 struct answer {
 	struct spool_daemon *d;
 	const char *req, *peer, *line;
@@ -450,6 +498,8 @@ answer_one(struct spool_daemon *d, const struct spool_store_row *row,
 		goto out;
 	json_object_foreach(el.events, k, e)
 		json_array_append(evs, e);
+	if ((r = scope_lineage(&evs, id, row->col[12], err)) != SPOOL_OK)
+		goto out;
 	/* a transfer's receipt: what was delivered where */
 	if (strcmp(state, "succeeded") == 0 &&
 	    ledger_read(d, id, dpath, sizeof(dpath)) == 0) {
@@ -519,6 +569,15 @@ answer_one(struct spool_daemon *d, const struct spool_store_row *row,
 		goto out;
 	spool_daemon_log(d, "event=answered request=%s status=%s peer=%s", id,
 	    state, row->col[6]);
+	{
+		const struct spool_conf_peer *p = spool_config_peer(d->node->cfg,
+		    row->col[6]);
+
+		if (p != NULL && p->direction == SPOOL_DIR_RECEIVE_ONLY)
+			spool_daemon_log(d, "event=answer-held request=%s "
+			    "peer=%s reason=\"peer is receive-only: this node "
+			    "never sends to it\"", id, row->col[6]);
+	}
 out:
 	json_decref(el.events);
 	json_decref(files);

@@ -76,6 +76,11 @@ struct spool_batch_sink {
 	int (*blob_data)(void *ctx, const uint8_t *p, size_t n, spool_err *err);
 	int (*blob_end)(void *ctx, const uint8_t hash[SPOOL_HASH_LEN],
 	    spool_err *err);
+	/* the signed facts, once both signatures verified and before any
+	 * byte of the batch is parsed (a peer this node never accepts
+	 * from is refused here); may be NULL */
+	int (*verified)(void *ctx, const struct spool_batch_facts *f,
+	    spool_err *err);
 };
 
 struct spool_batch_check {

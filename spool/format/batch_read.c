@@ -573,6 +573,9 @@ spool_batch_read(const char *batch_path, const char *sig_path,
 		    f.tar, chk->max_tar);
 		goto out;
 	}
+	if (chk->sink != NULL && chk->sink->verified != NULL &&
+	    (r = chk->sink->verified(chk->sink->ctx, &f, err)) != SPOOL_OK)
+		goto out;
 	/* Only now, with the hash signed by the sender, parse it. */
 	if ((r = parse_signed(fd, chk, &f, h, err)) != SPOOL_OK)
 		goto out;

@@ -312,7 +312,7 @@ spool_batch_unpack(const char *batch_path, const char *sig_path,
     struct spool_batch_facts *facts, spool_err *err)
 {
 	struct spool_batch_sink sink = { NULL, NULL, on_item, on_blob_begin,
-		on_blob_data, on_blob_end };
+		on_blob_data, on_blob_end, NULL };
 	struct spool_batch_check c = *chk;
 	struct unpacker u;
 	char parent[PATH_MAX], dirbuf[PATH_MAX], stagename[256];

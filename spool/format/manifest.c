@@ -110,7 +110,10 @@ spool_manifest_request(const struct spool_request_line *l)
 	    (l->expires != NULL && json_object_set_new(item, "expires",
 	    json_string(l->expires)) != 0) ||
 	    (l->params != NULL && json_object_set(item, "params",
-	    (json_t *)l->params) != 0)) {
+	    (json_t *)l->params) != 0) ||
+	    (l->mode_set && json_object_set_new(json_array_get(
+	    json_object_get(item, "files"), 0), "mode", json_integer(l->mode &
+	    0777)) != 0)) {
 		json_decref(item);
 		return NULL;
 	}
@@ -335,4 +338,60 @@ spool_manifest_payloads(const json_t *item, spool_payload_fn fn, void *ctx,
 			return r;
 	}
 	return SPOOL_OK;
+}
+
+#define SCOPE_ROUNDS 16 /* request -> job -> task -> output -> file is 4 */
+
+static int
+all_known(const json_t *refs, const json_t *known)
+{
+	const json_t *x;
+	size_t i;
+
+	if (json_array_size(refs) == 0)
+		return 0;
+	json_array_foreach(refs, i, x)
+		if (!json_is_string(x) || json_object_get(known,
+		    json_string_value(x)) == NULL)
+			return 0;
+	return 1;
+}
+
+int
+spool_manifest_lineage_scope(const json_t *events, const char *const *seeds,
+    size_t nseeds, unsigned char *keep, size_t *nkeep)
+{
+	json_t *known = json_object();
+	const json_t *e, *x;
+	size_t i, k, round, n = 0;
+	int grew = 1;
+
+	if (known == NULL)
+		return -1;
+	for (i = 0; i < nseeds; i++)
+		if (seeds[i] != NULL && json_object_set_new(known, seeds[i],
+		    json_true()) != 0)
+			goto oom;
+	memset(keep, 0, json_array_size(events));
+	for (round = 0; grew && round < SCOPE_ROUNDS; round++) {
+		grew = 0;
+		json_array_foreach(events, i, e) {
+			if (keep[i] || !all_known(json_object_get(e, "used"),
+			    known))
+				continue;
+			keep[i] = 1;
+			n++;
+			grew = 1;
+			json_array_foreach(json_object_get(e, "generated"), k, x)
+				if (json_is_string(x) && json_object_set_new(
+				    known, json_string_value(x), json_true()) != 0)
+					goto oom;
+		}
+	}
+	json_decref(known);
+	*nkeep = n;
+	return 0;
+oom:
+	json_decref(known);
+	return -1;
 }

@@ -152,6 +152,9 @@ static const struct key keys[] = {
 	{ S_NODE, T_NAME, 1, "name", NULL, C(name), 0, 0, NULL, 0 },
 	STR(S_NODE, T_PATH, "root", C(root)), /* default: the file's dir */
 	STR(S_NODE, T_NODE, "peer", C(peer)),
+	STR(S_NODE, T_STR, "operators", C(operators)),
+	{ S_NODE, T_ENUM, 0, "status_names", "no", C(status_names), 0, 0,
+	    no_yes, 0 },
 	STR(S_STORE, T_STR, "url", C(store_url)), /* default from root */
 	NUM(S_BATCH, T_SIZE, "max_bytes", "1G", C(max_bytes), 64 * KB,
 	    4 * KB * KB * KB - 1),
@@ -160,6 +163,8 @@ static const struct key keys[] = {
 	NUM(S_BATCH, T_INT, "zstd_level", "3", C(zstd_level), 1, 19),
 	NUM(S_BATCH, T_DUR, "heartbeat", "10m", C(heartbeat), 0, DUR_MAX),
 	NUM(S_INTAKE, T_DUR, "settle", "0", C(settle), 0, DUR_MAX),
+	NUM(S_INTAKE, T_SIZE, "max_file_size", "0", C(max_file_size), 0,
+	    UINT64_MAX),
 	NUM(S_WORKERS, T_U64, "count", "2", C(workers), 1, 256),
 	NUM(S_WORKERS, T_SIZE, "memory_limit", "1G", C(memory_limit),
 	    KB * KB, UINT64_MAX),
@@ -903,6 +908,33 @@ on_kv(void *user, const char *section, const char *name, const char *value)
 	return 1;
 }
 
+/* A peer configured receive-only is never written to: no hot folder may
+ * send to it. */
+static void
+check_directions(struct ctx *x)
+{
+	const struct spool_config *c = x->c;
+	const struct spool_conf_peer *p;
+	size_t i;
+
+	if ((p = spool_config_peer(c, c->peer)) != NULL &&
+	    p->direction == SPOOL_DIR_RECEIVE_ONLY)
+		problem(x, x->fixed_line[S_NODE], "[node]", "peer", "'%s' is "
+		    "receive-only ([peer %s] direction): this node never "
+		    "sends to it", p->name, p->name);
+	for (i = 0; i < c->nfolders; i++) {
+		const char *to = c->folders[i].peer;
+
+		if (to == NULL || (p = spool_config_peer(c, to)) == NULL ||
+		    p->direction != SPOOL_DIR_RECEIVE_ONLY)
+			continue;
+		problem(x, x->named_line[S_FOLDER] ? x->named_line[S_FOLDER][i] :
+		    0, NULL, NULL, "[folder %s] peer '%s' is receive-only "
+		    "([peer %s] direction): this node never sends to it",
+		    c->folders[i].name, to, to);
+	}
+}
+
 void
 spool_config_free(struct spool_config *c)
 {
@@ -971,6 +1003,8 @@ parse(struct spool_config **out, const char *name, const char *path,
 		x.nomem = 1;
 	}
 	free(db);
+	if (!x.nomem)
+		check_directions(&x);
 	for (s = 0; s < S_N; s++)
 		free(x.named_line[s]);
 	if (x.nomem || x.nprob > 0) {
@@ -1150,6 +1184,10 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 "%speer = %s\n"
 "# spool directory (in/, out/, archive/, ...); default: this directory\n"
 "#root = .\n"
+"# the group that may read every user's results (else only their user)\n"
+"#operators = spoolops\n"
+"# status/<id>.json names the request's user and file (readable by all)\n"
+"#status_names = no\n"
 "\n[store]\n"
 "# lineage store; default: sqlite://<root>/lineage.db\n"
 "#url = postgresql://spool@dbhost/spool\n"
@@ -1161,6 +1199,8 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 "\n[intake]\n"
 "# for writers that close and reopen: wait this long after the last close\n"
 "#settle = 0\n"
+"# a larger file is refused; 0 = as large as the disk has room for\n"
+"#max_file_size = 0\n"
 "\n[workers]\n"
 "#count = 2\n#memory_limit = 1G\n#task_timeout = 1h\n#retries = 3\n"
 "\n[retention]\n"
@@ -1173,7 +1213,8 @@ spool_config_write_new(FILE *f, const char *name, const char *peer)
 	    name, name, peer != NULL ? "" : "#", peer != NULL ? peer : "NAME");
 	if (peer != NULL)
 		fprintf(f, "\n[peer %s]\n"
-"# two-way, send-only or receive-only; its key is keys/trusted/%s.pub\n"
+"# two-way, send-only (never accepted from) or receive-only (never\n"
+"# written to); its key is keys/trusted/%s.pub\n"
 "direction = two-way\n", peer, peer);
 	fprintf(f,
 "\n# Hot folders: a file dropped into in/NAME/ goes to the folder's peer\n"

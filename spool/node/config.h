@@ -109,6 +109,10 @@ struct spool_config {
 	char name[SPOOL_NAME_MAX + 1];
 	char *root; /* absolute; default: dir */
 	char *peer; /* default destination, or NULL */
+	char *operators; /* group that may read every user's results, or
+			  * NULL */
+	int status_names; /* status/<id>.json names the user and file
+			   * (0 no, the default; 1 yes) */
 	/* [store] */
 	char *store_url; /* default sqlite://<root>/lineage.db */
 	/* [batch] */
@@ -119,6 +123,8 @@ struct spool_config {
 	uint64_t heartbeat;  /* seconds, default 10m; 0 = off */
 	/* [intake] */
 	uint64_t settle;     /* seconds, default 0 */
+	uint64_t max_file_size; /* bytes a dropped file may have; 0: as
+				 * many as the disk has free */
 	/* [workers] */
 	uint64_t workers;        /* count, 1..256, default 2 */
 	uint64_t memory_limit;   /* bytes, at least 1M, default 1G */

@@ -522,6 +522,14 @@ spool_node_pack(const struct spool_node *n, const char *peer,
 		return r == SPOOL_ERR_NOTFOUND ? spool_fail(err, SPOOL_ERR_USAGE,
 		    "peer '%s' is not trusted (spoolctl trust add %s KEYFILE)",
 		    peer, peer) : r;
+	{
+		const struct spool_conf_peer *p = spool_config_peer(n->cfg, peer);
+
+		if (p != NULL && p->direction == SPOOL_DIR_RECEIVE_ONLY)
+			return spool_fail(err, SPOOL_ERR_USAGE, "peer '%s' is "
+			    "receive-only ([peer %s] direction): this node "
+			    "never sends to it", peer, peer);
+	}
 	if ((r = spool_node_seckey(n, &sk, err)) != SPOOL_OK)
 		return r;
 	memset(&spec, 0, sizeof(spec));

@@ -108,3 +108,19 @@ spool_store_blob_release(struct spool_store *st, const char *owner,
 	return st_q(st, NULL, err, "DELETE FROM blob_ref WHERE owner = ?",
 	    DBS(owner));
 }
+
+int
+spool_store_blob_is_ref(struct spool_store *st, const char *hash,
+    const char *owner, const char *role, int *yes, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT 1 FROM blob_ref WHERE hash = ? "
+	    "AND owner = ? AND role = ?", DBS(hash), DBS(owner), DBS(role))) !=
+	    SPOOL_OK)
+		return r;
+	*yes = res.nrows > 0;
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}

@@ -26,6 +26,9 @@ int spool_store_blob_forget(struct spool_store *st, const char *hash,
     spool_err *err);
 int spool_store_blob_has(struct spool_store *st, const char *hash, int *has,
     spool_err *err);
+/* owner holds hash in role (a request's "input", "output", "part"). */
+int spool_store_blob_is_ref(struct spool_store *st, const char *hash,
+    const char *owner, const char *role, int *yes, spool_err *err);
 
 /* Requests whose blobs may go (gc): final, unchanged since cutoff,
  * holding blob references, with no line left to send.  Row: id */

@@ -84,20 +84,34 @@ spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, const char *path,
 	int r;
 
 	if (size >= SPOOL_BIG_FILE) {
-		if ((r = spool_copy_fd(fd, path, t->tf.fd, t->tf.path,
-		    UINT64_MAX - 1 - t->size, &n, err)) != SPOOL_OK)
+		if ((r = spool_copy_fd(fd, path, t->tf.fd, t->tf.path, size, &n,
+		    err)) != SPOOL_OK) {
+			if (r == SPOOL_ERR_LIMIT)
+				r = spool_fail(err, SPOOL_ERR_LIMIT, "'%s' grew "
+				    "past the %llu bytes it had when it was taken",
+				    path, (unsigned long long)size);
 			return r;
+		}
 		t->size += n;
 		return t->trusted ? SPOOL_OK : hash_back(t, off, n, err);
 	}
-	for (;;) {
-		got = read(fd, buf, sizeof(buf));
+	for (n = 0;;) {
+		/* one byte past size tells "grew" from "exactly size" */
+		size_t want = size - n < sizeof(buf) ? (size_t)(size - n) + 1 :
+		    sizeof(buf);
+
+		got = read(fd, buf, want);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
 			return spool_fail_sys(err, "cannot read '%s'", path);
 		if (got == 0)
 			return SPOOL_OK;
+		if ((uint64_t)got > size - n)
+			return spool_fail(err, SPOOL_ERR_LIMIT, "'%s' grew past "
+			    "the %llu bytes it had when it was taken", path,
+			    (unsigned long long)size);
+		n += (uint64_t)got;
 		if ((r = spool_blob_write(t, buf, (size_t)got, err)) != SPOOL_OK)
 			return r;
 	}
@@ -195,13 +209,8 @@ spool_blob_export(const char *root, const char *hex, const char *path,
     mode_t mode, spool_err *err)
 {
 	char src[PATH_MAX];
-	int r;
 
 	if (spool_blob_path(root, hex, src) != 0)
 		return spool_fail(err, SPOOL_ERR_USAGE, "path too long");
-	if ((r = spool_copy_file(src, path, err)) != SPOOL_OK)
-		return r;
-	if (chmod(path, mode) != 0)
-		return spool_fail_sys(err, "cannot chmod '%s'", path);
-	return SPOOL_OK;
+	return spool_copy_file_mode(src, path, mode, err);
 }

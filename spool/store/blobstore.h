@@ -35,10 +35,12 @@ int spool_blob_open(struct spool_blob_tmp *t, const char *root,
     spool_err *err);
 int spool_blob_write(struct spool_blob_tmp *t, const void *p, size_t n,
     spool_err *err);
-/* Copy everything readable from fd (named path in errors) into the
- * temp file.  size is what fd is expected to hold: from 1 MiB up the
- * bytes are copied in the kernel and then hashed as the temp file has
- * them (which only this process can change). */
+/* Copy what fd holds (named path in errors) into the temp file: at most
+ * size bytes, what it held when it was looked at; more is
+ * SPOOL_ERR_LIMIT (it grew: a sparse file cannot make this copy zeros
+ * until the disk is full).  From 1 MiB up the bytes are copied in the
+ * kernel and then hashed as the temp file has them (which only this
+ * process can change). */
 int spool_blob_copy_fd(struct spool_blob_tmp *t, int fd, const char *path,
     uint64_t size, spool_err *err);
 /* Make the file open as fd the blob itself, without a copy, when that

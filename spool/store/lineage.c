@@ -209,6 +209,13 @@ exists(struct spool_store *st, const char *ref, int *yes, spool_err *err)
 	return SPOOL_OK;
 }
 
+int
+spool_lineage_known(struct spool_store *st, const char *ref, int *yes,
+    spool_err *err)
+{
+	return exists(st, ref, yes, err);
+}
+
 static int
 by_hash(struct spool_store *st, const char *hash, char ref[SPOOL_REF_MAX],
     spool_err *err)

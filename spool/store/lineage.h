@@ -41,6 +41,10 @@ int spool_lineage_link(struct spool_store *st, const char *event,
 int spool_lineage_entity(struct spool_store *st, const char *ref,
     const char *name, const char *hash, int64_t size, spool_err *err);
 
+/* *yes = 1 when the lineage knows entity ref (KIND:ID). */
+int spool_lineage_known(struct spool_store *st, const char *ref, int *yes,
+    spool_err *err);
+
 /* Which ref a user's argument names: KIND:ID as is; a UUID (or unique
  * prefix of 8+) of any request, batch, job, task or output; a 64-hex
  * hash (a file, or an output with that content); a file path, hashed;

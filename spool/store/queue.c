@@ -565,3 +565,67 @@ spool_store_parts(struct spool_store *st, const char *request,
 		    "ORDER BY name, idx", DBS(request));
 	return st_rows_out(r, &res, fn, arg);
 }
+
+int
+spool_store_part_get(struct spool_store *st, const char *request,
+    const char *name, int idx, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	/* name idx count offs size blob file_size file_blob */
+	r = st_q(st, &res, err, "SELECT name, idx, count, offs, size, blob, "
+	    "file_size, file_blob FROM part WHERE request = ? AND name = ? "
+	    "AND idx = ?", DBS(request), DBS(name), DBI(idx));
+	return st_rows_out(r, &res, fn, arg);
+}
+
+int
+spool_store_part_count(struct spool_store *st, const char *request,
+    const char *name, int count, const char *file_blob, uint64_t *match,
+    uint64_t *all, spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN "
+	    "count = ? AND file_blob = ? THEN 1 ELSE 0 END), 0) FROM part "
+	    "WHERE request = ? AND name = ? AND idx >= 0", DBI(count),
+	    DBS(file_blob), DBS(request), DBS(name))) != SPOOL_OK)
+		return r;
+	*all = res.nrows ? (uint64_t)spool_dbres_int(&res, 0, 0) : 0;
+	*match = res.nrows ? (uint64_t)spool_dbres_int(&res, 0, 1) : 0;
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}
+
+int
+spool_store_part_page(struct spool_store *st, const char *request,
+    const char *name, int after, size_t limit,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	r = st_q(st, &res, err, "SELECT name, idx, count, offs, size, blob, "
+	    "file_size, file_blob FROM part WHERE request = ? AND name = ? "
+	    "AND idx > ? ORDER BY idx LIMIT ?", DBS(request), DBS(name),
+	    DBI(after), DBI(limit));
+	return st_rows_out(r, &res, fn, arg);
+}
+
+int
+spool_store_part_files(struct spool_store *st, const char *request,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	r = st_q(st, &res, err, "SELECT name, idx, count, offs, size, blob, "
+	    "file_size, file_blob FROM part WHERE request = ? AND idx = -1 "
+	    "ORDER BY name", DBS(request));
+	return st_rows_out(r, &res, fn, arg);
+}

@@ -104,6 +104,26 @@ int spool_store_part_add(struct spool_store *st, const char *request,
 int spool_store_parts(struct spool_store *st, const char *request,
     const char *name, int (*fn)(void *, const struct spool_store_row *),
     void *arg, spool_err *err);
+/* One part (idx >= 0) of request's file name, if received: the row as
+ * spool_store_parts gives it, or none. */
+int spool_store_part_get(struct spool_store *st, const char *request,
+    const char *name, int idx, int (*fn)(void *, const struct spool_store_row *),
+    void *arg, spool_err *err);
+/* How many parts of request's file name are here: *all of them, *match
+ * of them agreeing on count and the whole file's hash. */
+int spool_store_part_count(struct spool_store *st, const char *request,
+    const char *name, int count, const char *file_blob, uint64_t *match,
+    uint64_t *all, spool_err *err);
+/* Up to limit parts of request's file name with idx > after, by idx
+ * (paged: memory does not grow with the number of parts). */
+int spool_store_part_page(struct spool_store *st, const char *request,
+    const char *name, int after, size_t limit,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+/* The files request announced as coming in parts (idx -1 rows). */
+int spool_store_part_files(struct spool_store *st, const char *request,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
 
 /* The lineage a batch's request lines carry: for each, this node's
  * events that made the request or put it in this batch.  Row: request

@@ -337,3 +337,28 @@ spool_store_request_cache_key(struct spool_store *st, const char *id,
 	spool_dbres_release(&res);
 	return SPOOL_OK;
 }
+
+int
+spool_store_request_set_mode(struct spool_store *st, const char *id,
+    unsigned mode, spool_err *err)
+{
+	return st_q(st, NULL, err, "UPDATE request SET mode = ? WHERE id = ?",
+	    DBI(mode & 0777), DBS(id));
+}
+
+int
+spool_store_request_mode(struct spool_store *st, const char *id, int *mode,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	const char *v;
+	int r;
+
+	if ((r = st_q(st, &res, err, "SELECT mode FROM request WHERE id = ?",
+	    DBS(id))) != SPOOL_OK)
+		return r;
+	v = res.nrows ? spool_dbres_text(&res, 0, 0) : NULL;
+	*mode = v != NULL ? (int)strtol(v, NULL, 10) : -1;
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}

@@ -86,4 +86,11 @@ int spool_store_request_counts(struct spool_store *st,
     int (*fn)(void *, const struct spool_store_row *), void *arg,
     spool_err *err);
 
+/* The permission bits of the request's file as its owner left them
+ * (processing side, from the request line); *mode -1 when not said. */
+int spool_store_request_set_mode(struct spool_store *st, const char *id,
+    unsigned mode, spool_err *err);
+int spool_store_request_mode(struct spool_store *st, const char *id,
+    int *mode, spool_err *err);
+
 #endif

@@ -303,8 +303,14 @@ open_at(struct spool_store **out, const char *url, const char *node,
 		    "key TEXT PRIMARY KEY, value TEXT NOT NULL)", err);
 	}
 	if (r == SPOOL_OK) {
+		int v = 0;
+
+		/* a store at the version wanted is opened without a write
+		 * transaction: a reader (spoolctl status) never waits for a
+		 * writer's long transaction (an import) */
 		m.target = version;
-		r = st_tx(st, 1, migrate_tx, &m, err);
+		if ((r = read_version(st, 0, &v, err)) != SPOOL_OK || v != version)
+			r = st_tx(st, 1, migrate_tx, &m, err);
 	}
 	if (r != SPOOL_OK) {
 		spool_store_close(st);

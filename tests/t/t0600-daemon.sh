@@ -65,14 +65,14 @@ is "$(printf '%s' "$j" | jq '[.requests[] | select(.state == "completed")] | len
     "20 requests completed"
 is "$(printf '%s' "$j" | jq '[.requests[] | select(.state == "failed")] | length')" 2 \
     "the 2 requests high cannot run failed"
-is "$(jq -r .status "$T/low/results/by-name/files/名前 データ.bin/result.json")" \
+is "$(jq -r .status "$T/low/results/by-name/$(id -un)/files/名前 データ.bin/result.json")" \
     succeeded "a result is found by its file name"
-like "$(jq -r .error "$T/low/results/by-name/requests/q1.json/result.json")" \
+like "$(jq -r .error "$T/low/results/by-name/$(id -un)/requests/q1.json/result.json")" \
     "unknown source 'roads' \\(no sources are configured here\\)" \
     "the failure says why"
-is "$(jq -r .status "$T/low/results/by-name/requests/r1.json/result.json")" \
+is "$(jq -r .status "$T/low/results/by-name/$(id -un)/requests/r1.json/result.json")" \
     failed "the selftest that plans no job failed too"
-like "$(jq -r .delivered "$T/low/results/by-name/files/a b.txt/receipt.json")" \
+like "$(jq -r .delivered "$T/low/results/by-name/$(id -un)/files/a b.txt/receipt.json")" \
     "^delivered/low/a b.txt$" "the receipt says where the file went"
 
 # status files agree with the store

@@ -105,7 +105,7 @@ kill "$watcher" 2> /dev/null
 drop raster "$T/big.tif"
 to_high 13
 
-r() { echo "$T/low/results/by-name/raster/$1"; }
+r() { echo "$T/low/results/by-name/$(id -un)/raster/$1"; }
 for f in $RASTERS classes.tif; do
 	rd=$(r "$f")
 	stem=${f%.tif}
@@ -131,7 +131,7 @@ like "$(jq -r '.bounds | map(tostring) | join(",")' "$(r goes.tif)/metadata.json
     '^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$' "goes.tif has finite bounds"
 
 # the preset folder reprojected, with its compression
-rd=$T/low/results/by-name/raster4326/byte.tif
+rd=$T/low/results/by-name/$(id -un)/raster4326/byte.tif
 ok "raster4326/byte.tif: a valid COG" check_cog "$rd/byte.tif"
 like "$(gdalsrsinfo -o epsg "$rd/byte.tif" 2> /dev/null)" "EPSG:4326" "in EPSG:4326"
 like "$(gdalinfo "$rd/byte.tif" | grep COMPRESSION)" "ZSTD" "compressed with ZSTD"

@@ -58,7 +58,7 @@ to_high() {
 	done
 	is "$(nresults)" "$1" "$1 results on low"
 }
-res() { echo "$T/low/results/by-name/$1"; }
+res() { echo "$T/low/results/by-name/$(id -un)/$1"; }
 
 for f in coutwildrnp.zip test_tin.csv curves_line.csv trio.geojson \
     grenada.geojson test_gpx.gpx testopenfilegdb.gdb.zip; do

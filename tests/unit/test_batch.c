@@ -158,7 +158,7 @@ TEST(batch_read_in_place_refuses_bytes_that_may_have_changed)
 	struct spool_seckey sk;
 	static char name[] = "low-low-0000000003.batch";
 	struct spool_batch_sink sink = { name, NULL, NULL, s_begin_open, NULL,
-		NULL };
+		NULL, NULL };
 	struct spool_batch_check chk = { .self = "low", .root = "low",
 		.tmpdir = "tmp", .max_tar = 1 << 30, .strict_name = 1,
 		.sink = &sink };
@@ -196,7 +196,7 @@ TEST(batch_roundtrip_through_sink)
 	struct spool_batch_facts f, g;
 	struct spool_seckey sk;
 	struct seen seen = { 0, 0, 0 };
-	struct spool_batch_sink sink = { &seen, NULL, s_item, s_begin, s_data, NULL };
+	struct spool_batch_sink sink = { &seen, NULL, s_item, s_begin, s_data, NULL, NULL };
 	struct spool_batch_check chk = { .self = "low", .root = "low",
 		.tmpdir = "tmp", .max_tar = 1 << 30, .strict_name = 1,
 		.sink = &sink };

@@ -154,18 +154,19 @@ TEST(config_named_defaults)
 
 static const char full[] =
     "; every key set to something other than its default\n"
-    "[node]\nname = alpha\nroot = data\npeer = beta\n"
+    "[node]\nname = alpha\nroot = data\npeer = beta\noperators = spoolops\n"
+    "status_names = yes\n"
     "[store]\nurl = postgresql://spool@db/spool\n"
     "[batch]\nmax_bytes = 64K\nmax_items = 1000000\nmax_age = 90s\n"
     "zstd_level = 19\nheartbeat = 0\n"
-    "[intake]\nsettle = 2s\n"
+    "[intake]\nsettle = 2s\nmax_file_size = 10G\n"
     "[workers]\ncount = 256\nmemory_limit = 512M\ntask_timeout = 2h\n"
     "retries = 0\n"
     "[retention]\narchive = 7d\nresults = 1d\nstatus = 12h\nseen = 365d\n"
     "[peer beta]\ndirection = send-only\n"
     "[peer gamma]\ndirection = receive-only\n"
     "[folder requests]\ntype = request\n"
-    "[folder in.raw_2-x]\ntype = transfer\npeer = gamma\npriority = -1000\n"
+    "[folder in.raw_2-x]\ntype = transfer\npeer = beta\npriority = -1000\n"
     "expires = 7d\n"
     "[folder q]\ntype = query\npriority = 1000\n"
     "[query.source gis]\nurl = PG:dbname=gis host=db\n"
@@ -187,6 +188,9 @@ TEST(config_every_key)
 	CHECK_INT(c->zstd_level, 19);
 	CHECK_INT(c->heartbeat, 0);
 	CHECK_INT(c->settle, 2);
+	CHECK_INT(c->max_file_size, 10ULL << 30);
+	CHECK_STR(c->operators, "spoolops");
+	CHECK_INT(c->status_names, 1);
 	CHECK_INT(c->workers, 256);
 	CHECK_INT(c->memory_limit, 512ULL << 20);
 	CHECK_INT(c->task_timeout, 7200);
@@ -204,7 +208,7 @@ TEST(config_every_key)
 	REQUIRE(c->nfolders == 3);
 	REQUIRE((fo = spool_config_folder(c, "in.raw_2-x")) != NULL);
 	CHECK_STR(fo->type, "transfer");
-	CHECK_STR(fo->peer, "gamma");
+	CHECK_STR(fo->peer, "beta");
 	CHECK_INT(fo->priority, -1000);
 	CHECK_INT(fo->expires, 7 * 86400);
 	CHECK_INT(spool_config_folder(c, "q")->priority, 1000);
@@ -688,6 +692,25 @@ TEST(config_folder_peer_may_be_absent)
 	CHECK_INT(c->npeers, 0);
 	CHECK(c->folders[0].peer == NULL);
 	CHECK_STR(c->folders[1].peer, "gamma");
+	spool_config_free(c);
+}
+
+TEST(config_receive_only_is_never_a_destination)
+{
+	struct spool_config *c = NULL;
+	spool_err err;
+
+	/* receive-only: this node never writes to that peer, so no
+	 * folder may send to it, neither by default nor by its own peer */
+	CHECK_FAIL(parse(&c, NODE "peer = beta\n[peer beta]\ndirection = "
+	    "receive-only\n", NULL, &err), SPOOL_ERR_CONFIG,
+	    "t.conf:1: [node] key 'peer': 'beta' is receive-only");
+	CHECK_FAIL(parse(&c, NODE "[peer gamma]\ndirection = receive-only\n"
+	    "[folder b]\ntype = transfer\npeer = gamma\n", NULL, &err),
+	    SPOOL_ERR_CONFIG, "t.conf:5: [folder b] peer 'gamma' is "
+	    "receive-only");
+	CHECK_OK(parse(&c, NODE "[peer gamma]\ndirection = send-only\n"
+	    "[folder b]\ntype = transfer\npeer = gamma\n", NULL, &err));
 	spool_config_free(c);
 }
 

@@ -645,8 +645,11 @@ TEST(schema_batch_item_request)
 	EDIT(s, request, "files/0/size", "9007199254740992",
 	    "/files/0/size: must be <= 9007199254740991");
 	EDIT(s, request, "files/0/parts", "1", "/files/0/parts: must be >= 2");
-	EDIT(s, request, "files/0/mode", "420",
-	    "/files/0: unknown property \"mode\"");
+	EDIT(s, request, "files/0/mode", "420", NULL);
+	EDIT(s, request, "files/0/mode", "512",
+	    "/files/0/mode: must be <= 511");
+	EDIT(s, request, "files/0/owner", "420",
+	    "/files/0: unknown property \"owner\"");
 	EDIT(s, request, "name", "'..'",
 	    "/name: must not be one of \".\", \"..\"");
 	EDIT(s, request, "name", "'.'",
