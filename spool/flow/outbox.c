@@ -26,6 +26,7 @@
 #include "spool/flow/daemon.h"
 #include "spool/flow/daemon_impl.h"
 #include "spool/flow/outbox.h"
+#include "spool/flow/qlocal.h"
 #include "spool/flow/reaper.h"
 #include "spool/format/batch.h"
 #include "spool/format/manifest.h"
@@ -740,6 +741,10 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 
 	if ((r = spool_outbox_recover(d, err)) != SPOOL_OK)
 		return r;
+	/* a query answered here already never leaves */
+	if ((r = spool_query_local_answers(d, NULL, err)) != SPOOL_OK)
+		spool_daemon_log(d, "event=error what=local-answers reason=%s",
+		    LQ(err->msg));
 	due.n = 0;
 	if ((r = spool_store_outbox_peers(d->st, add_due, &due, err)) < 0)
 		return r;

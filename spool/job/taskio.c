@@ -649,8 +649,15 @@ spool_task_answer(struct spool_store *st, const char *root,
 		goto done;
 	}
 	if (json_is_object(json_object_get(answer, "summary")))
-		json_object_set(result, "summary", json_object_get(answer,
-		    "summary"));
+		json_object_set_new(result, "summary", json_deep_copy(
+		    json_object_get(answer, "summary")));
+	/* a query says whether the cache answered it: here the source did */
+	if (strcmp(t->type, "query") == 0) {
+		if (json_object_get(result, "summary") == NULL)
+			json_object_set_new(result, "summary", json_object());
+		json_object_set_new(json_object_get(result, "summary"),
+		    "cache_hit", json_false());
+	}
 	if (json_is_object(json_object_get(answer, "metrics")))
 		json_object_set(result, "metrics", json_object_get(answer,
 		    "metrics"));

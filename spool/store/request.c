@@ -362,3 +362,74 @@ spool_store_request_mode(struct spool_store *st, const char *id, int *mode,
 	spool_dbres_release(&res);
 	return SPOOL_OK;
 }
+
+/* ---- the requesting node's query answers ------------------------------ */
+
+int
+spool_store_query_waiting(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err)
+{
+	struct spool_dbres res;
+
+	/* id cache_key params */
+	return st_rows_out(st_q0(st, &res, err, "SELECT r.id, r.cache_key, "
+	    "r.params FROM request r WHERE r.side = 'submit' AND r.type = "
+	    "'query' AND r.state = 'accepted' AND r.cache_key IS NOT NULL AND "
+	    "EXISTS (SELECT 1 FROM outbox o WHERE o.request = r.id AND "
+	    "o.batch IS NULL) ORDER BY r.created LIMIT 1000"), &res, fn, arg);
+}
+
+int
+spool_store_query_answered(struct spool_store *st, const char *key,
+    int64_t since, const char *except, char out[SPOOL_ID_MAX], int *found,
+    spool_err *err)
+{
+	struct spool_dbres res;
+	int r;
+
+	*found = 0;
+	if ((r = st_q(st, &res, err, "SELECT id FROM request WHERE side = "
+	    "'submit' AND type = 'query' AND cache_key = ? AND state = "
+	    "'completed' AND updated >= ? AND id <> ? ORDER BY updated DESC "
+	    "LIMIT 1", DBS(key), DBI(since), DBS(except))) != SPOOL_OK)
+		return r;
+	if (res.nrows > 0) {
+		snprintf(out, SPOOL_ID_MAX, "%s", spool_dbres_text(&res, 0, 0));
+		*found = 1;
+	}
+	spool_dbres_release(&res);
+	return SPOOL_OK;
+}
+
+struct local_arg {
+	const char *id, *detail;
+	int *done;
+};
+
+static int
+local_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct local_arg *a = arg;
+	struct rstate_arg ra = { a->id, "completed", a->detail };
+	struct spool_dbres res;
+	int r;
+
+	*a->done = 0;
+	/* only while its line waits: once in a batch it has gone */
+	if ((r = st_q(st, &res, err, "DELETE FROM outbox WHERE request = ? "
+	    "AND batch IS NULL RETURNING id", DBS(a->id))) != SPOOL_OK)
+		return r;
+	*a->done = res.nrows > 0;
+	spool_dbres_release(&res);
+	return *a->done ? rstate_tx(st, &ra, err) : SPOOL_OK;
+}
+
+int
+spool_store_answer_locally(struct spool_store *st, const char *id,
+    const char *detail, int *done, spool_err *err)
+{
+	struct local_arg a = { id, detail, done };
+
+	return st_tx(st, 1, local_tx, &a, err);
+}

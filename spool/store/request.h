@@ -73,6 +73,19 @@ struct spool_request_info {
 	int64_t deadline; /* 0: none */
 	int64_t created, updated;
 };
+/* The requesting node's cache of answers (issue 18): query requests
+ * accepted whose line still waits for a batch (id cache_key params); the
+ * newest completed query of key answered since (ms) that is not except;
+ * a waiting request answered here: its line leaves the outbox and it is
+ * completed, in one transaction (*done 0 when its line had gone). */
+int spool_store_query_waiting(struct spool_store *st,
+    int (*fn)(void *, const struct spool_store_row *), void *arg,
+    spool_err *err);
+int spool_store_query_answered(struct spool_store *st, const char *key,
+    int64_t since, const char *except, char out[SPOOL_ID_MAX], int *found,
+    spool_err *err);
+int spool_store_answer_locally(struct spool_store *st, const char *id,
+    const char *detail, int *done, spool_err *err);
 /* A query's cache key ("" when it has none). */
 int spool_store_request_cache_key(struct spool_store *st, const char *id,
     char *out, size_t n, spool_err *err);

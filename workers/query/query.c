@@ -9,7 +9,7 @@
  * opened SQLITE_OPEN_READONLY, PostgreSQL runs in READ ONLY transactions
  * as the source's role, OGR datasets are opened read-only.
  *
- * Also: "query --cache-key FILE" prints the cache key (canon.h) of the
+ * Also: "query --cache-key FILE" prints the cache key (spool_query_cache_key) of the
  * task or params object in FILE ("-": stdin), for tests and operators.
  */
 #include <errno.h>
@@ -25,7 +25,7 @@
 #include <gdal.h>
 #include <sqlite3.h>
 
-#include "canon.h"
+#include "spool/node/kinds.h"
 #include "query.h"
 
 int64_t
@@ -297,7 +297,7 @@ cache_key_main(const char *file)
 	json_error_t je;
 	json_t *doc, *params;
 	const char *src;
-	char *key;
+	char key[SPOOL_CACHE_KEY_MAX];
 
 	doc = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &je) :
 	    json_load_file(file, 0, &je);
@@ -309,14 +309,14 @@ cache_key_main(const char *file)
 	if (!json_is_object(params))
 		params = doc;
 	src = json_string_value(json_object_get(params, "source"));
-	key = src ? query_cache_key(src, params) : NULL;
-	json_decref(doc);
-	if (key == NULL) {
+	/* the key both nodes' caches use (libspool's, spool/node/kinds.h) */
+	if (src == NULL || spool_query_cache_key(params, key) != 0) {
+		json_decref(doc);
 		fprintf(stderr, "query: '%s': no params with a source\n", file);
 		return 1;
 	}
+	json_decref(doc);
 	puts(key);
-	free(key);
 	return fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
 }
 
