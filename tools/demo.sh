@@ -27,6 +27,11 @@ run "$ctl" --root "$D/low" key show
 run "$ctl" --root "$D/low" trust add high "$D/high.pub"
 run "$ctl" --root "$D/high" trust add low "$D/low.pub"
 
+# high holds data low's users may query: a GeoPackage of wilderness areas
+mkdir -p "$D/gis"
+ogr2ogr -f GPKG "$D/gis/wild.gpkg" "/vsizip/$DATA/vector/coutwildrnp.zip" -nln wilderness
+chmod 755 "$D/gis" && chmod 644 "$D/gis/wild.gpkg"
+printf '\n[query.source wild]\nurl = %s\nlayers = wilderness\n' "$D/gis/wild.gpkg" >> "$D/high/spoold.conf"
 step "3. Start both daemons (logs: demo/low.log, demo/high.log)"
 for n in low high; do
 	# demo: no heartbeats, batches when we say flush
@@ -42,23 +47,27 @@ done
 wait_log() { # wait_log NODE PATTERN COUNT
 	i=0
 	while [ "$(grep -c -- "$2" "$D/$1.log" 2>/dev/null || true)" -lt "$3" ]; do
-		i=$((i + 1)); [ $i -lt 600 ] || { echo "demo: timed out waiting for $2 on $1" >&2; exit 1; }
+		i=$((i + 1)); [ $i -lt 1800 ] || { echo "demo: timed out waiting for $2 on $1" >&2; exit 1; }
 		sleep 0.1
 	done
 }
 wait_log low event=ready 1
 wait_log high event=ready 1
 
-step "4. A user on low drops real rasters and vectors, and two JSON requests"
+step "4. A user on low drops rasters, vectors, a file, a query and a selftest"
 for f in "$DATA/raster/RGB.byte.tif" "$DATA/raster/shade.tif" \
-    "$DATA/raster/world.rgb.tif" "$DATA/vector/coutwildrnp.zip" \
-    "$DATA/vector/grenada.geojson" "$DATA/vector/test_gpx.gpx"; do
-	run cp "$f" "$D/low/in/files/"
+    "$DATA/raster/world.rgb.tif"; do
+	run cp "$f" "$D/low/in/raster/"
 done
-printf '$ echo ... > demo/low/in/requests/roads-query.json\n'
-printf '{"type":"query","params":{"source":"roads","bbox":[5.9,45.8,10.5,47.8],"limit":100}}\n' > "$D/low/in/requests/roads-query.json"
+for f in "$DATA/vector/coutwildrnp.zip" "$DATA/vector/grenada.geojson" \
+    "$DATA/vector/test_gpx.gpx"; do
+	run cp "$f" "$D/low/in/vector/"
+done
+run cp "$top/README.md" "$D/low/in/files/"
+printf '$ echo ... > demo/low/in/requests/wild-query.json\n'
+printf '{"type":"query","params":{"source":"wild","layer":"wilderness","bbox":[-109,37,-104,41],"properties":["NAME"],"format":"geojson"}}\n' > "$D/low/in/requests/wild-query.json"
 printf '{"type":"selftest","priority":5,"params":{"stages":2,"tasks":3}}\n' > "$D/low/in/requests/selftest.json"
-wait_log low event=accepted 8
+wait_log low event=accepted 9
 run "$ctl" --root "$D/low" flush
 run ls -l "$D/low/out"
 
@@ -71,7 +80,7 @@ step "6. The operator carries low's batches to high on the stick"
 run "$ctl" --root "$D/low" export --to "$D/usb"
 run "$ctl" --root "$D/high" import --from "$D/usb"
 rm -f "$D/usb"/*
-wait_log high event=answered 8
+wait_log high event=answered 9
 run ls -l "$D/high/delivered/low"
 run "$ctl" --root "$D/high" jobs
 
@@ -80,19 +89,25 @@ run "$ctl" --root "$D/high" flush
 run "$ctl" --root "$D/high" export --to "$D/usb"
 run "$ctl" --root "$D/low" import --from "$D/usb"
 rm -f "$D/usb"/*
-wait_log low event=result 8
+wait_log low event=result 9
 
 step "8. On low: results by the dropped file's name, status, lineage"
-run ls "$D/low/results/by-name/$(id -un)/files" "$D/low/results/by-name/$(id -un)/requests"
-run cat "$D/low/results/by-name/$(id -un)/files/shade.tif/result.json"
-run jq -r .error "$D/low/results/by-name/$(id -un)/requests/roads-query.json/result.json"
+R="$D/low/results/by-name/$(id -un)"
+run ls "$R/raster" "$R/vector" "$R/files" "$R/requests"
+run ls -l "$R/raster/shade.tif/"
+run jq '{status, crs, bounds, leaflet_bounds, cog, preview}' "$R/raster/shade.tif/result.json"
+printf '$ validate_cloud_optimized_geotiff.py shade.tif\n'
+/usr/bin/python3 /usr/lib/python3/dist-packages/osgeo_utils/samples/validate_cloud_optimized_geotiff.py "$R/raster/shade.tif/shade.tif"
+run ogrinfo -ro -so "$R/vector/coutwildrnp.zip/coutwildrnp.gpkg" coutwildrnp
+run jq '{status, rows, truncated, cache_hit}' "$R/requests/wild-query.json/result.json"
+run jq -c '.layers[] | {name, state, leaflet_bounds}' "$D/low/status/layer-state.json"
 run "$ctl" --root "$D/low" status
 run "$ctl" --root "$D/low" requests
-run "$ctl" --root "$D/low" lineage "$(b2sum -l 256 "$DATA/raster/shade.tif" | cut -d' ' -f1)"
+run "$ctl" --root "$D/low" lineage shade.tif
 
 step "9. A tampered batch is refused on import, the daemon goes on"
 echo more > "$D/low/in/files/note.txt"
-wait_log low event=accepted 9
+wait_log low event=accepted 10
 "$ctl" --root "$D/low" flush
 "$ctl" --root "$D/low" export --to "$D/usb" > /dev/null
 chmod u+w "$D/usb/low-high-0000000002.batch"

@@ -718,9 +718,13 @@ held_skip(struct spool_daemon *d, const char *folder, const char *dir,
 	if (h == NULL)
 		return 0;
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	/* a directory stays refused whatever is put in it (its ctime moves
+	 * with its entries); a file refused in place is looked at again
+	 * once it changes */
 	if (lstat(p, &sb) != 0 || (uint64_t)sb.st_dev != h->dev ||
-	    (uint64_t)sb.st_ino != h->ino || (h->due == 0 && h->ctime !=
-	    (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec)) {
+	    (uint64_t)sb.st_ino != h->ino || (h->due == 0 &&
+	    !S_ISDIR(sb.st_mode) && h->ctime != (int64_t)sb.st_ctim.tv_sec *
+	    1000000000 + sb.st_ctim.tv_nsec)) {
 		*h = d->held[--d->nheld];
 		return 0;
 	}
