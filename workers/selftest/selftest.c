@@ -150,8 +150,12 @@ selftest_task(struct spool_worker_task *t)
 	double waited = 0;
 	FILE *f;
 
-	if (crash > 0 && crash == idx && (crash_n <= 0 || attempt <= crash_n))
+	if (crash > 0 && crash == idx && (crash_n <= 0 || attempt <= crash_n)) {
+		/* die of the signal itself, whatever handler a sanitizer put
+		 * there (ASan's would report it and exit with a status) */
+		signal(SIGSEGV, SIG_DFL);
 		raise(SIGSEGV);
+	}
 	if (alloc > 0) {
 		char *m = malloc(alloc);
 		unsigned long long i;
