@@ -98,7 +98,16 @@ TORTURE = $(if $(SANITIZE),,$(BUILD)/torture)
 
 .PHONY: all deps check test demo bench fuzz install uninstall clean FORCE
 
-all: $(SPOOLCTL) $(SPOOLD) $(WORKERS) $(UNIT) $(TORTURE) $(TOOLS)
+# preloaded by tests to move a process's wall clock (never with
+# sanitizers' flags: it runs inside their processes, not as one)
+SHIMS := $(BUILD)/clockshift.so
+
+all: $(SPOOLCTL) $(SPOOLD) $(WORKERS) $(UNIT) $(TORTURE) $(TOOLS) $(SHIMS)
+
+$(BUILD)/%.so: tests/shim/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(WARN) -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -47,6 +47,7 @@
 #define DISK_RETRY_MS 5000       /* intake paused by a full disk */
 #define GC_MS (6 * 3600 * 1000)  /* retention applied every 6 hours */
 #define STATUS_DELAY_MS 200      /* status files follow within this */
+#define STORE_CHECK_MS 1000      /* the store file still the one opened */
 #define WORKERS_MAX 256
 
 struct watch {
@@ -65,7 +66,8 @@ struct spoold {
 	size_t nworkers;
 	int stop, reload, rescan, work_wanted, outbox_wanted;
 	int64_t next_rescan, next_sweep, next_outbox, next_retry, next_work;
-	int64_t next_watchdog, next_gc, next_status;
+	int64_t next_watchdog, next_gc, next_status, next_store, next_import;
+	int store_lost;            /* said: nothing more done with it */
 	int64_t watchdog_ms;
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	/* the supervisor of the worker pools (supervise.c) */
@@ -80,6 +82,16 @@ struct spoold {
 /* Without --foreground, the write end of the pipe the operator's process
  * waits on for the daemon's word (ready_say); -1 once said. */
 static int ready_fd = -1;
+
+/* Every deadline of the loop is on the schedule's clock (the store's:
+ * CLOCK_MONOTONIC from the wall clock at start, and so are tasks'
+ * run_at and the batcher's max_age): a step of the wall clock (NTP, a
+ * restored VM) moves none of them.  The timerfd is CLOCK_MONOTONIC. */
+static int64_t
+sched_now(struct spoold *s)
+{
+	return spool_store_sched(spool_daemon_store(s->d));
+}
 
 /* ---- systemd notify (Type=notify) ---- */
 
@@ -217,13 +229,35 @@ status_now(struct spoold *s)
 		step_failed(s, "status", &err);
 }
 
+static void sup_stop(struct spoold *s);
+
+/* The store's file deleted or replaced under the daemon: writes would
+ * go into a file nobody will read again.  Nothing more is taken,
+ * batched, imported or run (the supervisor and its workers stop); status
+ * and the log say why (spool_daemon_paused) and spoolctl refuses the
+ * missing store with the reason. */
+static int
+store_lost(struct spoold *s)
+{
+	if (!spool_daemon_store_lost(s->d))
+		return 0;
+	if (!s->store_lost) {
+		s->store_lost = 1;
+		sup_stop(s);
+		s->sup_restart = 0;
+		s->next_store = 0;
+		status_now(s);
+	}
+	return 1;
+}
+
 /* Status files soon: the steps of a burst share one rewrite, and a
  * request that moved twice in it is written once, in its last state. */
 static void
 status(struct spoold *s)
 {
 	if (s->next_status == 0)
-		s->next_status = spool_now_ms() + STATUS_DELAY_MS;
+		s->next_status = sched_now(s) + STATUS_DELAY_MS;
 }
 
 static void
@@ -236,6 +270,8 @@ do_intake(struct spoold *s, const char *folder, char *const *names,
 	struct spool_daemon_counts dc;
 	uint64_t taken;
 
+	if (store_lost(s))
+		return;
 	spool_daemon_counts(s->d, &dc);
 	taken = dc.taken;
 
@@ -248,7 +284,7 @@ do_intake(struct spoold *s, const char *folder, char *const *names,
 	if (retry)
 		s->next_retry = min_due(s->next_retry, retry);
 	if (spool_daemon_paused(s->d) != NULL)
-		s->next_retry = min_due(s->next_retry, spool_now_ms() +
+		s->next_retry = min_due(s->next_retry, sched_now(s) +
 		    DISK_RETRY_MS);
 	if (was_full && spool_daemon_paused(s->d) == NULL)
 		spool_daemon_log(s->d, "event=disk-ok what=intake");
@@ -268,7 +304,8 @@ do_outbox(struct spoold *s, int force)
 	spool_err err;
 
 	s->outbox_wanted = 0;
-
+	if (store_lost(s))
+		return;
 	if (spool_outbox_run(s->d, force, &next, &err) != SPOOL_OK)
 		step_failed(s, "batch", &err);
 	s->next_outbox = next;
@@ -281,10 +318,13 @@ do_import(struct spoold *s, const char *name)
 	spool_err err;
 	int r;
 
+	if (store_lost(s))
+		return;
 	r = name ? spool_inbox_take(s->d, name, &err) :
 	    spool_inbox_scan(s->d, &err);
 	if (r != SPOOL_OK)
 		step_failed(s, "import", &err);
+	s->next_import = min_due(s->next_import, spool_daemon_inbox_due(s->d));
 	s->work_wanted = 1;
 	status(s);
 	/* an import may add lines (answers of duplicates, refusals) */
@@ -388,6 +428,8 @@ sweep(struct spoold *s)
 	uint64_t requeued = 0, expired = 0;
 	spool_err err;
 
+	if (store_lost(s))
+		return;
 	if (spool_job_sweep(spool_daemon_store(s->d), &requeued, &expired, &err) != SPOOL_OK)
 		step_failed(s, "sweep", &err);
 	else if (requeued || expired) {
@@ -467,11 +509,13 @@ sup_child(void *arg)
 static void
 sup_start(struct spoold *s)
 {
-	s->sup = spool_supervise_start(s->node, &s->sup_wake, &s->sup_note,
+	s->sup = spool_supervise_start(s->node,
+	    spool_store_sched_base(spool_daemon_store(s->d)), &s->sup_wake,
+	    &s->sup_note,
 	    sup_child, s);
 	if (s->sup < 0) {
 		s->sup = 0;
-		s->sup_restart = spool_now_ms() + 1000;
+		s->sup_restart = sched_now(s) + 1000;
 		spool_daemon_log(s->d, "event=error what=supervisor reason="
 		    "\"cannot fork\"");
 		return;
@@ -516,7 +560,7 @@ sup_died(struct spoold *s, int status)
 	s->sup_backoff = s->sup_backoff ? s->sup_backoff * 2 : 1000;
 	if (s->sup_backoff > 30000)
 		s->sup_backoff = 30000;
-	s->sup_restart = spool_now_ms() + s->sup_backoff;
+	s->sup_restart = sched_now(s) + s->sup_backoff;
 	spool_daemon_log(s->d, "event=supervisor-died status=%d signal=%d "
 	    "restart_ms=%lld", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	    WIFSIGNALED(status) ? WTERMSIG(status) : 0,
@@ -564,6 +608,11 @@ maybe_work(struct spoold *s)
 
 	if (!s->work_wanted && s->next_work == 0)
 		return;
+	if (store_lost(s)) {
+		s->work_wanted = 0;
+		s->next_work = 0;
+		return;
+	}
 	if (s->work_wanted && s->sup > 0)
 		(void)!write(s->sup_wake, "w", 1);
 	s->work_wanted = 0;
@@ -579,7 +628,7 @@ maybe_work(struct spoold *s)
 	if (next > 0)
 		s->next_work = next;
 	else if (runnable > 0 && s->nworkers > 0)
-		s->next_work = spool_now_ms() + WORK_POLL_MS;
+		s->next_work = sched_now(s) + WORK_POLL_MS;
 }
 
 /* ---- events ---- */
@@ -805,7 +854,8 @@ reload(struct spoold *s)
 	    n->cfg->nfolders);
 	/* the pools as the new configuration has them */
 	sup_stop(s);
-	sup_start(s);
+	if (!s->store_lost)
+		sup_start(s);
 	s->rescan = 1;
 	notify("READY=1");
 }
@@ -814,7 +864,7 @@ static void
 arm_timer(struct spoold *s)
 {
 	struct itimerspec it;
-	int64_t due = 0, now = spool_now_ms(), d;
+	int64_t due = 0, now = sched_now(s), d;
 
 	due = min_due(due, s->next_rescan);
 	due = min_due(due, s->next_sweep);
@@ -825,6 +875,8 @@ arm_timer(struct spoold *s)
 	due = min_due(due, s->next_gc);
 	due = min_due(due, s->next_status);
 	due = min_due(due, s->sup_restart);
+	due = min_due(due, s->next_store);
+	due = min_due(due, s->next_import);
 	memset(&it, 0, sizeof(it));
 	d = due - now;
 	if (d < 1)
@@ -838,7 +890,7 @@ static void
 on_timer(struct spoold *s)
 {
 	uint64_t ticks;
-	int64_t now = spool_now_ms();
+	int64_t now = sched_now(s);
 
 	(void)!read(s->tfd, &ticks, sizeof(ticks));
 	if (s->next_watchdog && now >= s->next_watchdog) {
@@ -864,9 +916,17 @@ on_timer(struct spoold *s)
 		s->work_wanted = 1;
 	if (s->next_status && now >= s->next_status)
 		status_now(s);
+	if (s->next_import && now >= s->next_import) {
+		s->next_import = 0;
+		do_import(s, NULL);
+	}
+	if (s->next_store && now >= s->next_store) {
+		s->next_store = now + STORE_CHECK_MS;
+		(void)store_lost(s);
+	}
 	if (s->sup == 0 && s->sup_restart && now >= s->sup_restart)
 		sup_start(s);
-	if (now >= s->next_gc) {
+	if (now >= s->next_gc && !store_lost(s)) {
 		struct spool_gc_stats gs;
 		spool_err err;
 
@@ -1172,7 +1232,7 @@ main(int argc, char **argv)
 		s.watchdog_ms = strtoll(wd, NULL, 10) / 2000;
 		if (s.watchdog_ms < 1)
 			s.watchdog_ms = 1;
-		s.next_watchdog = spool_now_ms();
+		s.next_watchdog = sched_now(&s);
 	}
 	{
 		/* the workers of an earlier daemon here died with it: their
@@ -1187,9 +1247,10 @@ main(int argc, char **argv)
 			spool_daemon_log(s.d, "event=leases-released tasks=%llu",
 			    (unsigned long long)n);
 	}
-	s.next_rescan = spool_now_ms() + RESCAN_MS;
-	s.next_sweep = spool_now_ms();
-	s.next_gc = spool_now_ms() + GC_MS;
+	s.next_rescan = sched_now(&s) + RESCAN_MS;
+	s.next_sweep = sched_now(&s);
+	s.next_gc = sched_now(&s) + GC_MS;
+	s.next_store = sched_now(&s) + STORE_CHECK_MS;
 	s.work_wanted = 1;
 	rescan(&s);
 	if (spool_answer_run(s.d, &err) != SPOOL_OK)

@@ -1058,7 +1058,8 @@ run(struct sup *s)
 }
 
 pid_t
-spool_supervise_start(struct spool_node *node, int *wake, int *notify,
+spool_supervise_start(struct spool_node *node, int64_t sched_base,
+    int *wake, int *notify,
     void (*in_child)(void *), void *arg)
 {
 	int w[2], nt[2];
@@ -1120,6 +1121,8 @@ spool_supervise_start(struct spool_node *node, int *wake, int *notify,
 			    q((char[600]){ 0 }, 600, err.msg));
 			_exit(1);
 		}
+		/* spoold's schedule: leases and retries it compares */
+		spool_store_set_sched_base(s->st, sched_base);
 		run(s);
 		spool_store_close(s->st);
 		_exit(0);

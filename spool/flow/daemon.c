@@ -385,6 +385,17 @@ spool_daemon_open(struct spool_daemon **out, struct spool_node *n, int wait,
 	    SPOOL_OK ||
 	    (r = spool_node_seckey(n, &d->sk, err)) != SPOOL_OK)
 		goto fail;
+	{
+		struct stat sb;
+
+		if (spool_store_config_file(n->cfg, d->store_file,
+		    sizeof(d->store_file)) == 0 &&
+		    stat(d->store_file, &sb) == 0) {
+			d->store_dev = (uint64_t)sb.st_dev;
+			d->store_ino = (uint64_t)sb.st_ino;
+		} else
+			d->store_file[0] = '\0';
+	}
 	*out = d;
 	return SPOOL_OK;
 fail:
@@ -419,6 +430,8 @@ spool_daemon_fork_open(struct spool_daemon **out, struct spool_daemon *parent,
 		free(d);
 		return r;
 	}
+	/* one schedule for the daemon and its workers (leases, retries) */
+	spool_store_set_sched_base(d->st, spool_store_sched_base(parent->st));
 	*out = d;
 	return SPOOL_OK;
 }
@@ -476,11 +489,40 @@ spool_daemon_set_node(struct spool_daemon *d, struct spool_node *n)
 	d->node = n;
 }
 
+int
+spool_daemon_store_lost(struct spool_daemon *d)
+{
+	struct stat sb;
+	const char *what;
+
+	if (d->store_lost || d->store_file[0] == '\0')
+		return d->store_lost;
+	if (stat(d->store_file, &sb) == 0) {
+		if ((uint64_t)sb.st_dev == d->store_dev &&
+		    (uint64_t)sb.st_ino == d->store_ino)
+			return 0;
+		what = "replaced by another file";
+	} else if (errno == ENOENT)
+		what = "deleted";
+	else
+		return 0; /* cannot tell now: the next look will */
+	d->store_lost = 1;
+	snprintf(d->store_lost_why, sizeof(d->store_lost_why), "the store "
+	    "%s was %s under the running daemon: nothing more is taken, "
+	    "batched or imported; put it back and restart spoold",
+	    d->store_file, what);
+	spool_daemon_log(d, "event=error what=store reason=%s",
+	    LQ(d->store_lost_why));
+	return 1;
+}
+
 const char *
 spool_daemon_paused(const struct spool_daemon *d)
 {
 	size_t i;
 
+	if (d->store_lost)
+		return d->store_lost_why;
 	if (d->disk_full)
 		return d->disk_full_why;
 	/* a file waiting for room pauses intake for itself only */

@@ -82,7 +82,16 @@ void spool_daemon_set_node(struct spool_daemon *d, struct spool_node *n);
  * file is rewritten with the next ones. */
 void spool_daemon_changed(struct spool_daemon *d, const char *id);
 
-/* Intake paused because the disk is full: why (NULL when not paused). */
+/* When import/ wants another look (a lone .minisig waiting for its
+ * .batch), on the schedule's clock; 0: none.  Read once. */
+int64_t spool_daemon_inbox_due(struct spool_daemon *d);
+/* The SQLite store's file was deleted or replaced under the daemon
+ * (its identity looked at now): 1, said in the log once, and intake
+ * paused for good (spool_daemon_paused says why); 0 while it is the
+ * file opened (or the store is PostgreSQL). */
+int spool_daemon_store_lost(struct spool_daemon *d);
+/* Intake paused (the disk is full, the store lost): why (NULL when not
+ * paused). */
 const char *spool_daemon_paused(const struct spool_daemon *d);
 /* Let intake try again at its next step. */
 void spool_daemon_unpause(struct spool_daemon *d);

@@ -52,10 +52,21 @@ struct spool_daemon {
 	int store_fd;              /* store/, for syncfs */
 	int journal;               /* stderr is the journal: "<N>" first */
 	/* state the loop looks at */
+	/* the SQLite store's file as opened: deleted or replaced under
+	 * the daemon, nothing more is taken (spool_daemon_store_lost) */
+	char store_file[PATH_MAX];
+	uint64_t store_dev, store_ino;
+	int store_lost;
+	char store_lost_why[PATH_MAX + 256];
+	int64_t inbox_due;         /* a lone .minisig to look at (inbox.c) */
 	int disk_full;             /* intake paused: no space */
 	char disk_full_why[SPOOL_ERR_MSG_MAX + 64];
-	int64_t last_out;          /* ms: last batch written, any peer */
-	int64_t started;           /* ms: when opened */
+	int64_t started;           /* ms: when opened (a wall-clock fact) */
+	struct spool_out_at {      /* last batch to each peer (outbox.c) */
+		char peer[SPOOL_NAME_MAX + 1];
+		int64_t at;        /* schedule ms (spool_store_sched) */
+	} out[64];
+	size_t nout;
 	struct spool_idlist changed;
 	struct spool_held *held;   /* files intake leaves for now */
 	int acl_said;              /* results' ACLs cannot be set: said */

@@ -883,6 +883,7 @@ out:
 /* ---- files made whole from their parts -------------------------------- */
 
 #define PART_PAGE 1024 /* parts read from the store at a time */
+#define ORPHAN_MS 15000 /* a lone .minisig waits this for its .batch */
 
 /* One stored part, as a row (name idx count offs size blob file_size
  * file_blob). */
@@ -1329,6 +1330,63 @@ transient(int r, const spool_err *err)
 	}
 }
 
+/* import/NAME.batch.minisig without NAME.batch (spool_inbox_take). */
+static void
+orphan(struct spool_daemon *d, const char *dir, const char *name,
+    const char *path, const char *sig)
+{
+	char have[PATH_MAX + NAME_MAX + 32], why[160];
+	char *a = NULL, *b = NULL;
+	size_t alen = 0, blen = 0;
+	struct stat sb;
+	int64_t age;
+
+	if (lstat(path, &sb) == 0 || lstat(sig, &sb) != 0)
+		return; /* a .batch waiting for its .minisig, or nothing */
+	spool_node_path(d->node, have, sizeof(have), "archive/received");
+	snprintf(have + strlen(have), sizeof(have) - strlen(have), "/%s%s",
+	    name, SPOOL_SIG_EXT);
+	if (S_ISREG(sb.st_mode) &&
+	    spool_read_file(sig, SPOOL_MINISIG_MAX, &a, &alen, NULL) ==
+	    SPOOL_OK &&
+	    spool_read_file(have, SPOOL_MINISIG_MAX, &b, &blen, NULL) ==
+	    SPOOL_OK && alen == blen && memcmp(a, b, alen) == 0) {
+		free(a);
+		free(b);
+		if (unlink(sig) == 0) {
+			spool_fsync_dir(dir, NULL);
+			spool_daemon_log(d, "event=orphan-removed name=%s%s "
+			    "reason=\"received before: the .minisig an "
+			    "interrupted import left\"", name, SPOOL_SIG_EXT);
+		}
+		return;
+	}
+	free(a);
+	free(b);
+	/* the inode's change time: a copy cannot carry it over */
+	age = spool_now_ms() - ((int64_t)sb.st_ctim.tv_sec * 1000 +
+	    sb.st_ctim.tv_nsec / 1000000);
+	if (age >= 0 && age < ORPHAN_MS) {
+		int64_t due = spool_store_sched(d->st) + ORPHAN_MS - age;
+
+		if (d->inbox_due == 0 || due < d->inbox_due)
+			d->inbox_due = due;
+		return;
+	}
+	snprintf(why, sizeof(why), "a .minisig without its .batch for over "
+	    "%d s (a pair is complete only with both)", ORPHAN_MS / 1000);
+	spool_inbox_quarantine(d, dir, name, why);
+}
+
+int64_t
+spool_daemon_inbox_due(struct spool_daemon *d)
+{
+	int64_t due = d->inbox_due;
+
+	d->inbox_due = 0;
+	return due;
+}
+
 int
 spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 {
@@ -1344,9 +1402,12 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 		return SPOOL_OK;
 	spool_node_path(d->node, dir, sizeof(dir), "import");
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (spool_pair_sig_path(sig, sizeof(sig), path) != 0 ||
-	    !spool_pair_complete(path))
+	if (spool_pair_sig_path(sig, sizeof(sig), path) != 0)
+		return SPOOL_OK;
+	if (!spool_pair_complete(path)) {
+		orphan(d, dir, name, path, sig);
 		return SPOOL_OK; /* not complete yet */
+	}
 	memset(&im, 0, sizeof(im));
 	im.d = d;
 	im.name = name;
@@ -1426,7 +1487,12 @@ spool_inbox_scan(struct spool_daemon *d, spool_err *err)
 	if ((dp = opendir(dir)) == NULL)
 		return spool_fail_sys(err, "cannot read '%s'", dir);
 	while ((e = readdir(dp)) != NULL) {
-		if (!spool_pair_is_batch(e->d_name))
+		char bn[NAME_MAX + 1];
+
+		/* NAME.batch, and NAME.batch.minisig alone (an orphan) */
+		if (e->d_name[0] == '.' || !spool_pair_batch_of(e->d_name, bn,
+		    sizeof(bn)) || (!spool_pair_is_batch(e->d_name) &&
+		    faccessat(dirfd(dp), bn, F_OK, AT_SYMLINK_NOFOLLOW) == 0))
 			continue;
 		if (n == cap) {
 			void *p = realloc(names, (cap ? cap * 2 : 16) *
@@ -1440,7 +1506,7 @@ spool_inbox_scan(struct spool_daemon *d, spool_err *err)
 			names = p;
 			cap = cap ? cap * 2 : 16;
 		}
-		if ((names[n] = strdup(e->d_name)) == NULL) {
+		if ((names[n] = strdup(bn)) == NULL) {
 			r = spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 			break;
 		}

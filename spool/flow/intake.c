@@ -462,6 +462,7 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct group *g = arg;
 	char bpath[PATH_MAX];
+	int64_t sched = spool_store_sched(st);
 	size_t i;
 	int r;
 
@@ -499,7 +500,7 @@ record_tx(struct spool_store *st, void *arg, spool_err *err)
 			return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 		r = spool_store_outbox_add(st, &(struct spool_outbox_item){
 		    .peer = g->peer, .kind = "request", .request = c->id,
-		    .priority = c->priority, .created = g->now, .ord = (int)i,
+		    .priority = c->priority, .created = sched, .ord = (int)i,
 		    .size = c->b.size, .item = line }, err);
 		free(line);
 		if (r != SPOOL_OK)
@@ -1024,7 +1025,7 @@ spool_intake_folder(struct spool_daemon *d, const char *folder,
 	struct group g;
 	struct dirent *e;
 	DIR *dp = NULL;
-	int64_t now = spool_now_ms();
+	int64_t now = spool_now_ms(), sched = spool_store_sched(d->st);
 	uint64_t settle = d->node->cfg->settle;
 	int64_t hdue;
 	size_t k = 0;
@@ -1063,9 +1064,9 @@ spool_intake_folder(struct spool_daemon *d, const char *folder,
 		if (spool_intake_ignored(name) || strcmp(name, "..") == 0)
 			continue;
 		if (d->nheld > 0 && held_skip(d, folder, dir, name, &hdue)) {
-			/* left for now; its time, on the caller's clock */
+			/* left for now; its time, on the schedule */
 			if (hdue > 0) {
-				int64_t at = now + (hdue - spool_mono_ms());
+				int64_t at = sched + (hdue - spool_mono_ms());
 
 				if (*retry_ms == 0 || at < *retry_ms)
 					*retry_ms = at;
@@ -1080,12 +1081,18 @@ spool_intake_folder(struct spool_daemon *d, const char *folder,
 			snprintf(p, sizeof(p), "%s/%s", dir, name);
 			if (lstat(p, &sb) != 0)
 				continue;
-			/* (only a file can still be written to) */
+			/* (only a file can still be written to).  The mtime
+			 * is a wall-clock fact: what is left of the settle
+			 * time (never more than all of it, after a step of
+			 * the clock) goes on the schedule */
 			m = !S_ISREG(sb.st_mode) ? 0 :
 			    (int64_t)sb.st_mtim.tv_sec * 1000 +
 			    sb.st_mtim.tv_nsec / 1000000;
-			due = m + (int64_t)settle * 1000;
-			if (due > now) {
+			due = m + (int64_t)settle * 1000 - now;
+			if (due > (int64_t)settle * 1000)
+				due = (int64_t)settle * 1000;
+			if (due > 0) {
+				due += sched;
 				if (*retry_ms == 0 || due < *retry_ms)
 					*retry_ms = due;
 				continue;

@@ -38,7 +38,8 @@ int spool_intake_ignored(const char *name);
 /* Take the complete files of hot folder in/folder/ (all of them when
  * names is NULL, else those named), as one group: claimed, copied into
  * blobs, made durable, committed, removed.  Files younger than the settle
- * time are left for later: *retry_ms says when to look again (0: none).
+ * time are left for later: *retry_ms says when to look again (0: none),
+ * on the schedule's clock (spool_store_sched).
  * Refused files go to rejected/ with NAME.error.json.  When the disk is
  * full, the files stay in in/ and spool_daemon_paused says so. */
 int spool_intake_folder(struct spool_daemon *d, const char *folder,

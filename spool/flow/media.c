@@ -1014,7 +1014,8 @@ out:
 /* ---- import ----------------------------------------------------------- */
 
 /* Bring dir/NAME (open as in) to import/NAME unless it is there with the
- * same bytes; *copied says which. */
+ * same bytes; *copied says which.  1: it was there, and the daemon took
+ * it while this looked (nothing copied). */
 static int
 import_batch(struct media *m, int in, const char *src, const char *name,
     int *copied, spool_err *err)
@@ -1037,9 +1038,16 @@ import_batch(struct media *m, int in, const char *src, const char *name,
 		}
 		return r;
 	}
-	if ((r = hash_fd(m, in, src, a, &asz, err)) != SPOOL_OK ||
-	    (r = hash_uncached(m, dst, b, &bsz, err)) != SPOOL_OK)
+	if ((r = hash_fd(m, in, src, a, &asz, err)) != SPOOL_OK)
 		return r;
+	if ((r = hash_uncached(m, dst, b, &bsz, err)) != SPOOL_OK) {
+		if (r == SPOOL_ERR_SYS && err->sys_errno == ENOENT &&
+		    exists(dst, NULL) == 0) {
+			spool_err_clear(err);
+			return 1;
+		}
+		return r;
+	}
 	if (asz != bsz || memcmp(a, b, sizeof(a)) != 0)
 		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists "
 		    "with different bytes", dst);
@@ -1072,6 +1080,27 @@ import_sig(struct media *m, const char *name, const char *text, size_t len,
 		return spool_fail(err, SPOOL_ERR_EXISTS, "'%s' already exists "
 		    "with different bytes", dst);
 	return SPOOL_OK;
+}
+
+/* The pair stem was received before: archive/received holds this very
+ * .minisig (the daemon keeps it there before it removes the pair from
+ * import/). */
+static int
+received_before(struct media *m, const char *stem, const char *text,
+    size_t len)
+{
+	char rel[NAME_BUF + 32], have[PATH_MAX], *b = NULL;
+	size_t blen;
+	int same;
+
+	snprintf(rel, sizeof(rel), "archive/received/%s%s", stem, SIG_EXT);
+	if (spool_node_path(m->n, have, sizeof(have), rel) != 0 ||
+	    spool_read_file(have, SPOOL_MINISIG_MAX, &b, &blen, NULL) !=
+	    SPOOL_OK)
+		return 0;
+	same = blen == len && memcmp(b, text, len) == 0;
+	free(b);
+	return same;
 }
 
 /* A name found on a medium, safe to show on a terminal. */
@@ -1171,10 +1200,10 @@ import_pair(struct media *m, const char *stem, uint64_t *bytes, int *copied,
     char *why, size_t whysz, spool_err *err)
 {
 	char mb[PATH_MAX], ms[PATH_MAX], name[NAME_BUF], sname[NAME_BUF];
-	char *text = NULL;
+	char ib[PATH_MAX], *text = NULL;
 	struct stat st;
 	size_t len;
-	int in = -1, cb = 0, cs = 0, r;
+	int in = -1, cb = 0, cs = 0, r, e;
 
 	snprintf(name, sizeof(name), "%s%s", stem, BATCH_EXT);
 	snprintf(sname, sizeof(sname), "%s%s", stem, SIG_EXT);
@@ -1197,14 +1226,42 @@ import_pair(struct media *m, const char *stem, uint64_t *bytes, int *copied,
 	/* 1 (skip) or an error: nothing is copied */
 	if ((r = import_check(m, stem, text, len, why, whysz, err)) != 0)
 		goto out;
-	if ((r = import_batch(m, in, mb, name, &cb, err)) != SPOOL_OK ||
+	/* a rerun after a crash, the daemon taking the pairs meanwhile: a
+	 * pair it received or took is skipped, and no .minisig is left in
+	 * import/ without its .batch */
+	if (received_before(m, stem, text, len)) {
+		snprintf(why, whysz, "received before (archive/received)");
+		r = 2;
+		goto taken;
+	}
+	if ((r = import_batch(m, in, mb, name, &cb, err)) == 1) {
+		snprintf(why, whysz, "taken by the daemon meanwhile");
+		r = 2;
+		goto taken;
+	}
+	if (r != SPOOL_OK ||
 	    (r = import_sig(m, sname, text, len, &cs, err)) != SPOOL_OK)
 		goto out;
+	if (cs && path_join(ib, m->import, name, "", NULL) == SPOOL_OK &&
+	    (exists(ib, NULL) == 0 || received_before(m, stem, text, len))) {
+		/* the daemon took the pair between the two copies: what
+		 * was written is the second .minisig of a received pair */
+		if (path_join(ib, m->import, sname, "", NULL) == SPOOL_OK)
+			unlink(ib);
+		(void)spool_fsync_dir(m->import, NULL);
+		snprintf(why, whysz, "taken by the daemon meanwhile");
+		r = 2;
+		goto taken;
+	}
 	*copied = cb || cs;
+taken:
+	if (r == 2 && !(m->flags & SPOOL_MEDIA_REMOVE))
+		goto out;
 	if (m->flags & SPOOL_MEDIA_REMOVE) {
 		close(in);
 		in = -1;
-		r = import_remove(m, mb, ms, err);
+		if ((e = import_remove(m, mb, ms, err)) != SPOOL_OK)
+			r = e;
 	}
 out:
 	if (in >= 0)
@@ -1310,6 +1367,9 @@ spool_media_import(const struct spool_node *n, const char *dir,
 		m.cur = NULL;
 		if (r == 1)
 			report(&m, stem, bytes, SPOOL_MEDIA_SKIPPED, why);
+		else if (r == 2)
+			report_removed(&m, stem, bytes, SPOOL_MEDIA_SKIPPED, why,
+			    (flags & SPOOL_MEDIA_REMOVE) != 0);
 		else if (r != SPOOL_OK)
 			report(&m, stem, bytes, SPOOL_MEDIA_REFUSED, e.msg);
 		else if (copied)

@@ -287,7 +287,8 @@ spool_metrics_text(struct spool_daemon *d, json_t *summary, char **out,
 	    (long long)jint(summary, "quarantined"));
 	head(&t, "spool_intake_paused", "gauge", "1 while intake is paused "
 	    "(the disk is full).");
-	add(&t, "spool_intake_paused %d\n", d->disk_full ? 1 : 0);
+	add(&t, "spool_intake_paused %d\n", d->disk_full || d->store_lost ? 1 :
+	    0);
 	if ((disk = json_object_get(summary, "disk")) != NULL) {
 		head(&t, "spool_disk_free_bytes", "gauge", "Space left for "
 		    "spool on the node's file system.");

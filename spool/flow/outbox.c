@@ -307,6 +307,58 @@ with_upstream(json_t *item, const json_t *by, const struct line *x,
 	return SPOOL_OK;
 }
 
+/* When the last batch went to peer, on the schedule's clock (what the
+ * heartbeat counts from): kept in memory once known, so that a step of
+ * the wall clock moves no heartbeat. */
+static struct spool_out_at *
+out_at(struct spool_daemon *d, const char *peer)
+{
+	size_t i;
+
+	for (i = 0; i < d->nout; i++)
+		if (strcmp(d->out[i].peer, peer) == 0)
+			return &d->out[i];
+	if (d->nout == sizeof(d->out) / sizeof(d->out[0]))
+		return NULL;
+	snprintf(d->out[d->nout].peer, sizeof(d->out[0].peer), "%s", peer);
+	d->out[d->nout].at = 0;
+	return &d->out[d->nout++];
+}
+
+static void
+note_out(struct spool_daemon *d, const char *peer, int64_t at)
+{
+	struct spool_out_at *o = out_at(d, peer);
+
+	if (o != NULL)
+		o->at = at;
+}
+
+/* Not known yet (a start): the store's wall-clock fact, counted back
+ * from now (never into the future, never more than one interval). */
+static int
+last_out(struct spool_daemon *d, const char *peer, int64_t every,
+    int64_t *at, spool_err *err)
+{
+	struct spool_out_at *o = out_at(d, peer);
+	int64_t wall, ago;
+	int r;
+
+	if (o != NULL && o->at != 0) {
+		*at = o->at;
+		return SPOOL_OK;
+	}
+	if ((r = spool_store_last_batch(d->st, peer, "out", &wall, err)) !=
+	    SPOOL_OK)
+		return r;
+	ago = wall == 0 ? 0 : spool_store_now(d->st) - wall;
+	ago = ago < 0 ? 0 : ago > every ? every : ago;
+	*at = spool_store_sched(d->st) - ago;
+	if (o != NULL)
+		o->at = *at;
+	return SPOOL_OK;
+}
+
 /* Write the planned batch bid (its lines are in the store) to out/. */
 static int
 write_planned(struct spool_daemon *d, const char *bid, const char *peer,
@@ -389,7 +441,7 @@ write_planned(struct spool_daemon *d, const char *bid, const char *peer,
 		if (strcmp(l.v[i].kind, "request") == 0)
 			spool_idlist_add(&d->changed, l.v[i].request);
 	d->written++;
-	d->last_out = spool_now_ms();
+	note_out(d, peer, spool_store_sched(d->st));
 	spool_daemon_log(d, "event=batch-written batch=%s id=%s peer=%s "
 	    "seq=%llu items=%llu bytes=%llu tar=%llu", name, bid, peer,
 	    (unsigned long long)seq, (unsigned long long)facts.items,
@@ -735,7 +787,7 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 {
 	const struct spool_config *c = d->node->cfg;
 	struct due_list due;
-	int64_t now = spool_now_ms();
+	int64_t now = spool_store_sched(d->st);
 	size_t i;
 	int r, more, failed = SPOOL_OK;
 
@@ -787,11 +839,9 @@ spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
 
 		if (p->direction == SPOOL_DIR_RECEIVE_ONLY)
 			continue;
-		if ((r = spool_store_last_batch(d->st, p->name, "out", &last,
-		    err)) != SPOOL_OK)
+		if ((r = last_out(d, p->name, (int64_t)c->heartbeat * 1000,
+		    &last, err)) != SPOOL_OK)
 			return r;
-		if (last == 0)
-			last = d->started;
 		if (last + (int64_t)c->heartbeat * 1000 > now) {
 			next_at(next_ms, last + (int64_t)c->heartbeat * 1000);
 			continue;

@@ -14,7 +14,8 @@
  * them once the oldest is max_age old, else only full batches
  * (max_items lines, or what max_bytes holds); all pending lines when
  * force; a heartbeat to a peer that got nothing for [batch] heartbeat.
- * *next_ms: when something becomes due (0: nothing waits).  Cheap when
+ * *next_ms: when something becomes due (0: nothing waits),
+ * on the schedule's clock (spool_store_sched).  Cheap when
  * nothing is due: run it after every step that adds lines. */
 int spool_outbox_run(struct spool_daemon *d, int force, int64_t *next_ms,
     spool_err *err);

@@ -364,7 +364,8 @@ spool_status_flush(struct spool_daemon *d, spool_err *err)
 	d->changed.n = 0;
 	if ((r = spool_status_summary(d->st, d->node, &doc, err)) != SPOOL_OK)
 		return r;
-	json_object_set_new(doc, "intake", json_string(spool_daemon_paused(d) ?
+	json_object_set_new(doc, "intake", json_string(d->store_lost ?
+	    "paused: store lost" : spool_daemon_paused(d) ?
 	    "paused: disk full" : "ok"));
 	if (spool_daemon_paused(d))
 		json_object_set_new(doc, "intake_reason",

@@ -126,6 +126,10 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 	 * delivery or finds it done (the same bytes there), never makes a
 	 * second one */
 	if (ledger_read(d, id, path, sizeof(path)) == 0) {
+		/* (its folder may have gone meanwhile) */
+		if (spool_dirname(dir, sizeof(dir), path) == 0 &&
+		    (r = spool_mkdirs(dir, 0755, err)) != SPOOL_OK)
+			return r;
 		r = spool_blob_export(d->node->root, hex, path, mode, err);
 		if (r == SPOOL_ERR_EXISTS) {
 			if ((r = same_bytes(path, hex, size, err)) != SPOOL_OK)

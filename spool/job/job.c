@@ -131,14 +131,14 @@ insert_task(struct spool_store *st, const char *job, int stage, int idx,
     int max_attempts, const char *input, spool_err *err)
 {
 	char id[SPOOL_ID_MAX];
-	int64_t now = spool_store_now(st);
+	int64_t now = spool_store_now(st), sched = spool_store_sched(st);
 
 	spool_uuid7(id);
 	return st_q(st, NULL, err, "INSERT INTO task (id, job, stage, idx, "
 	    "type, state, priority, created, run_at, deadline, max_attempts, "
 	    "input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DBS(id),
 	    DBS(job), DBI(stage), DBI(idx), DBS(type), DBS(state),
-	    DBI(priority), DBI(now), DBI(now),
+	    DBI(priority), DBI(now), DBI(sched),
 	    deadline ? DBI(deadline) : DBNULL, DBI(max_attempts), DBS(input));
 }
 
@@ -255,7 +255,8 @@ advance(struct spool_store *st, const char *job, int stage, spool_err *err)
 			    DBI(idx))) != SPOOL_OK ||
 			    (r = st_q(st, NULL, err, "UPDATE task SET state = "
 			    "'queued', run_at = ? WHERE job = ? AND stage = ? "
-			    "AND state = 'waiting'", DBI(now), DBS(job),
+			    "AND state = 'waiting'", DBI(spool_store_sched(st)),
+			    DBS(job),
 			    DBI(idx))) != SPOOL_OK)
 				return r;
 			return st_q(st, NULL, err, "UPDATE job SET stage = ?, "
@@ -287,7 +288,8 @@ struct sweep_arg {
 static int
 sweep(struct spool_store *st, struct sweep_arg *a, spool_err *err)
 {
-	int64_t now = spool_store_now(st);
+	/* deadlines are wall-clock facts; leases run on the schedule */
+	int64_t now = spool_store_now(st), sched = spool_store_sched(st);
 	struct spool_dbres res;
 	size_t i;
 	int r;
@@ -309,7 +311,7 @@ sweep(struct spool_store *st, struct sweep_arg *a, spool_err *err)
 	/* leases of dead workers */
 	if ((r = st_q(st, &res, err, "SELECT id, job, attempt, max_attempts, "
 	    "lease_owner FROM task WHERE state = 'running' AND lease_until < ? "
-	    "ORDER BY lease_until LIMIT ? /*SKIP LOCKED*/", DBI(now),
+	    "ORDER BY lease_until LIMIT ? /*SKIP LOCKED*/", DBI(sched),
 	    DBI(SWEEP_MAX))) != SPOOL_OK)
 		return r;
 	for (i = 0; i < res.nrows && r == SPOOL_OK; i++) {
@@ -335,7 +337,7 @@ sweep(struct spool_store *st, struct sweep_arg *a, spool_err *err)
 		} else {
 			if ((r = st_q(st, NULL, err, "UPDATE task SET state = "
 			    "'queued', run_at = ?, error = ? WHERE id = ?",
-			    DBI(now + backoff(st, attempt)), DBS(why),
+			    DBI(sched + backoff(st, attempt)), DBS(why),
 			    DBS(id))) == SPOOL_OK)
 				r = task_event(st, id, "lost", attempt, owner,
 				    why, err);
@@ -456,7 +458,7 @@ cap_left(struct spool_store *st, const char *type, int64_t *left,
 
 static int
 claim_typed(struct spool_store *st, struct claim_arg *a, const char *type,
-    int64_t want, int64_t now, spool_err *err)
+    int64_t want, int64_t now, int64_t sched, spool_err *err)
 {
 	struct spool_dbres res;
 	int r;
@@ -466,8 +468,8 @@ claim_typed(struct spool_store *st, struct claim_arg *a, const char *type,
 	    "started = COALESCE(started, ?) WHERE id IN (SELECT id FROM task "
 	    "WHERE state = 'queued' AND type = ? AND +run_at <= ? ORDER BY "
 	    "priority DESC, created, id LIMIT ? /*SKIP LOCKED*/) RETURNING "
-	    CLAIMED_COLS, DBS(a->worker), DBI(now + a->lease_ms), DBI(now),
-	    DBS(type), DBI(now), DBI(want))) != SPOOL_OK)
+	    CLAIMED_COLS, DBS(a->worker), DBI(sched + a->lease_ms), DBI(now),
+	    DBS(type), DBI(sched), DBI(want))) != SPOOL_OK)
 		return r;
 	r = take_rows(a, &res, err);
 	spool_dbres_release(&res);
@@ -479,7 +481,7 @@ claim_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct claim_arg *a = arg;
 	struct sweep_arg sw = { 0, 0 };
-	int64_t now = spool_store_now(st);
+	int64_t now = spool_store_now(st), sched = spool_store_sched(st);
 	struct spool_dbres res, caps;
 	size_t i, first;
 	int r;
@@ -497,7 +499,7 @@ claim_tx(struct spool_store *st, void *arg, spool_err *err)
 			return SPOOL_OK;
 		if ((r = claim_typed(st, a, a->type, left < 0 ||
 		    (uint64_t)left > a->max ? (int64_t)a->max : left, now,
-		    err)) != SPOOL_OK)
+		    sched, err)) != SPOOL_OK)
 			return r;
 	} else {
 		if ((r = st_q0(st, &caps, err, "SELECT type FROM task_type "
@@ -512,8 +514,8 @@ claim_tx(struct spool_store *st, void *arg, spool_err *err)
 			    "WHERE id IN (SELECT id FROM task WHERE state = "
 			    "'queued' AND +run_at <= ? ORDER BY priority DESC, "
 			    "created, id LIMIT ? /*SKIP LOCKED*/) RETURNING "
-			    CLAIMED_COLS, DBS(a->worker), DBI(now + a->lease_ms),
-			    DBI(now), DBI(now), DBI(a->max))) != SPOOL_OK)
+			    CLAIMED_COLS, DBS(a->worker), DBI(sched + a->lease_ms),
+			    DBI(now), DBI(sched), DBI(a->max))) != SPOOL_OK)
 				return r;
 			r = take_rows(a, &res, err);
 			spool_dbres_release(&res);
@@ -525,7 +527,7 @@ claim_tx(struct spool_store *st, void *arg, spool_err *err)
 			if ((r = st_q(st, &res, err, "SELECT DISTINCT type FROM "
 			    "(SELECT type FROM task WHERE state = 'queued' AND "
 			    "+run_at <= ? ORDER BY priority DESC, created, id "
-			    "LIMIT ?) head ORDER BY type", DBI(now),
+			    "LIMIT ?) head ORDER BY type", DBI(sched),
 			    DBI(a->max * 4 + 16))) != SPOOL_OK) {
 				spool_dbres_release(&caps);
 				return r;
@@ -542,7 +544,7 @@ claim_tx(struct spool_store *st, void *arg, spool_err *err)
 				if (left > 0 && left < want)
 					want = left;
 				if ((r = claim_typed(st, a, type, want, now,
-				    err)) != SPOOL_OK)
+				    sched, err)) != SPOOL_OK)
 					break;
 			}
 			spool_dbres_release(&res);
@@ -560,7 +562,7 @@ claim_tx(struct spool_store *st, void *arg, spool_err *err)
 	    "id, 'claimed', attempt, lease_owner, ? FROM task WHERE "
 	    "lease_owner = ? AND lease_until = ? AND state = 'running' "
 	    "ON CONFLICT DO NOTHING", DBI(now), DBS(a->worker),
-	    DBI(now + a->lease_ms))) != SPOOL_OK)
+	    DBI(sched + a->lease_ms))) != SPOOL_OK)
 		return r;
 	/* requests follow their job's first claim (once per job here: a
 	 * batch often holds many first-stage tasks of one job) */
@@ -641,7 +643,7 @@ hb_tx(struct spool_store *st, void *arg, spool_err *err)
 
 	if ((r = st_q(st, &res, err, "UPDATE task SET lease_until = ? WHERE "
 	    "id = ? AND lease_owner = ? AND state = 'running'",
-	    DBI(spool_store_now(st) + a->lease_ms), DBS(a->task),
+	    DBI(spool_store_sched(st) + a->lease_ms), DBS(a->task),
 	    DBS(a->worker))) != SPOOL_OK)
 		return r;
 	r = res.changes == 1 ? SPOOL_OK : SPOOL_ERR_LOST;
@@ -907,7 +909,7 @@ fail_tx(struct spool_store *st, void *arg, spool_err *err)
 	idx = (int)spool_dbres_int(&res, 0, 4);
 	spool_dbres_release(&res);
 	if (!a->permanent && attempt < max) {
-		a->retry_at = now + backoff(st, attempt);
+		a->retry_at = spool_store_sched(st) + backoff(st, attempt);
 		if ((r = st_q(st, NULL, err, "UPDATE task SET state = 'queued', "
 		    "run_at = ?, error = ? WHERE id = ?", DBI(a->retry_at),
 		    DBS(a->error), DBS(a->task))) != SPOOL_OK)

@@ -116,7 +116,9 @@ int spool_job_resolve(struct spool_store *st, const char *id,
 const char *spool_job_state_at(size_t i);
 
 /* Tasks (of type, or any when NULL) runnable now, and when the next
- * waiting one becomes runnable (0: none). */
+ * waiting one becomes runnable (0: none),
+ * on the schedule's clock (spool_store_sched): run_at and leases are
+ * schedule times, never moved by a step of the wall clock. */
 int spool_store_work_due(struct spool_store *st, const char *type,
     uint64_t *runnable, int64_t *next, spool_err *err);
 /* A worker process died ("node/host/pid"), or every worker of an

@@ -113,13 +113,15 @@ retry_tx(struct spool_store *st, void *arg, spool_err *err)
 	if (spool_dbres_text(&res, 0, 2) != NULL)
 		snprintf(req, sizeof(req), "%s", spool_dbres_text(&res, 0, 2));
 	spool_dbres_release(&res);
+	/* run_at 0: runnable at once on the daemon's schedule, whatever
+	 * this process's clock says (spool_store_sched) */
 	if ((r = st_q(st, NULL, err, "UPDATE job SET state = 'running', "
 	    "error = NULL, deadline = NULL, finished = NULL, updated = ? "
 	    "WHERE id = ?", DBI(now), DBS(job))) != SPOOL_OK ||
 	    (r = st_q(st, NULL, err, "UPDATE task SET state = 'queued', "
 	    "attempt = 0, run_at = ?, deadline = NULL, lease_owner = NULL, "
 	    "finished = NULL WHERE job = ? AND stage = ? AND state IN "
-	    "('failed', 'cancelled')", DBI(now), DBS(job), DBI(stage))) !=
+	    "('failed', 'cancelled')", DBI(0), DBS(job), DBI(stage))) !=
 	    SPOOL_OK ||
 	    (r = st_q(st, NULL, err, "UPDATE task SET state = 'waiting', "
 	    "attempt = 0, deadline = NULL, finished = NULL WHERE job = ? AND "
@@ -179,7 +181,7 @@ spool_store_work_due(struct spool_store *st, const char *type,
     uint64_t *runnable, int64_t *next, spool_err *err)
 {
 	struct spool_dbres res;
-	int64_t now = spool_store_now(st);
+	int64_t now = spool_store_sched(st);
 	int r;
 
 	if (type != NULL)
@@ -216,11 +218,11 @@ spool_store_worker_died(struct spool_store *st, const char *worker,
 	if (n_ > 0 && worker[n_ - 1] == '/')
 		r = st_q(st, &res, err, "UPDATE task SET lease_until = ? WHERE "
 		    "state = 'running' AND substr(lease_owner, 1, ?) = ?",
-		    DBI(spool_store_now(st) - 1), DBI(n_), DBS(worker));
+		    DBI(spool_store_sched(st) - 1), DBI(n_), DBS(worker));
 	else
 		r = st_q(st, &res, err, "UPDATE task SET lease_until = ? WHERE "
 		    "state = 'running' AND lease_owner = ?",
-		    DBI(spool_store_now(st) - 1), DBS(worker));
+		    DBI(spool_store_sched(st) - 1), DBS(worker));
 	if (r != SPOOL_OK)
 		return r;
 	*n = (uint64_t)res.changes;

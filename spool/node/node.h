@@ -67,8 +67,15 @@ void spool_owner_name(unsigned uid, char *out, size_t outsz);
 
 /* The store of a configured node (node_store.c): [store] url, a relative
  * sqlite path resolved from the config file's directory; a counter left
- * by spool 0.1 in store/seq/PEER is taken over once. */
+ * by spool 0.1 in store/seq/PEER is taken over once.  A SQLite store is
+ * made at the first open and named in store/sqlite-store; once named, a
+ * missing file is refused (it was deleted or moved: an empty store in
+ * its place would reuse sequence numbers and forget every request), not
+ * made again. */
 int spool_store_open_config(struct spool_store **out,
     const struct spool_config *c, spool_err *err);
+/* The file of a configured SQLite store (0), or -1 for PostgreSQL. */
+int spool_store_config_file(const struct spool_config *c, char *out,
+    size_t outsz);
 
 #endif

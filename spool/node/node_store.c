@@ -71,13 +71,77 @@ adopt_seq_files(struct spool_store *st, const char *root, spool_err *err)
 }
 
 int
+spool_store_config_file(const struct spool_config *c, char *out,
+    size_t outsz)
+{
+	int n;
+
+	if (strncmp(c->store_url, "sqlite://", 9) != 0)
+		return -1;
+	if (c->store_url[9] == '/')
+		n = snprintf(out, outsz, "%s", c->store_url + 9);
+	else
+		n = snprintf(out, outsz, "%s/%s", c->dir, c->store_url + 9);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+/* store/sqlite-store names the SQLite file this node's history is in:
+ * refuse to make it again when it is gone (*named: the marker names it). */
+static int
+sqlite_named(const struct spool_config *c, const char *file, int *named,
+    spool_err *err)
+{
+	char marker[4200], buf[4200];
+	ssize_t got;
+	int fd;
+
+	*named = 0;
+	snprintf(marker, sizeof(marker), "%s/store/sqlite-store", c->root);
+	if ((fd = open(marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return SPOOL_OK;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return SPOOL_OK;
+	buf[got] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strcmp(buf, file) != 0)
+		return SPOOL_OK; /* another file: a store moved by the config */
+	*named = 1;
+	if (access(file, F_OK) == 0 || errno != ENOENT)
+		return SPOOL_OK;
+	return spool_fail(err, SPOOL_ERR_STATE, "the store %s is missing: it "
+	    "was deleted or moved (store/sqlite-store names it); put it back, "
+	    "or remove store/sqlite-store to start an empty store", file);
+}
+
+static void
+sqlite_name(const struct spool_config *c, const char *file)
+{
+	char marker[4200], line[4200];
+	spool_err e;
+	int n;
+
+	snprintf(marker, sizeof(marker), "%s/store", c->root);
+	if (access(marker, W_OK) != 0)
+		return; /* not a node's root (yet), or read-only to us */
+	snprintf(marker, sizeof(marker), "%s/store/sqlite-store", c->root);
+	n = snprintf(line, sizeof(line), "%s\n", file);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)spool_write_file_atomic(marker, line, (size_t)n, 0644, &e);
+}
+
+int
 spool_store_open_config(struct spool_store **out,
     const struct spool_config *c, spool_err *err)
 {
 	struct spool_store *st;
-	char *url = NULL;
-	int r;
+	char *url = NULL, file[4096];
+	int r, sqlite, named = 0;
 
+	sqlite = spool_store_config_file(c, file, sizeof(file)) == 0;
+	if (sqlite && (r = sqlite_named(c, file, &named, err)) != SPOOL_OK)
+		return r;
 	if (strncmp(c->store_url, "sqlite://", 9) == 0 &&
 	    c->store_url[9] != '/') {
 		if (asprintf(&url, "sqlite://%s/%s", c->dir,
@@ -88,6 +152,8 @@ spool_store_open_config(struct spool_store **out,
 	free(url);
 	if (r != SPOOL_OK)
 		return r;
+	if (sqlite && !named)
+		sqlite_name(c, file);
 	if ((r = adopt_seq_files(st, c->root, err)) != SPOOL_OK) {
 		spool_store_close(st);
 		return r;

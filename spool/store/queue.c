@@ -79,8 +79,10 @@ spool_store_outbox_add(struct spool_store *st, struct spool_outbox_item *o,
 {
 	if (o->id[0] == '\0')
 		spool_uuid7(o->id);
+	/* when the line began to wait, on the schedule's clock: max_age
+	 * counts from it, whatever the wall clock does */
 	if (o->created == 0)
-		o->created = spool_store_now(st);
+		o->created = spool_store_sched(st);
 	return st_q(st, NULL, err, "INSERT INTO outbox (id, peer, kind, "
 	    "request, priority, created, ord, size, item, batch) VALUES (?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?, ?)", DBS(o->id), DBS(o->peer), DBS(o->kind),

@@ -31,7 +31,7 @@ struct spool_outbox_item {
 	const char *kind;      /* request | part | result */
 	const char *request;
 	int priority;
-	int64_t created;       /* 0: now */
+	int64_t created;       /* 0: now, on the schedule clock (spool_store_sched) */
 	int ord;               /* order among lines of one created time */
 	uint64_t size;
 	const char *item;      /* the JSON line */

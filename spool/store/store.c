@@ -51,6 +51,27 @@ spool_store_now(struct spool_store *st)
 	return st->now(st->now_arg);
 }
 
+int64_t
+spool_store_sched(struct spool_store *st)
+{
+	/* a test's clock is both */
+	if (st->now != sys_now)
+		return st->now(st->now_arg);
+	return st->sched_base + spool_mono_ms();
+}
+
+int64_t
+spool_store_sched_base(const struct spool_store *st)
+{
+	return st->sched_base;
+}
+
+void
+spool_store_set_sched_base(struct spool_store *st, int64_t base)
+{
+	st->sched_base = base;
+}
+
 void
 spool_store_set_clock(struct spool_store *st, int64_t (*now)(void *),
     void *arg)
@@ -286,6 +307,7 @@ open_at(struct spool_store **out, const char *url, const char *node,
 	}
 	snprintf(st->node, sizeof(st->node), "%s", node);
 	st->now = sys_now;
+	st->sched_base = spool_now_ms() - spool_mono_ms();
 	st->backoff_base = 1000;
 	st->backoff_cap = 600000;
 	randombytes_buf(&st->rnd, sizeof(st->rnd));

@@ -71,6 +71,17 @@ int spool_store_read(struct spool_store *st,
 void spool_store_set_clock(struct spool_store *st,
     int64_t (*now)(void *arg), void *arg);
 int64_t spool_store_now(struct spool_store *st);
+/* The schedule's clock: when work is due (tasks' run_at and leases, the
+ * batcher's max_age), as milliseconds that a step of the system clock
+ * (NTP, a restored VM) does not move: the wall clock when the store was
+ * opened plus CLOCK_MONOTONIC since.  Times it gives are persisted only
+ * to be compared with it again; facts (created, updated, history) keep
+ * the wall clock (spool_store_now).  A process forked to share a
+ * schedule (a daemon's workers) takes its parent's base.  A test clock
+ * (spool_store_set_clock) is both. */
+int64_t spool_store_sched(struct spool_store *st);
+int64_t spool_store_sched_base(const struct spool_store *st);
+void spool_store_set_sched_base(struct spool_store *st, int64_t base);
 /* The system clock in milliseconds. */
 int64_t spool_now_ms(void);
 

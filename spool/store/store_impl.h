@@ -16,6 +16,7 @@ struct spool_store {
 	char node[SPOOL_NAME_MAX + 1];
 	int64_t (*now)(void *arg);
 	void *now_arg;
+	int64_t sched_base;  /* schedule = this + CLOCK_MONOTONIC ms */
 	int64_t backoff_base, backoff_cap;
 	uint64_t rnd;
 	int in_tx;

@@ -27,7 +27,7 @@ ok "pack again" "$SPOOLCTL" --root "$T/low" pack --to high -o two.batch f1.txt
 like "$(sed -n 3p two.batch.minisig)" " seq=2 " "seq 2: no gap"
 
 # a node upgraded from spool 0.1: its counter file is taken over once
-rm -f "$T/low/lineage.db"*
+rm -f "$T/low/lineage.db"* "$T/low/store/sqlite-store"
 mkdir -p "$T/low/store/seq"
 printf '41\n' > "$T/low/store/seq/high"
 "$SPOOLCTL" --root "$T/low" pack --to high -o old.batch f1.txt > /dev/null
