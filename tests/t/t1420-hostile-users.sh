@@ -121,7 +121,7 @@ ok "the operators' group reads it" setpriv --reuid=nobody --regid=adm --clear-gr
 fails 1 "others do not" as nobody cat "$ra/receipt.json"
 id=$(basename "$ra")
 is "$(jq -r '[has("user"), has("name")] | join(",")' "$T/low/status/$id.json")" "false,false" "status files name no user and no file"
-is "$(jq -r .state "$T/low/status/$id.json")" completed "but say the state"
+ok "but say the state" wait_for "state" 10 sh -c "[ \"\$(jq -r .state '$T/low/status/$id.json')\" = completed ]"
 ok "status answers" fast
 ok "low still runs" alive low
 ok "high still runs" alive high
