@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spool/base/numfmt.h"
+
 #include "query.h"
 
 void
@@ -88,9 +90,7 @@ q_fmt_double(char *buf, size_t n, double d)
 {
 	/* 15 digits usually do; 17 always do (16 is rarely what 15
 	 * missed, and a third try costs more than it saves) */
-	snprintf(buf, n, "%.15g", d);
-	if (strtod(buf, NULL) != d)
-		snprintf(buf, n, "%.17g", d);
+	spool_fmt_double(buf, n, d);
 }
 
 void

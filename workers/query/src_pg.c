@@ -46,6 +46,8 @@ static struct pg_conn {
 	 * before the server confirms it is still so (q_pg_run) */
 	char *cat_layer;
 	PGresult *cat;
+	PGresult *sig;      /* sig_sql's answer when cat was read */
+	int sig_ready;      /* SIG_STMT is prepared on this connection */
 } conns[PG_CONN_MAX];
 
 struct pg {
@@ -80,8 +82,10 @@ cat_forget(struct pg_conn *c)
 {
 	free(c->cat_layer);
 	PQclear(c->cat);
+	PQclear(c->sig);
 	c->cat_layer = NULL;
 	c->cat = NULL;
+	c->sig = NULL;
 }
 
 void
@@ -277,6 +281,22 @@ static const char describe_sql[] =
     "JOIN pg_type t ON t.oid = a.atttypid "
     "WHERE c.oid = to_regclass($1) AND "
     "c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY a.attnum";
+
+/*
+ * What a long-lived worker asks before each query on the layer it last
+ * described, to know it is still so: the relation, and its columns
+ * (name, type, typmod) and primary key, in one row.  Prepared once per
+ * connection (SIG_STMT): 0.15 ms where describe_sql takes 0.6.
+ */
+#define SIG_STMT "spool_layer_sig"
+static const char sig_sql[] =
+    "SELECT c.oid, c.relnamespace, c.relname, c.relkind, "
+    "(SELECT array_agg(ROW(a.attname, a.atttypid, a.atttypmod) "
+    "ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND "
+    "a.attnum > 0 AND NOT a.attisdropped), "
+    "(SELECT array_agg(i.indkey::text) FROM pg_index i WHERE "
+    "i.indrelid = c.oid AND i.indisprimary) "
+    "FROM pg_class c WHERE c.oid = to_regclass($1)";
 
 /* The layer from describe_sql's answer r. */
 static int
@@ -1055,8 +1075,8 @@ run_cached(struct pg *s, int64_t timeout_ms, int *again, spool_err *err)
 	    NULL, NULL, NULL, 0) && PQsendQueryParams(s->c, "SELECT set_config("
 	    "'statement_timeout', $1, true)", 1, NULL, v, NULL, NULL, 0);
 	v[0] = rel.p;
-	sent = sent && PQsendQueryParams(s->c, describe_sql, 1, NULL, v, NULL,
-	    NULL, 0) && PQsendQueryParams(s->c, x.b.p, (int)x.p.n, NULL,
+	sent = sent && PQsendQueryPrepared(s->c, SIG_STMT, 1, v, NULL, NULL,
+	    0) && PQsendQueryParams(s->c, x.b.p, (int)x.p.n, NULL,
 	    x.vals, NULL, NULL, 0) && PQpipelineSync(s->c);
 	sb_release(&rel);
 	if (!sent) {
@@ -1077,7 +1097,7 @@ run_cached(struct pg *s, int64_t timeout_ms, int *again, spool_err *err)
 	} else if (res[2] == NULL || PQresultStatus(res[2]) !=
 	    PGRES_TUPLES_OK)
 		rc = pg_err(s, res[2], "cannot read the catalog", err);
-	else if (!same_result(res[2], slot->cat)) {
+	else if (!same_result(res[2], slot->sig)) {
 		*again = 1;
 		cat_forget(slot);
 	} else
@@ -1284,19 +1304,25 @@ out:
 
 /*
  * BEGIN READ ONLY, the statement timeout, and (for a layer) its
- * description, in one round trip (a pipeline): *cat gets the last.
+ * description and signature (sig_sql, prepared first if this connection
+ * has not yet), in one round trip (a pipeline): *cat and *sig get them.
  */
 static int
-begin(struct pg *s, int64_t timeout_ms, PGresult **cat, spool_err *err)
+begin(struct pg *s, int64_t timeout_ms, PGresult **cat, PGresult **sig,
+    spool_err *err)
 {
 	struct qctx *q = s->q;
 	const char *v[1];
 	char tmo[32];
 	struct sbuf rel;
-	PGresult *r, *res[3] = { NULL, NULL, NULL };
-	int n, k, rc = SPOOL_OK, sent;
+	/* what each answer is: BEGIN, set_config, describe, prepare, sig */
+	enum { R_BEGIN, R_TIMEOUT, R_CAT, R_PREP, R_SIG, R_N };
+	PGresult *r, *res[R_N] = { NULL, NULL, NULL, NULL, NULL };
+	int want[R_N] = { 1, 1, 0, 0, 0 };
+	int k, rc = SPOOL_OK, sent;
 
 	*cat = NULL;
+	*sig = NULL;
 	sb_init(&rel, 2048);
 	snprintf(tmo, sizeof(tmo), "%lld", (long long)timeout_ms);
 	if (!PQenterPipelineMode(s->c))
@@ -1305,15 +1331,18 @@ begin(struct pg *s, int64_t timeout_ms, PGresult **cat, spool_err *err)
 	sent = PQsendQueryParams(s->c, "BEGIN READ ONLY", 0, NULL, NULL,
 	    NULL, NULL, 0) && PQsendQueryParams(s->c, "SELECT set_config("
 	    "'statement_timeout', $1, true)", 1, NULL, v, NULL, NULL, 0);
-	n = 2;
 	if (sent && q->req.sql == NULL) {
 		if (quoted_rel(q->req.layer, &rel) != 0) {
 			sent = 0;
 		} else {
 			v[0] = rel.p;
+			want[R_CAT] = want[R_SIG] = 1;
+			want[R_PREP] = !s->slot->sig_ready;
 			sent = PQsendQueryParams(s->c, describe_sql, 1, NULL, v,
-			    NULL, NULL, 0);
-			n = 3;
+			    NULL, NULL, 0) && (!want[R_PREP] ||
+			    PQsendPrepare(s->c, SIG_STMT, sig_sql, 1, NULL)) &&
+			    PQsendQueryPrepared(s->c, SIG_STMT, 1, v, NULL,
+			    NULL, 0);
 		}
 	}
 	sent = sent && PQpipelineSync(s->c);
@@ -1322,7 +1351,9 @@ begin(struct pg *s, int64_t timeout_ms, PGresult **cat, spool_err *err)
 		return pg_err(s, NULL, "cannot begin", err);
 	}
 	/* each query: its result, then NULL; then the sync point */
-	for (k = 0; k < n; k++) {
+	for (k = 0; k < R_N; k++) {
+		if (!want[k])
+			continue;
 		res[k] = PQgetResult(s->c);
 		while ((r = PQgetResult(s->c)) != NULL)
 			PQclear(r);
@@ -1333,24 +1364,32 @@ begin(struct pg *s, int64_t timeout_ms, PGresult **cat, spool_err *err)
 	PQclear(r);
 	PQexitPipelineMode(s->c);
 	sb_release(&rel);
-	for (k = 0; k < n && rc == SPOOL_OK; k++) {
-		ExecStatusType want = k == 0 ? PGRES_COMMAND_OK :
-		    PGRES_TUPLES_OK;
+	for (k = 0; k < R_N && rc == SPOOL_OK; k++) {
+		ExecStatusType ok = k == R_BEGIN || k == R_PREP ?
+		    PGRES_COMMAND_OK : PGRES_TUPLES_OK;
 
-		if (res[k] == NULL || PQresultStatus(res[k]) != want) {
-			rc = pg_err(s, res[k], k == 2 ? "cannot read the "
+		if (!want[k])
+			continue;
+		if (res[k] == NULL || PQresultStatus(res[k]) != ok) {
+			rc = pg_err(s, res[k], k >= R_CAT ? "cannot read the "
 			    "catalog" : "cannot begin a read-only transaction",
 			    err);
 			/* a server that cannot begin may be back later */
-			if (k < 2)
+			if (k < R_CAT)
 				rc = err->code = SPOOL_ERR_BUSY;
 		}
 	}
-	if (rc == SPOOL_OK && n == 3) {
-		*cat = res[2];
-		res[2] = NULL;
+	/* a statement prepared is the session's, whatever becomes of the
+	 * transaction it was prepared in */
+	if (want[R_PREP] && res[R_PREP] != NULL &&
+	    PQresultStatus(res[R_PREP]) == PGRES_COMMAND_OK)
+		s->slot->sig_ready = 1;
+	if (rc == SPOOL_OK && want[R_CAT]) {
+		*cat = res[R_CAT];
+		*sig = res[R_SIG];
+		res[R_CAT] = res[R_SIG] = NULL;
 	}
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < R_N; k++)
 		PQclear(res[k]);
 	return rc;
 }
@@ -1359,7 +1398,7 @@ int
 q_pg_run(struct qctx *q, const char *info, spool_err *err)
 {
 	struct pg s;
-	PGresult *cat = NULL;
+	PGresult *cat = NULL, *sig = NULL;
 	int64_t remain;
 	int again;
 	size_t i;
@@ -1387,7 +1426,7 @@ q_pg_run(struct qctx *q, const char *info, spool_err *err)
 			rc = q_fail_timeout(q, err);
 			goto out;
 		}
-		if ((rc = begin(&s, remain, &cat, err)) != SPOOL_OK) {
+		if ((rc = begin(&s, remain, &cat, &sig, err)) != SPOOL_OK) {
 			slot_drop(s.slot);
 			goto out;
 		}
@@ -1401,11 +1440,13 @@ q_pg_run(struct qctx *q, const char *info, spool_err *err)
 			cat_forget(s.slot);
 			if ((s.slot->cat_layer = strdup(q->req.layer)) != NULL) {
 				s.slot->cat = cat;
-				cat = NULL;
+				s.slot->sig = sig;
+				cat = sig = NULL;
 			}
 		}
 	}
 	PQclear(cat);
+	PQclear(sig);
 	/* ended now on the server; its answer is read before the next
 	 * task uses the connection, not waited for here */
 	if (PQstatus(s.c) != CONNECTION_OK || !PQsendQuery(s.c, "ROLLBACK"))
