@@ -50,7 +50,7 @@ CORPUS='+{"source":"wild","layer":"coutwildrnp"}
 -{"source":"wild","sql":""}'
 NCORPUS=$(printf '%s\n' "$CORPUS" | wc -l)
 
-plan $((1 + NCORPUS + 4 + 2 * 10 + 8))
+plan $((1 + NCORPUS + 4 + 2 * 10 + 9))
 
 GPKG="$T/wild.gpkg"
 ok "a GeoPackage made from coutwildrnp.zip" qc_gpkg "$GPKG"
@@ -212,14 +212,15 @@ ok "a different limit is a different key" test "$k1" != "$k3"
 # layer changing between two tasks is seen (the worker builds a query on
 # the layer as it last saw it, and the server's description decides): a
 # column renamed, and one added (the query built before would still run,
-# without it)
+# without it); and a column's type changed under a query kept prepared
+# (9 prepares it; 10 sees the change; 11 must not run 9's statement)
 C=$(qc_config wild "$READER_URL")
 : > "$T/ll.tasks"
-for n in 1 2 3 4 5 6 7 8; do
+for n in 1 2 3 4 5 6 7 8 9 10 11; do
 	case $n in
 	6) p='{"source":"wild","layer":"coutwildrnp","limit":2,"properties":["NAME"]}' ;;
 	7) p='{"source":"wild","layer":"coutwildrnp","limit":2,"properties":["TITLE"]}' ;;
-	8) p='{"source":"wild","layer":"coutwildrnp","limit":1}' ;;
+	8|9|10|11) p='{"source":"wild","layer":"coutwildrnp","limit":1}' ;;
 	*) p='{"source":"wild","layer":"coutwildrnp","limit":'$n',"properties":["NAME"]}' ;;
 	esac
 	# one directory for all, as spoold's worker area
@@ -228,12 +229,16 @@ for n in 1 2 3 4 5 6 7 8; do
 done
 $DRIVE --before 6 "psql -qX -d spoolgis -c 'ALTER TABLE coutwildrnp RENAME \"NAME\" TO \"TITLE\"'" \
     --before 8 "psql -qX -d spoolgis -c 'ALTER TABLE coutwildrnp ADD COLUMN added integer DEFAULT 7'" \
+    --before 9 "cp '$T/q/ll/out/result.geojson' '$T/ll8.geojson'" \
+    --before 10 "psql -qX -d spoolgis -c 'ALTER TABLE coutwildrnp ALTER COLUMN added TYPE text'" \
     "$T/ll.tasks" -- "$QUERY" --area "$T/q/ll" > "$T/ll.out" 2> "$T/ll.err"
 is "$(jq -r '.summary.rows // .error' "$T/ll.out" | tr '\n' '|')" \
-    "1|2|3|4|5|properties: unknown property 'NAME' of layer 'coutwildrnp'|2|1|" \
-    "one sandboxed worker, eight tasks; a renamed column is seen at once"
-is "$(jq -c '.features[0].properties | [.added, has("TITLE")]' "$T/q/ll/out/result.geojson")" \
+    "1|2|3|4|5|properties: unknown property 'NAME' of layer 'coutwildrnp'|2|1|1|1|1|" \
+    "one sandboxed worker, eleven tasks; a renamed column is seen at once"
+is "$(jq -c '.features[0].properties | [.added, has("TITLE")]' "$T/ll8.geojson")" \
     "[7,true]" "and so is a column added"
+is "$(jq -c '.features[0].properties.added' "$T/q/ll/out/result.geojson")" \
+    '"7"' "and a column's type changed under a query kept prepared"
 is "$(psql -qAt -d spoolgis -c "SELECT count(*) FROM pg_stat_activity
     WHERE application_name = 'spool-query'")" "0" \
     "its connection closed when it exited"

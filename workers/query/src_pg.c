@@ -27,6 +27,9 @@
 #include "query.h"
 
 #define PG_CONN_MAX 4
+/* queries kept prepared on a connection (a long-lived worker's steady
+ * state asks the same few shapes with other values) */
+#define PG_STMT_MAX 16
 #define OID_BOOL 16
 #define OID_BYTEA 17
 #define OID_INT8 20
@@ -48,6 +51,14 @@ static struct pg_conn {
 	PGresult *cat;
 	PGresult *sig;      /* sig_sql's answer when cat was read */
 	int sig_ready;      /* SIG_STMT is prepared on this connection */
+	/* the steady state's queries, prepared (stmt_for) */
+	struct pg_stmt {
+		char *key;  /* the layer's signature, then the SQL */
+		unsigned id;        /* named "spool_q<id>" */
+		uint64_t used;
+	} stmts[PG_STMT_MAX];
+	unsigned stmt_next;
+	uint64_t stmt_tick;
 } conns[PG_CONN_MAX];
 
 struct pg {
@@ -88,6 +99,16 @@ cat_forget(struct pg_conn *c)
 	c->sig = NULL;
 }
 
+static void
+stmts_forget(struct pg_conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < PG_STMT_MAX; i++)
+		free(c->stmts[i].key);
+	memset(c->stmts, 0, sizeof(c->stmts));
+}
+
 void
 q_pg_cleanup(void)
 {
@@ -98,6 +119,7 @@ q_pg_cleanup(void)
 			PQfinish(conns[i].c);
 		free(conns[i].info);
 		cat_forget(&conns[i]);
+		stmts_forget(&conns[i]);
 		memset(&conns[i], 0, sizeof(conns[i]));
 	}
 }
@@ -111,6 +133,7 @@ slot_drop(struct pg_conn *s)
 		PQfinish(s->c);
 	free(s->info);
 	cat_forget(s);
+	stmts_forget(s);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1039,6 +1062,79 @@ same_result(const PGresult *a, const PGresult *b)
 }
 
 /*
+ * The prepared statement for the query sql on the layer as slot->sig
+ * describes it, named in name: found, or a slot for it with *prepare set
+ * (the caller prepares it in its pipeline, and stmt_drop()s it if the
+ * server did not).  The key holds the layer's signature, so a statement
+ * planned on another shape of the layer is never run on this one.  NULL:
+ * none (no memory): the query goes unnamed.
+ */
+static struct pg_stmt *
+stmt_for(struct pg *s, const char *sql, char *name, size_t n, int *prepare)
+{
+	struct pg_conn *c = s->slot;
+	struct pg_stmt *e = NULL;
+	struct sbuf key;
+	size_t i;
+	int j;
+
+	*prepare = 0;
+	if (c->sig == NULL || PQntuples(c->sig) != 1)
+		return NULL;
+	sb_init(&key, 4 * Q_SQL_MAX);
+	for (j = 0; j < PQnfields(c->sig); j++) {
+		sb_add(&key, PQgetvalue(c->sig, 0, j));
+		sb_addc(&key, '\n');
+	}
+	sb_add(&key, sql);
+	if (key.oom) {
+		sb_release(&key);
+		return NULL;
+	}
+	for (i = 0; i < PG_STMT_MAX; i++)
+		if (c->stmts[i].key != NULL &&
+		    strcmp(c->stmts[i].key, key.p) == 0) {
+			e = &c->stmts[i];
+			break;
+		}
+	if (e == NULL) {
+		/* a free slot, or the least recently used one's */
+		e = &c->stmts[0];
+		for (i = 0; i < PG_STMT_MAX && e->key != NULL; i++)
+			if (c->stmts[i].key == NULL ||
+			    c->stmts[i].used < e->used)
+				e = &c->stmts[i];
+		if (e->key != NULL) {
+			char sql_d[48];
+
+			/* the connection is idle here; a name is never
+			 * reused, so a failure leaves nothing in the way */
+			snprintf(sql_d, sizeof(sql_d), "DEALLOCATE spool_q%u",
+			    e->id);
+			PQclear(PQexec(s->c, sql_d));
+			free(e->key);
+		}
+		e->key = key.p;
+		e->id = ++c->stmt_next;
+		key.p = NULL;
+		*prepare = 1;
+	}
+	sb_release(&key);
+	e->used = ++c->stmt_tick;
+	snprintf(name, n, "spool_q%u", e->id);
+	return e;
+}
+
+static void
+stmt_drop(struct pg_stmt *e)
+{
+	if (e == NULL)
+		return;
+	free(e->key);
+	memset(e, 0, sizeof(*e));
+}
+
+/*
  * The steady state of a long-lived worker: the query is built on the
  * layer as this connection last saw it and sent with BEGIN, the timeout
  * and the layer's description in one pipeline, one round trip.  If the
@@ -1052,10 +1148,13 @@ run_cached(struct pg *s, int64_t timeout_ms, int *again, spool_err *err)
 	struct pg_conn *slot = s->slot;
 	struct sbuf rel;
 	struct pgq x;
+	struct pg_stmt *st;
 	const char *v[1];
-	char tmo[32];
-	PGresult *res[3] = { NULL, NULL, NULL }, *r;
-	int k, rc = SPOOL_OK, sent;
+	char tmo[32], name[32];
+	/* what each answer is: BEGIN, set_config, sig, prepare */
+	enum { R_BEGIN, R_TIMEOUT, R_SIG, R_PREP, R_N };
+	PGresult *res[R_N] = { NULL, NULL, NULL, NULL }, *r;
+	int k, rc = SPOOL_OK, sent, prep;
 
 	*again = 0;
 	if (build(s, slot->cat, &x, err) != SPOOL_OK) {
@@ -1066,6 +1165,7 @@ run_cached(struct pg *s, int64_t timeout_ms, int *again, spool_err *err)
 		*again = 1;
 		return SPOOL_OK;
 	}
+	st = stmt_for(s, x.b.p, name, sizeof(name), &prep);
 	sb_init(&rel, 2048);
 	snprintf(tmo, sizeof(tmo), "%lld", (long long)timeout_ms);
 	sent = quoted_rel(q->req.layer, &rel) == 0 &&
@@ -1076,31 +1176,50 @@ run_cached(struct pg *s, int64_t timeout_ms, int *again, spool_err *err)
 	    "'statement_timeout', $1, true)", 1, NULL, v, NULL, NULL, 0);
 	v[0] = rel.p;
 	sent = sent && PQsendQueryPrepared(s->c, SIG_STMT, 1, v, NULL, NULL,
-	    0) && PQsendQueryParams(s->c, x.b.p, (int)x.p.n, NULL,
-	    x.vals, NULL, NULL, 0) && PQpipelineSync(s->c);
+	    0);
+	if (st == NULL)
+		sent = sent && PQsendQueryParams(s->c, x.b.p, (int)x.p.n, NULL,
+		    x.vals, NULL, NULL, 0);
+	else
+		sent = sent && (!prep || PQsendPrepare(s->c, name, x.b.p,
+		    (int)x.p.n, NULL)) && PQsendQueryPrepared(s->c, name,
+		    (int)x.p.n, x.vals, NULL, NULL, 0);
+	sent = sent && PQpipelineSync(s->c);
 	sb_release(&rel);
 	if (!sent) {
+		if (prep)
+			stmt_drop(st);
 		pgq_release(&x);
 		return pg_err(s, NULL, "cannot begin", err);
 	}
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < R_N; k++) {
+		if (k == R_PREP && !prep)
+			continue;
 		res[k] = PQgetResult(s->c);
 		while ((r = PQgetResult(s->c)) != NULL)
 			PQclear(r);
 	}
-	if (res[0] == NULL || PQresultStatus(res[0]) != PGRES_COMMAND_OK ||
-	    res[1] == NULL || PQresultStatus(res[1]) != PGRES_TUPLES_OK) {
-		rc = pg_err(s, res[0] && PQresultStatus(res[0]) !=
-		    PGRES_COMMAND_OK ? res[0] : res[1], "cannot begin a "
-		    "read-only transaction", err);
+	/* a statement prepared is the session's, whatever becomes of the
+	 * transaction; one the server refused is not kept */
+	if (prep && (res[R_PREP] == NULL ||
+	    PQresultStatus(res[R_PREP]) != PGRES_COMMAND_OK))
+		stmt_drop(st);
+	if (res[R_BEGIN] == NULL || PQresultStatus(res[R_BEGIN]) !=
+	    PGRES_COMMAND_OK || res[R_TIMEOUT] == NULL ||
+	    PQresultStatus(res[R_TIMEOUT]) != PGRES_TUPLES_OK) {
+		rc = pg_err(s, res[R_BEGIN] && PQresultStatus(res[R_BEGIN]) !=
+		    PGRES_COMMAND_OK ? res[R_BEGIN] : res[R_TIMEOUT],
+		    "cannot begin a read-only transaction", err);
 		rc = err->code = SPOOL_ERR_BUSY;
-	} else if (res[2] == NULL || PQresultStatus(res[2]) !=
+	} else if (res[R_SIG] == NULL || PQresultStatus(res[R_SIG]) !=
 	    PGRES_TUPLES_OK)
-		rc = pg_err(s, res[2], "cannot read the catalog", err);
-	else if (!same_result(res[2], slot->sig)) {
+		rc = pg_err(s, res[R_SIG], "cannot read the catalog", err);
+	else if (!same_result(res[R_SIG], slot->sig)) {
 		*again = 1;
 		cat_forget(slot);
-	} else
+	} else if (prep && PQresultStatus(res[R_PREP]) != PGRES_COMMAND_OK)
+		rc = pg_err(s, res[R_PREP], "the query failed", err);
+	else
 		rc = receive(s, "the query failed", err);
 	if (rc != SPOOL_OK || *again) {
 		/* what is left of the main query is not wanted */
@@ -1112,7 +1231,7 @@ run_cached(struct pg *s, int64_t timeout_ms, int *again, spool_err *err)
 		PQclear(r);
 	PQclear(r);
 	PQexitPipelineMode(s->c);
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < R_N; k++)
 		PQclear(res[k]);
 	pgq_release(&x);
 	if (*again) {
