@@ -13,19 +13,6 @@
 #include "spoolctl.h"
 
 static void
-human_size(char *out, size_t n, double v)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
-static void
 print_status(json_t *doc)
 {
 	const char *k;
@@ -75,9 +62,9 @@ print_status(json_t *doc)
 	if ((disk = json_object_get(doc, "disk")) != NULL) {
 		char f[32], t[32];
 
-		human_size(f, sizeof(f), (double)json_integer_value(
+		out_size(f, sizeof(f), (double)json_integer_value(
 		    json_object_get(disk, "free_bytes")));
-		human_size(t, sizeof(t), (double)json_integer_value(
+		out_size(t, sizeof(t), (double)json_integer_value(
 		    json_object_get(disk, "total_bytes")));
 		printf("disk: %s free of %s\n", f, t);
 	}

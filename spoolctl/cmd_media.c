@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "spoolctl.h"
 
 struct media_out {
@@ -40,19 +41,6 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-human(char *out, size_t n, double v)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 /* Progress (a terminal only): "pair k of n NAME: done of total, rate",
  * rewritten in place at most ten times a second. */
 static void
@@ -67,9 +55,9 @@ on_progress(struct media_out *o, const struct spool_media_event *e)
 		return;
 	o->last = now;
 	el = now - o->t0;
-	human(d, sizeof(d), (double)e->done);
-	human(t, sizeof(t), (double)e->bytes);
-	human(rate, sizeof(rate), el > 0.01 ? (double)e->done / el : 0);
+	out_size(d, sizeof(d), (double)e->done);
+	out_size(t, sizeof(t), (double)e->bytes);
+	out_size(rate, sizeof(rate), el > 0.01 ? (double)e->done / el : 0);
 	fprintf(stderr, "\r\033[Kpair %zu of %zu %s: %s of %s, %s/s", e->k,
 	    e->n, e->name, d, t, rate);
 	fflush(stderr);
@@ -170,7 +158,7 @@ summary(const struct media_out *o, unsigned refused)
 		    "nothing to import from %s\n", o->dir);
 		return;
 	}
-	human(b, sizeof(b), (double)o->bytes);
+	out_size(b, sizeof(b), (double)o->bytes);
 	printf("%s %u pair%s (%s)", o->done_key, o->ndone, o->ndone == 1 ?
 	    "" : "s", b);
 	if (o->nskipped)

@@ -90,6 +90,19 @@ out_jstr(const char *s)
 	return j;
 }
 
+void
+out_size(char *out, size_t n, double v)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
 /* ms since 1970 as "YYYY-MM-DDTHH:MM:SSZ", or with ".mmm" (frac). */
 void
 out_time(char out[32], int64_t ms, int frac)

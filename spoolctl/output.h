@@ -21,6 +21,8 @@ void out_put(const char *s);
 /* A JSON string for s (NULL: null); bytes that are not valid UTF-8
  * become '?'. */
 json_t *out_jstr(const char *s);
+/* v bytes as "12 B", "3.4 MiB" (binary units, one decimal). */
+void out_size(char *out, size_t n, double v);
 /* ms since 1970 as RFC 3339 UTC; frac: with milliseconds. */
 void out_time(char out[32], int64_t ms, int frac);
 /* "spoolctl: CMD: why" for a library error: 2 for usage (an ambiguous or

@@ -58,7 +58,9 @@ struct spool_daemon {
 	uint64_t store_dev, store_ino;
 	int store_lost;
 	char store_lost_why[PATH_MAX + 256];
-	int64_t inbox_due;         /* a lone .minisig to look at (inbox.c) */
+	int64_t inbox_due;         /* a lone .minisig to look at, or a pair
+	                            * to try again (inbox.c) */
+	int64_t import_retry_ms;   /* the wait after a transient failure */
 	int disk_full;             /* intake paused: no space */
 	char disk_full_why[SPOOL_ERR_MSG_MAX + 64];
 	int64_t started;           /* ms: when opened (a wall-clock fact) */

@@ -884,6 +884,10 @@ out:
 
 #define PART_PAGE 1024 /* parts read from the store at a time */
 #define ORPHAN_MS 15000 /* a lone .minisig waits this for its .batch */
+/* a pair that failed for a passing reason is tried again after 5 s,
+ * doubling to a minute while it keeps failing (each try reads it whole) */
+#define RETRY_FIRST_MS 5000
+#define RETRY_MAX_MS 60000
 
 /* One stored part, as a row (name idx count offs size blob file_size
  * file_blob). */
@@ -1330,6 +1334,13 @@ transient(int r, const spool_err *err)
 	}
 }
 
+static void
+inbox_wake(struct spool_daemon *d, int64_t due)
+{
+	if (d->inbox_due == 0 || due < d->inbox_due)
+		d->inbox_due = due;
+}
+
 /* import/NAME.batch.minisig without NAME.batch (spool_inbox_take). */
 static void
 orphan(struct spool_daemon *d, const char *dir, const char *name,
@@ -1367,10 +1378,7 @@ orphan(struct spool_daemon *d, const char *dir, const char *name,
 	age = spool_now_ms() - ((int64_t)sb.st_ctim.tv_sec * 1000 +
 	    sb.st_ctim.tv_nsec / 1000000);
 	if (age >= 0 && age < ORPHAN_MS) {
-		int64_t due = spool_store_sched(d->st) + ORPHAN_MS - age;
-
-		if (d->inbox_due == 0 || due < d->inbox_due)
-			d->inbox_due = due;
+		inbox_wake(d, spool_store_sched(d->st) + ORPHAN_MS - age);
 		return;
 	}
 	snprintf(why, sizeof(why), "a .minisig without its .batch for over "
@@ -1446,7 +1454,12 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 			spool_inbox_quarantine(d, dir, name, err->msg);
 			return SPOOL_OK;
 		}
-		spool_err_prefix(err, "import %s", name);
+		d->import_retry_ms = d->import_retry_ms == 0 ? RETRY_FIRST_MS :
+		    d->import_retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS :
+		    d->import_retry_ms * 2;
+		inbox_wake(d, spool_store_sched(d->st) + d->import_retry_ms);
+		spool_err_prefix(err, "import %s (tried again in %lld s)", name,
+		    (long long)(d->import_retry_ms / 1000));
 		return r;
 	}
 	if (im.duplicate) {
@@ -1462,6 +1475,7 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 		    (unsigned long long)im.acked);
 		log_gaps(d, im.f.from);
 	}
+	d->import_retry_ms = 0;
 	r = spool_inbox_archive(d, dir, name, copy, err);
 	import_release(&im);
 	return r;

@@ -193,7 +193,7 @@ static const struct key keys[] = {
 	NUM(S_RASTER, T_SIZE, "tile_bytes", "1G", C(tile_bytes), 64 * KB,
 	    UINT64_MAX),
 	{ S_RASTER, T_LIST, 0, "drivers", "GTiff,COG,JP2OpenJPEG,PNG,JPEG,"
-	    "HFA,GIF,BMP,AAIGrid,EHdr,ENVI,NITF,netCDF,XYZ,USGSDEM",
+	    "HFA,GIF,BMP,WEBP,DTED,SRTMHGT,AAIGrid",
 	    C(drivers), 0, 0, NULL, C(ndrivers) },
 	NUM(S_QUERY, T_DUR, "local_ttl", "1h", C(local_ttl), 0, DUR_MAX),
 	NUM(S_RETENTION, T_DUR, "archive", "30d", C(keep_archive), 0, DUR_MAX),

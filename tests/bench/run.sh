@@ -25,8 +25,11 @@
 #                   metadata, Item, hashes) on an 8000x8000 3-band byte
 #                   raster made here from real imagery, side by side with
 #                   gdal_translate -of COG with identical options (target
-#                   <= 1.1x).  The 20000x20000 tiled bench needs spoold's
-#                   supervisor (tiles in parallel): not here yet.
+#                   <= 1.1x); then a 20000x20000 one through the tiled
+#                   path (plan, tiles two at a time as spoold's default
+#                   pool runs them, mosaic; tests/bench/raster-tiled.py)
+#                   against one gdal_translate -of COG (target <= 0.9x,
+#                   every worker's peak RSS <= 1 GiB).
 #   vector          1,000,000 points into PostGIS reprojected to 4326: the
 #                   vector job's features/s against ogr2ogr's (target >=
 #                   1.2x); tests/bench/vector.sh
@@ -39,6 +42,7 @@
 #                   Target: p95 within 2x psql's, and under 500 ms.
 #   BENCH_PARTS="pack store daemon raster vector query"
 #   BENCH_SIZES="128 1536" (MiB)   BENCH_RASTER_REPS=2
+#   BENCH_TILED_SIZE=20000   BENCH_TILE_BYTES=256M
 #   BENCH_QUERY_ROWS=1000000   BENCH_QUERIES=1000
 #   BENCH_DIR=/var/tmp   BENCH_TASKS=10000   BENCH_PLAIN_ROWS=5000
 #   BENCH_STORE_REPS=3   BENCH_LOGS=DIR (keeps the daemons' logs)
@@ -520,7 +524,62 @@ PY
 	echo "  raster worker, stage raster (COG + preview + metadata + Item + hashes): $s_cog s, peak RSS $(mib "$r_cog") MiB"
 	echo "  gdal_translate -of COG, identical options (-stats, 512 blocks, AUTO overviews, PREDICTOR 2): $a_cog s, peak RSS $(mib "$ra_cog") MiB"
 	echo "  ratio $(ratio "$s_cog" "$a_cog")   (target <= 1.1)"
-	echo "  (20000x20000 through the tiled path needs spoold's supervisor to run the tiles in parallel: not benched here yet)"
+	rm -rf "$R/task" "$R/a.tif"
+
+	# 20000 x 20000: the same imagery repeated (a VRT of the one file at
+	# every offset, written out as a plain tiled GeoTIFF)
+	TN=${BENCH_TILED_SIZE:-20000}
+	TB=${BENCH_TILE_BYTES:-256M}
+	/usr/bin/python3 - "$top/tests/data/raster/RGB.byte.tif" "$R/rep.vrt" "$TN" <<'PY'
+import sys
+from osgeo import gdal
+src_path, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+src = gdal.Open(src_path)
+w, h = src.RasterXSize, src.RasterYSize
+gt = src.GetGeoTransform()
+x = ['<VRTDataset rasterXSize="%d" rasterYSize="%d">' % (n, n),
+     "<SRS>%s</SRS>" % src.GetProjection().replace("&", "&amp;").replace("<", "&lt;"),
+     "<GeoTransform>%r, %r, 0, %r, 0, %r</GeoTransform>" % (gt[0], gt[1], gt[3], gt[5])]
+for b in (1, 2, 3):
+    x.append('<VRTRasterBand dataType="Byte" band="%d"><NoDataValue>0</NoDataValue>' % b)
+    for yo in range(0, n, h):
+        for xo in range(0, n, w):
+            x.append('<SimpleSource><SourceFilename relativeToVRT="0">%s</SourceFilename>'
+                     '<SourceBand>%d</SourceBand><SrcRect xOff="0" yOff="0" xSize="%d" ySize="%d"/>'
+                     '<DstRect xOff="%d" yOff="%d" xSize="%d" ySize="%d"/></SimpleSource>'
+                     % (src_path, b, w, h, xo, yo, w, h))
+    x.append("</VRTRasterBand>")
+x.append("</VRTDataset>")
+open(out, "w").write("\n".join(x))
+PY
+	t0=$(now)
+	gdal_translate -q -co TILED=YES -co BLOCKXSIZE=512 -co BLOCKYSIZE=512 \
+		-co BIGTIFF=YES "$R/rep.vrt" "$R/huge.tif" ||
+		{ echo "bench: cannot make the ${TN}x$TN raster" >&2; exit 1; }
+	chmod a-w "$R/huge.tif"
+	sync
+	echo
+	echo "raster, tiled path: ${TN}x$TN 3-band byte ($(du -m "$R/huge.tif" | cut -f1) MiB, made in $(since "$t0") s), DEFLATE, one run each"
+	REPS=1
+	PREP=""
+	set -- $(measure gdal_translate -q -of COG -co BLOCKSIZE=512 -co OVERVIEWS=AUTO \
+		-co BIGTIFF=IF_SAFER -co COMPRESS=DEFLATE -co PREDICTOR=STANDARD \
+		-co OVERVIEW_RESAMPLING=AVERAGE -co NUM_THREADS="$th" -stats \
+		--config GDAL_CACHEMAX $((cm >> 20)) "$R/huge.tif" "$R/a.tif")
+	a_t=$1 ra_t=$2
+	rm -f "$R/a.tif"
+	# spoold's defaults for a raster pool: 2 workers, 1 thread, 256 MiB
+	# of cache, memory_limit 1G; tile_threshold lowered to 1G (the
+	# default 2G would take this 1.1 GiB raster whole)
+	res=$(/usr/bin/python3 "$top/tests/bench/raster-tiled.py" \
+		"$B/libexec/spool/raster" "$R/tiled" "$R/huge.tif" \
+		'{"tile_threshold":"1G","tile_bytes":"'"$TB"'"}' 2 1 "$cm" \
+		1073741824) || { echo "bench: the tiled path failed" >&2; exit 1; }
+	t_t=$(echo "$res" | jq -r .total)
+	echo "  tiled path ($(echo "$res" | jq -r .ntiles) tiles of about $TB, 2 raster workers at a time, 1 thread and $((cm >> 20)) MiB cache each, RLIMIT_AS 1 GiB; plan $(echo "$res" | jq -r .plan) s + tiles $(echo "$res" | jq -r .tiles) s + mosaic $(echo "$res" | jq -r .mosaic) s): $t_t s, largest worker peak RSS $(mib $(($(echo "$res" | jq -r .max_rss) / 1024))) MiB"
+	echo "  one gdal_translate -of COG, the options above, $th threads: $a_t s, peak RSS $(mib "$ra_t") MiB"
+	echo "  ratio $(ratio "$t_t" "$a_t")   (target <= 0.9, every worker <= 1024 MiB)"
+	rm -rf "$R"
 fi
 
 if want vector; then

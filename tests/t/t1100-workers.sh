@@ -5,7 +5,7 @@
 # each other.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 39
+plan 42
 
 pair low high
 set_conf low batch max_age 1s
@@ -155,6 +155,17 @@ is "$("$SPOOLCTL" --root "$T/high" jobs --json | jq -r ".jobs[] | select(.reques
     running "the raster's job waits, not failed"
 is "$("$SPOOLCTL" --root "$T/high" jobs --json | jq -r ".jobs[] | select(.request == \"$rid\") | .tasks_done")" \
     0 "and none of its tasks ran"
+# ... and a busy pool holds no other kind up: with both selftest workers
+# asleep in one job, a raster pool comes up and takes the waiting raster
+submit busy '{"type":"selftest","params":{"stages":1,"tasks":2,"sleep":25}}'
+to_high
+wait_for "both selftest workers busy" 15 sh -c "[ \$(grep -c 'event=task-started .*request=$(cat "$T/busy.id")' '$T/high.log') -ge 2 ]"
+sed -i '/^\[workers.raster\]$/{n;s/^count = 0$/count = 1/}' "$T/high/spoold.conf"
+kill -HUP "$_pid_high"
+wait_for "reloaded a third time" 10 sh -c "[ \$(grep -c event=reloaded '$T/high.log') -ge 3 ]"
+ok "the raster comes back while the selftest pool is busy" result "$rid"
+is "$(state "$rid")" succeeded "and succeeds"
+ok "the busy selftest job has not come back yet" test ! -f "$T/low/results/$(cat "$T/busy.id")/result.json"
 
 # a request file of a type that works on a file is refused at intake
 printf '{"type":"raster"}' > "$T/low/in/requests/r.json"

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/raster-check.sh"
 PY=/usr/bin/python3
 RASTERS="RGB.byte.tif RGBA.byte.tif byte.tif float_nan.tif goes.tif rgb1_fake_nir_epsg3857.tif rotated.tif shade.tif world.rgb.tif"
-plan 91
+plan 96
 
 pair low high
 set_conf low batch max_age 1s
@@ -59,6 +59,19 @@ for b in range(3):
 ds = None
 EOF
 
+# what the worker must not open: a VRT naming /etc/passwd, a PNG named .tif
+cat > "$T/passwd.vrt" <<'EOF'
+<VRTDataset rasterXSize="10" rasterYSize="10">
+  <VRTRasterBand dataType="Byte" band="1">
+    <SimpleSource>
+      <SourceFilename relativeToVRT="0">/etc/passwd</SourceFilename>
+      <SourceBand>1</SourceBand>
+    </SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>
+EOF
+gdal_translate -q -of PNG "$SPOOL_TOP/tests/data/raster/byte.tif" "$T/png.tif"
+
 # drop: copy under a temp name, rename in (a complete file appears)
 drop() {
 	cp "$2" "$T/low/in/$1/.$(basename "$2").part" &&
@@ -78,6 +91,8 @@ watcher=$!
 
 for f in $RASTERS corrupt.tif; do drop raster "$SPOOL_TOP/tests/data/raster/$f"; done
 drop raster "$T/classes.tif"
+drop raster "$T/passwd.vrt"
+drop raster "$T/png.tif"
 drop raster4326 "$SPOOL_TOP/tests/data/raster/byte.tif"
 # to_high N: low's batches to high as low makes them on its own, then
 # high's answers back until low has N results
@@ -97,13 +112,13 @@ to_high() {
 	done
 	is "$(nresults)" "$1" "$1 results on low"
 }
-to_high 12
+to_high 14
 wait_for "shade.tif done" 10 sh -c "jq -e '.layers[] | select(.name == \"shade.tif\" and .state == \"done\")' '$T/low/status/layer-state.json'"
 sleep 0.5 # the watcher polls every 0.05 s
 kill "$watcher" 2> /dev/null
 # the big one alone, so that both raster workers are free for its tiles
 drop raster "$T/big.tif"
-to_high 13
+to_high 15
 
 r() { echo "$T/low/results/by-name/$(id -un)/raster/$1"; }
 for f in $RASTERS classes.tif; do
@@ -127,6 +142,15 @@ ok "classes.tif: palette kept, overviews hold only its classes" \
 is "$(jq -r .status "$(r corrupt.tif)/result.json")" failed "corrupt.tif fails"
 like "$(jq -r .error "$(r corrupt.tif)/result.json")" "TIFF|Read error" \
     "with GDAL's reason"
+is "$(jq -r .status "$(r passwd.vrt)/result.json")" failed \
+    "a .vrt naming /etc/passwd is taken, then fails on the processing node"
+like "$(jq -r .error "$(r passwd.vrt)/result.json")" "driver VRT .* not allowed.*names other files" \
+    "saying that VRT is not allowed"
+is "$(jq -r .status "$(r png.tif)/result.json")" failed "a PNG named .tif fails"
+like "$(jq -r .error "$(r png.tif)/result.json")" "name \\(.tif\\) says GTiff .* content is PNG" \
+    "saying what it is"
+is "$(ls "$(r passwd.vrt)" "$(r png.tif)" | grep -v -e '^$' -e ':$' | sort -u | tr '\n' ' ')" \
+    "result.json " "neither has an output but its result.json"
 like "$(jq -r '.bounds | map(tostring) | join(",")' "$(r goes.tif)/metadata.json")" \
     '^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$' "goes.tif has finite bounds"
 
