@@ -13,6 +13,9 @@
  * and restarts a worker that died, with backoff.  What a worker answers
  * is taken by taskio.c; spoold is told which requests changed through a
  * pipe, so it answers them and rewrites their status files.
+ *
+ * Over 800 lines and kept whole: one process and its loop: pools, task
+ * hand-off, leases, timeouts and restarts act on the same worker table.
  */
 #include <errno.h>
 #include <fcntl.h>

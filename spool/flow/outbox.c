@@ -9,6 +9,9 @@
  * it written.  A crash after planning leaves a planned batch: at start
  * (and before each round) it is adopted if its pair is complete in out/,
  * else written again from the same lines under the same seq and id.
+ *
+ * Over 800 lines and kept whole: planning, writing, adopting and
+ * re-writing a batch are one crash-safe sequence over the same lines.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -6,6 +6,9 @@
  * opened relative to out/ without following links, must be regular
  * files with one link, at most max_output bytes, and become blobs by
  * copy (hashed on the way), never by rename of the worker's inode.
+ *
+ * Over 800 lines and kept whole: the task line out and the answer back
+ * (with every output's checks) are one exchange with one worker.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -16,6 +16,10 @@
  * reads the GeoPackage with SQLite directly (the GPKG geometry blob is
  * WKB behind a header, which becomes EWKB with the SRID): no OGR feature
  * objects on the hot path.
+ *
+ * Over 800 lines and kept whole: the three PostGIS stages share the staging
+ * table's naming, the load ledger and the connection cache; split, each
+ * would need the others' internals.
  */
 #include <ctype.h>
 #include <libpq-fe.h>
