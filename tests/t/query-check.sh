@@ -136,7 +136,12 @@ qc_result() {
 }
 
 qc_ids() {
-	_f=$(qc_result "$1")
+	qc_file_ids "$(qc_result "$1")"
+}
+
+# the feature ids in a result file of any format
+qc_file_ids() {
+	_f=$1
 	case $_f in
 	*.geojson) jq -r '.features[].id' "$_f" ;;
 	*.jsonl) jq -r '.id' "$_f" ;;
