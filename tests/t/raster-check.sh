@@ -86,4 +86,18 @@ raster_run() {
 	return $_rc
 }
 
+# mk_passwd_vrt FILE: a VRT that names /etc/passwd as its pixels (what
+# the worker must refuse to open)
+mk_passwd_vrt() {
+	cat > "$1" <<'EOF'
+<VRTDataset rasterXSize="10" rasterYSize="10">
+  <VRTRasterBand dataType="Byte" band="1">
+    <SimpleSource>
+      <SourceFilename relativeToVRT="0">/etc/passwd</SourceFilename>
+      <SourceBand>1</SourceBand>
+    </SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>
+EOF
+}
 raster_answer() { _d=$1; shift; $RASTER_CHECK answer "$_d/answer.json" "$@"; }

@@ -19,16 +19,7 @@ refused() {
 	like "$(raster_answer "$td" error)" "$3" "$2: says why"
 }
 
-cat > "$T/passwd.vrt" <<'EOF'
-<VRTDataset rasterXSize="10" rasterYSize="10">
-  <VRTRasterBand dataType="Byte" band="1">
-    <SimpleSource>
-      <SourceFilename relativeToVRT="0">/etc/passwd</SourceFilename>
-      <SourceBand>1</SourceBand>
-    </SimpleSource>
-  </VRTRasterBand>
-</VRTDataset>
-EOF
+mk_passwd_vrt "$T/passwd.vrt"
 refused passwd.vrt "a .vrt naming /etc/passwd" "driver VRT .* not allowed.*names other files"
 
 cp "$T/passwd.vrt" "$T/sneaky.tif"

@@ -60,16 +60,7 @@ ds = None
 EOF
 
 # what the worker must not open: a VRT naming /etc/passwd, a PNG named .tif
-cat > "$T/passwd.vrt" <<'EOF'
-<VRTDataset rasterXSize="10" rasterYSize="10">
-  <VRTRasterBand dataType="Byte" band="1">
-    <SimpleSource>
-      <SourceFilename relativeToVRT="0">/etc/passwd</SourceFilename>
-      <SourceBand>1</SourceBand>
-    </SimpleSource>
-  </VRTRasterBand>
-</VRTDataset>
-EOF
+mk_passwd_vrt "$T/passwd.vrt"
 gdal_translate -q -of PNG "$SPOOL_TOP/tests/data/raster/byte.tif" "$T/png.tif"
 
 # drop: copy under a temp name, rename in (a complete file appears)
