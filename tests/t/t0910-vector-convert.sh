@@ -9,7 +9,7 @@
 . "$(dirname "$0")/vector-check.sh"
 VD="$SPOOL_TOP/tests/data/vector"
 STAC="$SPOOL_TOP/tests/stac/stac-validate"
-plan 64
+plan 75
 
 conv() { # NAME FILE [PARAMS]
 	vec_task "$T/$1" convert "${3:-{\}}" '{}' null "$2" && vec_run "$T/$1"
@@ -40,6 +40,8 @@ for f in coutwildrnp.zip grenada.geojson rmnp.geojson test_gpx.gpx \
     test_tin.csv curves_line.csv testopenfilegdb.gdb.zip; do
 	ok "$f converts" conv "c-$f" "$VD/$f"
 	ok "$f: counts and types agree with ogrinfo" layers_match "c-$f" "$VD/$f"
+	ok "$f: the GeoPackage and its spatial indexes are valid" \
+		vec_gpkg_valid "$T/c-$f/out/$(jq -r .gpkg "$T/c-$f/out/metadata.json")"
 	ok "$f: item.json is a valid STAC item" "$STAC" "$T/c-$f/out/item.json"
 done
 
@@ -126,6 +128,18 @@ size=$(gdalinfo "$T/c-coutwildrnp.zip/out/preview.png" | sed -n 's/^Size is \([0
 is "$(printf '%s\n%s\n' "$merc" "$size" | awk 'NR==1{x0=$1;y0=$2} NR==2{x1=$1;y1=$2}
 	NR==3{w=$1;h=$2} END{r=(x1-x0)/(y1-y0); printf "%d %d", w, (h - w/r < 1 && w/r - h < 1)}')" \
 	"1024 1" "preview.png: 1024 px wide, the aspect of leaflet_bounds in EPSG:3857"
+
+# what the preview draws: polygons read back, points (in EPSG:3857 in
+# the upload) from what the writer kept
+ok "the polygons' preview is what gdal_rasterize draws" vec_preview_ok "$T/c-coutwildrnp.zip"
+awk 'BEGIN { srand(7); printf "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::3857\"}},\"features\":[\n";
+	for (i = 1; i <= 3000; i++)
+		printf "%s{\"type\":\"Feature\",\"properties\":{\"id\":%d},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.3f,%.3f]}}\n",
+		    (i > 1 ? "," : ""), i, 1000000 + rand() * 50000, 6000000 + rand() * 30000;
+	print "]}" }' > "$T/pts3857.geojson"
+ok "3,000 points in EPSG:3857 convert" conv p3857 "$T/pts3857.geojson"
+ok "their index is valid" vec_gpkg_valid "$T/p3857/out/pts3857.gpkg"
+ok "their preview is what gdal_rasterize draws" vec_preview_ok "$T/p3857"
 
 # reprojection and invalid geometries
 ok "srs EPSG:3857 is honoured" conv merc "$VD/rmnp.geojson" '{"srs": "EPSG:3857"}'

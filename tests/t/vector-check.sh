@@ -18,6 +18,17 @@
 #   vec_src_count FILE LAYER        features per ogrinfo of the source
 #   vec_gpkg_type GPKG LAYER        declared geometry type per ogrinfo
 #   vec_gpkg_count GPKG LAYER       features per ogrinfo
+#   vec_gpkg_valid GPKG             GDAL's validate_gpkg.py passes, and
+#                                   each layer's spatial index passes
+#                                   SQLite's rtreecheck(), holds one entry
+#                                   per non-empty geometry, and selects
+#                                   the features a scan does (ogrinfo
+#                                   -spat on a copy without the index)
+#   vec_preview_ok DIR              DIR/out/preview.png is, pixel for
+#                                   pixel, what gdal_rasterize -at draws of
+#                                   the GeoPackage's layers reprojected to
+#                                   EPSG:3857 by ogr2ogr, over
+#                                   leaflet_bounds (latitudes clamped)
 #   vec_meta DIR JQ                 jq over DIR/out/metadata.json
 #   vec_pg SQL                      psql -qAtX against $GIS_URL
 VECTOR="${SPOOL_BUILD}/libexec/spool/vector"
@@ -131,6 +142,69 @@ vec_gpkg_count() {
 
 vec_gpkg_type() {
 	ogrinfo -ro -so "$1" "$2" 2>/dev/null | sed -n 's/^Geometry: //p'
+}
+
+VEC_GPKG_VALIDATOR=/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py
+
+# the fids ogrinfo lists for layer $2 of $1 within the box $3..$6
+vec_spat_fids() {
+	ogrinfo -ro -q "$1" "$2" -spat "$3" "$4" "$5" "$6" 2>/dev/null |
+		sed -n 's/^OGRFeature([^)]*):\([0-9]*\)$/\1/p'
+}
+
+vec_gpkg_valid() {
+	/usr/bin/python3 "$VEC_GPKG_VALIDATOR" "$1" >&2 || return 1
+	sqlite3 "$1" "SELECT table_name || '|' || column_name FROM gpkg_geometry_columns" \
+		> "$1.geo" || return 1
+	rm -f "$1.scan.gpkg"
+	ogr2ogr -q -preserve_fid -f GPKG -lco SPATIAL_INDEX=NO "$1.scan.gpkg" "$1" || return 1
+	while IFS='|' read -r _t _c; do
+		_rt="rtree_${_t}_${_c}"
+		_ck=$(sqlite3 "$1" "SELECT rtreecheck('$_rt')")
+		[ "$_ck" = ok ] || { echo "$_t: rtreecheck: $_ck" >&2; return 1; }
+		_n=$(sqlite3 "$1" "SELECT count(*) FROM \"$_rt\"")
+		_g=$(ogrinfo -ro -q "$1" -sql "SELECT count(*) AS n FROM \"$_t\" WHERE \"$_c\" IS NOT NULL AND NOT ST_IsEmpty(\"$_c\")" |
+			sed -n 's/^ *n (Integer[^)]*) = //p')
+		[ "$_n" = "$_g" ] || { echo "$_t: $_n index entries, $_g geometries" >&2; return 1; }
+		[ "$_n" -gt 0 ] || continue
+		# the south-west quarter of the extent, and all of it
+		set -- "$@" $(ogrinfo -ro -so "$1" "$_t" | sed -n 's/^Extent: (\(.*\), \(.*\)) - (\(.*\), \(.*\))$/\1 \2 \3 \4/p')
+		[ $# -eq 5 ] || { echo "$_t: no extent" >&2; return 1; }
+		_mx=$(awk -v a="$2" -v b="$4" 'BEGIN { printf "%.9f", (a + b) / 2 }')
+		_my=$(awk -v a="$3" -v b="$5" 'BEGIN { printf "%.9f", (a + b) / 2 }')
+		for _box in "$2 $3 $_mx $_my" "$2 $3 $4 $5"; do
+			# shellcheck disable=SC2086
+			_a=$(vec_spat_fids "$1" "$_t" $_box | sort | md5sum)
+			# shellcheck disable=SC2086
+			_b=$(vec_spat_fids "$1.scan.gpkg" "$_t" $_box | sort | md5sum)
+			[ "$_a" = "$_b" ] || { echo "$_t: the index selects other features in $_box" >&2; return 1; }
+		done
+		set -- "$1"
+	done < "$1.geo"
+}
+
+vec_preview_ok() {
+	_gp="$1/out/$(jq -r .gpkg "$1/out/metadata.json")"
+	_te=$(jq -r '.leaflet_bounds | "\(.[0][1]) \(.[0][0]) \(.[1][1]) \(.[1][0])"' "$1/out/metadata.json" |
+		awk 'function y(l) { if (l > 85.0511287798) l = 85.0511287798;
+			if (l < -85.0511287798) l = -85.0511287798;
+			a = atan2(1, 1) + l * atan2(1, 1) / 90
+			return 6378137 * log(sin(a) / cos(a)) }
+		{ pi = 4 * atan2(1, 1); printf "%.10f %.10f %.10f %.10f",
+			6378137 * $1 * pi / 180, y($2), 6378137 * $3 * pi / 180, y($4) }')
+	_sz=$(gdalinfo "$1/out/preview.png" | sed -n 's/^Size is \([0-9]*\), \([0-9]*\)/\1 \2/p')
+	rm -f "$1/merc.gpkg" "$1/ref.tif"
+	for _l in $(jq -r '.layers[] | select(.bbox != null) | .name' "$1/out/metadata.json"); do
+		ogr2ogr -q -update -append -t_srs EPSG:3857 -nln all -nlt GEOMETRY \
+			"$1/merc.gpkg" "$_gp" "$_l" || return 1
+	done
+	# shellcheck disable=SC2086
+	gdal_rasterize -q -at -burn 37 -burn 99 -burn 235 -burn 220 -ot Byte \
+		-a_srs EPSG:3857 -te $_te -ts $_sz -init 0 -l all \
+		"$1/merc.gpkg" "$1/ref.tif" || return 1
+	_a=$(gdalinfo -checksum "$1/out/preview.png" | grep Checksum | tr '\n' ' ')
+	_b=$(gdalinfo -checksum "$1/ref.tif" | grep Checksum | tr '\n' ' ')
+	[ "$_a" = "$_b" ] || { echo "preview $_a, gdal_rasterize $_b" >&2; return 1; }
 }
 
 vec_meta() {

@@ -37,6 +37,7 @@ struct out_layer {
 	long long n_in, n_out, nulls, empties, zm, z, m, curves;
 	long long repaired, skipped, unrepairable;
 	json_t *before; /* type name -> count */
+	struct vec_rtree rt;
 };
 
 /* One attempt at writing a layer. */
@@ -122,7 +123,8 @@ make_layer(GDALDatasetH ds, const char *name, OGRSpatialReferenceH srs,
     OGRwkbGeometryType gt, OGRFeatureDefnH idef, int *map, json_t *fields,
     char **err)
 {
-	char *opts[] = { "FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES",
+	/* the spatial index is built by rtree.c once the file is written */
+	char *opts[] = { "FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=NO",
 	    NULL, NULL };
 	OGRLayerH l;
 	int i, n = OGR_FD_GetFieldCount(idef);
@@ -425,6 +427,16 @@ write_batch(struct wctx *w, const struct plan *p, OGRFeatureH *fs,
 			    "the GeoPackage: %s", ol->name, CPLGetLastErrorMsg());
 			return WR_FATAL;
 		}
+		{
+			OGRGeometryH g = OGR_F_GetGeometryRef(of);
+			OGREnvelope env;
+
+			if (g != NULL && !OGR_G_IsEmpty(g)) {
+				OGR_G_GetEnvelope(g, &env);
+				vec_rtree_add(&ol->rt, (long long)OGR_F_GetFID(of),
+				    &env);
+			}
+		}
 		OGR_F_Destroy(of);
 		ol->n_in++;
 		ol->n_out++;
@@ -469,6 +481,8 @@ write_pass(struct wctx *w, const struct plan *p, const char *lname,
 		} else
 			snprintf(want, sizeof(want), "%s", lname);
 		free_name(w->ds, want, ol->name, sizeof(ol->name));
+		vec_rtree_init(&ol->rt, ol->name, "geom",
+		    ol->fam == VEC_POINT && !ol->multi);
 		ol->lyr = make_layer(w->ds, ol->name, w->o->srs,
 		    vec_family_type(ol->fam, ol->multi),
 		    OGR_L_GetLayerDefn(w->in), w->map, i == 0 ? fields : NULL,
@@ -534,6 +548,7 @@ out_release(struct wctx *w, int nout, int drop)
 		w->out[i].lyr = NULL;
 		json_decref(w->out[i].before);
 		w->out[i].before = NULL;
+		vec_rtree_release(&w->out[i].rt);
 	}
 }
 
@@ -564,6 +579,21 @@ bbox_4326(OGRLayerH l, const struct vec_options *o, double bb[4])
 	OCTDestroyCoordinateTransformation(ct);
 	OSRDestroySpatialReference(wgs);
 	return r;
+}
+
+/* Hand rt over to rep (rt is left empty). */
+static int
+keep_rtree(struct vec_report *rep, struct vec_rtree *rt)
+{
+	struct vec_rtree *a = realloc(rep->rtrees, (rep->nrtrees + 1) *
+	    sizeof(*a));
+
+	if (a == NULL)
+		return -1;
+	rep->rtrees = a;
+	a[rep->nrtrees++] = *rt;
+	memset(rt, 0, sizeof(*rt));
+	return 0;
 }
 
 int
@@ -777,6 +807,13 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 			json_object_set_new(lo, "leaflet_bounds", json_null());
 		}
 		json_array_append_new(rep->layers, lo);
+		/* its index is built when the file is closed */
+		if (keep_rtree(rep, &ol->rt) != 0) {
+			spool_worker_fail(t, 0, "out of memory");
+			out_release(&w, p.nout, 0);
+			r = -1;
+			goto out;
+		}
 	}
 	out_release(&w, p.nout, 0);
 	r = 0;

@@ -111,15 +111,30 @@ struct pgc {
 };
 static struct pgc conns[4];
 
+/* A new connection to url, set up as every one of ours is. */
 static PGconn *
-pg_get(const char *url, char **err)
+pg_connect(const char *url, char **err)
 {
 	const char *keys[] = { "dbname", "application_name",
 	    "client_encoding", "connect_timeout", NULL };
 	const char *vals[] = { url, "spool-vector", "UTF8", "10", NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		*err = strdup(PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(PQexec(c, "SET client_min_messages = warning; "
+	    "SET timezone = 'UTC'"));
+	return c;
+}
+
+static PGconn *
+pg_get(const char *url, char **err)
+{
 	struct pgc *slot = NULL;
 	PGconn *c;
-	PGresult *r;
 	int i;
 
 	for (i = 0; i < 4; i++)
@@ -143,17 +158,12 @@ pg_get(const char *url, char **err)
 		}
 		slot = &conns[i];
 	}
-	c = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(c) != CONNECTION_OK) {
-		*err = strdup(PQerrorMessage(c));
-		PQfinish(c);
+	if ((c = pg_connect(url, err)) == NULL) {
 		free(slot->url);
 		slot->url = NULL;
 		slot->c = NULL;
 		return NULL;
 	}
-	r = PQexec(c, "SET client_min_messages = warning; SET timezone = 'UTC'");
-	PQclear(r);
 	if (slot->url == NULL)
 		slot->url = strdup(url);
 	slot->c = c;
@@ -969,6 +979,63 @@ finish_state(struct spool_worker_task *t)
 	return json_is_object(o) ? o : (json_decref(o), NULL);
 }
 
+/* The staging table's GiST index and the unique index its primary key
+ * will use, built at once on two connections (a GiST build is one
+ * process; the two take SHARE locks, which do not conflict), or one
+ * after the other when a second connection cannot be had. */
+static int
+build_indexes(struct spool_worker_task *t, PGconn *c, const char *url,
+    const char *stg, const char *sq)
+{
+	struct sb gist = { 0 }, uniq = { 0 };
+	PGconn *c2;
+	PGresult *res, *bad = NULL;
+	char *err = NULL;
+	int r = -1;
+
+	sb_add(&gist, "CREATE INDEX IF NOT EXISTS \"%s_geom\" ON %s USING "
+	    "gist (geom)", stg, sq);
+	sb_add(&uniq, "SET maintenance_work_mem = '256MB'; CREATE UNIQUE "
+	    "INDEX IF NOT EXISTS \"%s_pkey\" ON %s (fid)", stg, sq);
+	if (gist.bad || uniq.bad) {
+		spool_worker_fail(t, 1, "finish: names too long");
+		goto out;
+	}
+	if ((c2 = pg_connect(url, &err)) == NULL) {
+		fprintf(stderr, "event=vector_second_connection_failed "
+		    "why=\"%s\"\n", err);
+		r = qx(t, c, "building the GiST index", gist.s, 0, NULL) != 0 ||
+		    qx(t, c, "building the primary key's index", uniq.s, 0,
+		    NULL) != 0 ? -1 : 0;
+		goto out;
+	}
+	if (!PQsendQuery(c, gist.s)) {
+		pg_fail(t, c, NULL, "building the GiST index");
+		PQfinish(c2);
+		goto out;
+	}
+	r = qx(t, c2, "building the primary key's index", uniq.s, 0, NULL);
+	PQfinish(c2);
+	while ((res = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && bad == NULL)
+			bad = res;
+		else
+			PQclear(res);
+	}
+	if (bad != NULL) {
+		if (r == 0)
+			pg_fail(t, c, bad, "building the GiST index");
+		else
+			PQclear(bad);
+		r = -1;
+	}
+out:
+	free(gist.s);
+	free(uniq.s);
+	free(err);
+	return r;
+}
+
 static int
 finish_layer(struct spool_worker_task *t, PGconn *c, const char *schema,
     const char *method, const json_t *lo, json_t *out)
@@ -1048,17 +1115,15 @@ finish_layer(struct spool_worker_task *t, PGconn *c, const char *schema,
 		char pk[80];
 
 		snprintf(pk, sizeof(pk), "%.57s_pkey", table);
-		sql.n = 0;
-		sb_add(&sql, "CREATE INDEX IF NOT EXISTS \"%s_geom\" ON %s USING "
-		    "gist (geom)", stg, sq);
-		if (qx(t, c, "building the GiST index", sql.s, 0, NULL) != 0)
+		if (build_indexes(t, c, url_of(t), stg, sq) != 0)
 			goto out;
 		spool_worker_progress(t, 0.6, table);
 		sql.n = 0;
-		sb_add(&sql, "DO $$BEGIN IF to_regclass('\"%s\".\"%s_pkey\"') IS "
-		    "NULL THEN ALTER TABLE %s ADD CONSTRAINT \"%s_pkey\" PRIMARY "
-		    "KEY (fid); END IF; END$$; ANALYZE %s", schema, stg, sq, stg,
-		    sq);
+		sb_add(&sql, "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM "
+		    "pg_constraint WHERE conrelid = '%s'::regclass AND contype = "
+		    "'p') THEN ALTER TABLE %s ADD CONSTRAINT \"%s_pkey\" PRIMARY "
+		    "KEY USING INDEX \"%s_pkey\"; END IF; END$$; ANALYZE %s", sq,
+		    sq, stg, stg, sq);
 		if (qx(t, c, "adding the primary key", sql.s, 0, NULL) != 0)
 			goto out;
 		spool_worker_progress(t, 0.8, table);

@@ -304,8 +304,8 @@ convert(struct spool_worker_task *t)
 		json_object_set_new(meta, "bbox", json_pack("[f,f,f,f]", bb[0],
 		    bb[1], bb[2], bb[3]));
 		json_object_set_new(meta, "leaflet_bounds", lb);
-		if (vec_preview(gpath, rep.layers, lb, "out/preview.png",
-		    &err) != 0) {
+		if (vec_preview(gpath, rep.layers, lb, rep.rtrees,
+		    rep.nrtrees, o.srs, "out/preview.png", &err) != 0) {
 			spool_worker_fail(t, 0, "cannot draw preview.png: %s",
 			    err);
 			goto out;
@@ -315,6 +315,12 @@ convert(struct spool_worker_task *t)
 	} else {
 		json_object_set_new(meta, "bbox", json_null());
 		json_object_set_new(meta, "leaflet_bounds", json_null());
+	}
+	/* the spatial indexes, once the preview has drawn the points */
+	if (rep.nrtrees > 0 && vec_rtree_write(gpath, rep.rtrees, rep.nrtrees,
+	    &err) != 0) {
+		spool_worker_fail(t, 0, "cannot write %s: %s", gpkg, err);
+		goto out;
 	}
 	json_object_set(meta, "layers", rep.layers);
 	json_object_set(meta, "tables", rep.tables);
@@ -386,6 +392,9 @@ out:
 	json_decref(rep.tables);
 	json_decref(rep.failed);
 	json_decref(rep.skipped);
+	for (k = 0; k < rep.nrtrees; k++)
+		vec_rtree_release(&rep.rtrees[k]);
+	free(rep.rtrees);
 	json_decref(meta);
 	json_decref(item);
 	free(err);

@@ -8,6 +8,8 @@
  *   clean.c     one geometry made 2-D, linear, of one family, valid
  *   gpkg.c      the GeoPackage writer: one source layer into one or more
  *               typed output layers
+ *   rtree.c     their spatial indexes, bulk-loaded once the GeoPackage
+ *               is written
  *   preview.c   preview.png in EPSG:3857 over leaflet_bounds
  *   stac.c      metadata.json and item.json
  *   pg.c        the PostGIS stages: create, load, finish
@@ -99,12 +101,44 @@ struct vec_options {
 	int srs_epsg;               /* 0: none */
 };
 
+/* ---- rtree.c ---- */
+
+/* Boxes kept for one layer's index: 40 bytes each with its link (and 16
+ * more for a point), so up to 448 MiB; a larger layer's index is built
+ * by GDAL. */
+#define VEC_RTREE_MAX ((size_t)8 << 20)
+
+struct vec_rtree_ent;
+
+struct vec_rtree {
+	char table[256], column[64];
+	struct vec_rtree_ent *e;
+	size_t n, cap;
+	double *xy;       /* a Point layer's coordinates, for the preview */
+	long long count;  /* boxes added */
+	int points;       /* keep xy */
+	int too_big;      /* more than VEC_RTREE_MAX: left to GDAL */
+};
+
+/* points: keep each point's coordinates too (a Point layer) */
+void vec_rtree_init(struct vec_rtree *r, const char *table,
+    const char *column, int points);
+void vec_rtree_release(struct vec_rtree *r);
+/* the box of feature fid (a non-empty geometry) */
+void vec_rtree_add(struct vec_rtree *r, long long fid, const OGREnvelope *env);
+/* Build the index of each layer in the closed GeoPackage at gpkg, in one
+ * transaction.  0, or -1 with *err a malloc'd message. */
+int vec_rtree_write(const char *gpkg, struct vec_rtree *rs, size_t nr,
+    char **err);
+
 /* What the convert stage reports, in metadata.json's form: one object
  * per output layer, per table (a source layer without geometry), per
  * layer that failed ({name, reason}) and per layer left out because it
  * has no features. */
 struct vec_report {
 	json_t *layers, *tables, *failed, *skipped;
+	struct vec_rtree *rtrees; /* one per output layer, to build */
+	size_t nrtrees;
 };
 
 /* Copy one source layer into ds (the output GeoPackage).  Returns 0 when
@@ -117,8 +151,11 @@ int vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 /* ---- preview.c ---- */
 
 /* Render the output layers of the GeoPackage at gpkg in EPSG:3857 over
- * lb ([[s, w], [n, e]]) into png.  0 or -1 with *err set. */
+ * lb ([[s, w], [n, e]]) into png.  A layer whose rtree collector in rts
+ * holds its points (in srs) is drawn from them instead of read back.
+ * 0 or -1 with *err set. */
 int vec_preview(const char *gpkg, const json_t *layers, const json_t *lb,
+    const struct vec_rtree *rts, size_t nrt, OGRSpatialReferenceH srs,
     const char *png, char **err);
 
 /* ---- stac.c ---- */
