@@ -9,7 +9,7 @@
 . "$(dirname "$0")/vector-check.sh"
 VD="$SPOOL_TOP/tests/data/vector"
 STAC="$SPOOL_TOP/tests/stac/stac-validate"
-plan 75
+plan 80
 
 conv() { # NAME FILE [PARAMS]
 	vec_task "$T/$1" convert "${3:-{\}}" '{}' null "$2" && vec_run "$T/$1"
@@ -140,6 +140,18 @@ awk 'BEGIN { srand(7); printf "{\"type\":\"FeatureCollection\",\"crs\":{\"type\"
 ok "3,000 points in EPSG:3857 convert" conv p3857 "$T/pts3857.geojson"
 ok "their index is valid" vec_gpkg_valid "$T/p3857/out/pts3857.gpkg"
 ok "their preview is what gdal_rasterize draws" vec_preview_ok "$T/p3857"
+
+# a layer too big to index in memory is indexed by GDAL, and its points
+# are drawn from the GeoPackage (SPOOL_VECTOR_INDEX_MAX stands for the
+# 8 Mi boxes of a real one)
+conv_big() { (export SPOOL_VECTOR_INDEX_MAX=100; conv "$@"); }
+ok "with 100 boxes at most, 3,000 points convert" conv_big p3857big "$T/pts3857.geojson"
+is "$(grep -c 'event=vector_spatial_index' "$T/p3857big/log")/$(grep -c 'event=vector_spatial_index' "$T/p3857/log")" \
+	"0/1" "the index is GDAL's (the worker built the one of the small run)"
+ok "GDAL's index is valid" vec_gpkg_valid "$T/p3857big/out/pts3857.gpkg"
+ok "the preview read back is the same" vec_preview_ok "$T/p3857big"
+is "$(cmp -s "$T/p3857big/out/preview.png" "$T/p3857/out/preview.png" && echo same)" same \
+	"as the one drawn from memory, byte for byte"
 
 # reprojection and invalid geometries
 ok "srs EPSG:3857 is honoured" conv merc "$VD/rmnp.geojson" '{"srs": "EPSG:3857"}'

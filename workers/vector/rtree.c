@@ -22,7 +22,8 @@
  * each other node to its parent.  Floats are rounded outwards, so a box
  * always holds its feature.
  *
- * A layer of more than VEC_RTREE_MAX features is left to GDAL
+ * A layer of more than VEC_RTREE_MAX features (or SPOOL_VECTOR_INDEX_MAX,
+ * which the tests set to reach this path with little data) is left to GDAL
  * (CreateSpatialIndex): its boxes would not fit the worker's memory.
  */
 #include <cpl_error.h>
@@ -45,7 +46,13 @@ void
 vec_rtree_init(struct vec_rtree *r, const char *table, const char *column,
     int points)
 {
+	const char *e = getenv("SPOOL_VECTOR_INDEX_MAX");
+
 	memset(r, 0, sizeof(*r));
+	r->max = VEC_RTREE_MAX;
+	if (e != NULL && strtoull(e, NULL, 10) > 0 &&
+	    strtoull(e, NULL, 10) < VEC_RTREE_MAX)
+		r->max = (size_t)strtoull(e, NULL, 10);
 	snprintf(r->table, sizeof(r->table), "%s", table);
 	snprintf(r->column, sizeof(r->column), "%s", column);
 	r->points = points;
@@ -98,8 +105,8 @@ vec_rtree_add(struct vec_rtree *r, long long fid, const OGREnvelope *env)
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 4096;
 
-		if (cap > VEC_RTREE_MAX)
-			cap = VEC_RTREE_MAX;
+		if (cap > r->max)
+			cap = r->max;
 		if (r->n == cap || (e = realloc(r->e, cap * sizeof(*e))) ==
 		    NULL)
 			goto too_big;

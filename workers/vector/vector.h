@@ -113,11 +113,11 @@ struct vec_rtree_ent;
 struct vec_rtree {
 	char table[256], column[64];
 	struct vec_rtree_ent *e;
-	size_t n, cap;
+	size_t n, cap, max;
 	double *xy;       /* a Point layer's coordinates, for the preview */
 	long long count;  /* boxes added */
 	int points;       /* keep xy */
-	int too_big;      /* more than VEC_RTREE_MAX: left to GDAL */
+	int too_big;      /* more than max: left to GDAL */
 };
 
 /* points: keep each point's coordinates too (a Point layer) */
