@@ -9,12 +9,17 @@
 . "$(dirname "$0")/vector-check.sh"
 VD="$SPOOL_TOP/tests/data/vector"
 STAC="$SPOOL_TOP/tests/stac/stac-validate"
-plan 80
+plan 87
 
 conv() { # NAME FILE [PARAMS]
 	vec_task "$T/$1" convert "${3:-{\}}" '{}' null "$2" && vec_run "$T/$1"
 }
 err_of() { jq -r .error "$T/$1/answer.json"; }
+only_outputs() {
+	a=$(ls "$T/$1/out" | sort | tr '\n' ' ')
+	b=$(jq -r '.outputs[].path' "$T/$1/answer.json" | sed 's|^out/||' | sort | tr '\n' ' ')
+	[ "$a" = "$b" ] || { echo "out/: $a; outputs: $b" >&2; return 1; }
+}
 
 # Every output layer's count equals ogrinfo's count of its source layer
 # and of the GeoPackage layer, and its declared type is one type, 2-D.
@@ -39,6 +44,7 @@ layers_match() { # NAME SRC
 for f in coutwildrnp.zip grenada.geojson rmnp.geojson test_gpx.gpx \
     test_tin.csv curves_line.csv testopenfilegdb.gdb.zip; do
 	ok "$f converts" conv "c-$f" "$VD/$f"
+	ok "$f: out/ holds its outputs and nothing else" only_outputs "c-$f"
 	ok "$f: counts and types agree with ogrinfo" layers_match "c-$f" "$VD/$f"
 	ok "$f: the GeoPackage and its spatial indexes are valid" \
 		vec_gpkg_valid "$T/c-$f/out/$(jq -r .gpkg "$T/c-$f/out/metadata.json")"

@@ -113,7 +113,7 @@ vec_preview(const char *gpkg, const json_t *layers, const json_t *lb,
 	unsigned char *px = NULL;
 	char *wkt = NULL, *opts[] = { "ALL_TOUCHED=TRUE", NULL };
 	int bands[4] = { 1, 2, 3, 4 };
-	int W, H, nl = 0, r = -1;
+	int W, H, nl = 0, r = -1, written;
 	size_t i;
 	json_t *lo;
 
@@ -183,9 +183,18 @@ vec_preview(const char *gpkg, const json_t *layers, const json_t *lb,
 	if (nl > 0 && GDALRasterizeLayers(mem, 4, bands, nl, ls, NULL, NULL,
 	    burn, opts, NULL, NULL) != CE_None)
 		goto out;
+	/* no preview.png.aux.xml beside it: the PNG is placed by
+	 * leaflet_bounds, and nobody would take the sidecar */
+	CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO");
 	out = GDALCreateCopy(GDALGetDriverByName("PNG"), png, mem, FALSE, NULL,
 	    NULL, NULL);
-	if (out == NULL)
+	written = out != NULL;
+	if (out != NULL) {
+		GDALClose(out);
+		out = NULL;
+	}
+	CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", NULL);
+	if (!written)
 		goto out;
 	r = 0;
 out:
