@@ -9,7 +9,7 @@
 . "$(dirname "$0")/vector-check.sh"
 VD="$SPOOL_TOP/tests/data/vector"
 STAC="$SPOOL_TOP/tests/stac/stac-validate"
-plan 87
+plan 88
 
 conv() { # NAME FILE [PARAMS]
 	vec_task "$T/$1" convert "${3:-{\}}" '{}' null "$2" && vec_run "$T/$1"
@@ -145,6 +145,15 @@ awk 'BEGIN { srand(7); printf "{\"type\":\"FeatureCollection\",\"crs\":{\"type\"
 	print "]}" }' > "$T/pts3857.geojson"
 ok "3,000 points in EPSG:3857 convert" conv p3857 "$T/pts3857.geojson"
 ok "their index is valid" vec_gpkg_valid "$T/p3857/out/pts3857.gpkg"
+# the index's triggers keep it right when GDAL edits the layer
+idx_edits() {
+	cp "$T/p3857/out/pts3857.gpkg" "$T/edit.gpkg" &&
+	ogr2ogr -q -append -update -t_srs EPSG:4326 -nln pts3857 "$T/edit.gpkg" "$T/pts3857.geojson" &&
+	ogrinfo -q "$T/edit.gpkg" -sql "UPDATE pts3857 SET geom = NULL WHERE fid = 5" &&
+	ogrinfo -q "$T/edit.gpkg" -sql "DELETE FROM pts3857 WHERE fid = 6" &&
+	[ "$(sqlite3 "$T/edit.gpkg" "SELECT rtreecheck('rtree_pts3857_geom') || ' ' || (SELECT count(*) FROM rtree_pts3857_geom) || ' ' || (SELECT count(*) FROM pts3857)")" = "ok 5998 5999" ]
+}
+ok "appending, nulling and deleting through GDAL keep the index whole" idx_edits
 ok "their preview is what gdal_rasterize draws" vec_preview_ok "$T/p3857"
 
 # a layer too big to index in memory is indexed by GDAL, and its points

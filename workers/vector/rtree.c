@@ -99,7 +99,6 @@ vec_rtree_add(struct vec_rtree *r, long long fid, const OGREnvelope *env)
 {
 	struct vec_rtree_ent *e;
 
-	r->count++;
 	if (r->too_big)
 		return;
 	if (r->n == r->cap) {
@@ -371,8 +370,8 @@ fid_order(struct link *l, size_t n)
 		if (l[i].fid > hi)
 			hi = l[i].fid;
 	}
-	if (n == 0 || hi - lo >= (int64_t)(2 * n) || (node = calloc(
-	    (size_t)(hi - lo + 1), sizeof(*node))) == NULL) {
+	if (n == 0 || (uint64_t)hi - (uint64_t)lo >= 2 * (uint64_t)n ||
+	    (node = calloc((size_t)(hi - lo + 1), sizeof(*node))) == NULL) {
 		qsort(l, n, sizeof(*l), by_fid);
 		return;
 	}

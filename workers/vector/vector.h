@@ -115,7 +115,6 @@ struct vec_rtree {
 	struct vec_rtree_ent *e;
 	size_t n, cap, max;
 	double *xy;       /* a Point layer's coordinates, for the preview */
-	long long count;  /* boxes added */
 	int points;       /* keep xy */
 	int too_big;      /* more than max: left to GDAL */
 };
