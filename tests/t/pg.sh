@@ -14,13 +14,23 @@
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 PGD=""
 
+# At exit: the daemons of daemon.sh first (its own trap is replaced by
+# this one, and they hold connections), then the server, then $T.
+_pg_exit() {
+	if command -v _stop_all > /dev/null 2>&1; then
+		_stop_all
+	fi
+	pg_stop
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$T"
+}
+
 pg_start() {
 	if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
 		diag "PostgreSQL server binaries not found (apt-get install postgresql)"
 		return 1
 	fi
 	PGD=$(mktemp -d /tmp/spool-pg-XXXXXX) || return 1
-	trap 'pg_stop; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"' EXIT
+	trap _pg_exit EXIT
 	as=""
 	# the socket's directory is reachable by every user, like Debian's
 	# /var/run/postgresql: workers run as nobody (the data stays 0700)
