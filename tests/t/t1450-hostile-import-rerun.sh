@@ -52,7 +52,9 @@ is "$(ls -A "$T/high/import" | grep -vc '^\.')" 0 "... copying nothing"
 cp "$U/low-high-0000000001.batch.minisig" "$T/high/import/"
 ok "a received pair's lone .minisig is removed at once" wait_for "orphan removed" 10 \
 	sh -c "! test -e '$T/high/import/low-high-0000000001.batch.minisig'"
-ok "... saying why" grep -q 'event=orphan-removed name=low-high-0000000001.batch.minisig reason="received before' "$T/high.log"
+# the daemon logs once the unlink is on disk: wait for the line, not the file
+ok "... saying why" wait_for "orphan-removed logged" 10 \
+	grep -q 'event=orphan-removed name=low-high-0000000001.batch.minisig reason="received before' "$T/high.log"
 pack 1
 cp "$U/low-high-$(printf %010d "$seq").batch.minisig" "$T/high/import/"
 ok "a .minisig whose .batch never came is quarantined" wait_for "quarantined" 30 \
