@@ -39,19 +39,22 @@ done
 is "$reruns_ok" "$rounds" "every rerun after a kill -9 completes ($rounds rounds)"
 all_in() { [ "$(ls "$T/high/delivered/low" 2> /dev/null | wc -l)" -eq "$seq" ]; }
 ok "all $seq files are delivered" wait_for "delivered" 60 all_in
-ok "import/ is left empty" wait_for "import/ empty" 10 sh -c "[ -z \"\$(ls -A '$T/high/import' | grep -v '^\.')\" ]"
-is "$(ls "$T/high/quarantine" | wc -l)" 0 "nothing quarantined"
+ok "import/ is left empty" wait_for "import/ empty" 10 sh -c "test -d '$T/high/import' && [ -z \"\$(ls -A '$T/high/import' | grep -v '^\.')\" ]"
+is "$(ls -A "$T/high/quarantine" 2>&1 | wc -l)" 0 "nothing quarantined"
 is "$(grep -c 'event=imported' "$T/high.log")" "$seq" "each batch imported once"
 # a rerun now: every pair received before, said so
 "$SPOOLCTL" --root "$T/high" import --from "$U" --json > "$T/again.json"
 is "$(jq -r '[.skipped[].reason] | unique | join(",")' "$T/again.json")" "received before (archive/received)" \
 	"a last rerun skips every pair: received before"
-is "$(ls -A "$T/high/import" | grep -vc '^\.')" 0 "... copying nothing"
+is "$(ls -A "$T/high/import" 2>&1 | grep -vc '^\.')" 0 "... copying nothing"
 
 # lone .minisig files in import/, whoever left them
-cp "$U/low-high-0000000001.batch.minisig" "$T/high/import/"
-ok "a received pair's lone .minisig is removed at once" wait_for "orphan removed" 10 \
-	sh -c "! test -e '$T/high/import/low-high-0000000001.batch.minisig'"
+lone_removed() { # cp fails loudly: a missing source must not pass
+	cp "$U/low-high-0000000001.batch.minisig" "$T/high/import/" &&
+	    wait_for "orphan removed" 10 \
+	    sh -c "! test -e '$T/high/import/low-high-0000000001.batch.minisig'"
+}
+ok "a received pair's lone .minisig is removed at once" lone_removed
 # the daemon logs once the unlink is on disk: wait for the line, not the file
 ok "... saying why" wait_for "orphan-removed logged" 10 \
 	grep -q 'event=orphan-removed name=low-high-0000000001.batch.minisig reason="received before' "$T/high.log"
