@@ -22,9 +22,11 @@
  * each other node to its parent.  Floats are rounded outwards, so a box
  * always holds its feature.
  *
- * A layer of more than VEC_RTREE_MAX features (or SPOOL_VECTOR_INDEX_MAX,
- * which the tests set to reach this path with little data) is left to GDAL
- * (CreateSpatialIndex): its boxes would not fit the worker's memory.
+ * The boxes of all layers share one budget: half of the worker's
+ * address-space limit (RLIMIT_AS, spoold's memory_limit) at
+ * VEC_RTREE_ENTRY_BYTES each, VEC_RTREE_MAX at most.  A layer whose boxes
+ * do not fit it (or pass SPOOL_VECTOR_INDEX_MAX, which the tests set to
+ * reach this path with little data) is left to GDAL (CreateSpatialIndex).
  */
 #include <cpl_error.h>
 #include <math.h>
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "vector.h"
@@ -41,6 +44,25 @@ struct vec_rtree_ent {
 	int64_t id;
 	float b[4]; /* minx, maxx, miny, maxy */
 };
+
+static size_t kept; /* entries allocated by every collector */
+
+/* How many entries all layers may keep. */
+static size_t
+budget(void)
+{
+	static size_t b;
+	struct rlimit rl;
+
+	if (b == 0) {
+		b = VEC_RTREE_MAX;
+		if (getrlimit(RLIMIT_AS, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur / 2 / VEC_RTREE_ENTRY_BYTES < b)
+			b = (size_t)(rl.rlim_cur / 2 / VEC_RTREE_ENTRY_BYTES);
+	}
+	return b;
+}
 
 void
 vec_rtree_init(struct vec_rtree *r, const char *table, const char *column,
@@ -63,6 +85,7 @@ vec_rtree_release(struct vec_rtree *r)
 {
 	if (r == NULL)
 		return;
+	kept -= r->cap;
 	free(r->e);
 	free(r->xy);
 	r->e = NULL;
@@ -106,7 +129,9 @@ vec_rtree_add(struct vec_rtree *r, long long fid, const OGREnvelope *env)
 
 		if (cap > r->max)
 			cap = r->max;
-		if (r->n == cap || (e = realloc(r->e, cap * sizeof(*e))) ==
+		if (cap > budget() - (kept - r->cap))
+			cap = budget() - (kept - r->cap);
+		if (cap <= r->n || (e = realloc(r->e, cap * sizeof(*e))) ==
 		    NULL)
 			goto too_big;
 		r->e = e;
@@ -117,6 +142,7 @@ vec_rtree_add(struct vec_rtree *r, long long fid, const OGREnvelope *env)
 				goto too_big;
 			r->xy = xy;
 		}
+		kept += cap - r->cap;
 		r->cap = cap;
 	}
 	if (r->points) {
@@ -276,6 +302,8 @@ exec(struct wr *w, const char *sql)
 {
 	char *msg = NULL;
 
+	if (sql == NULL) /* sqlite3_mprintf out of memory */
+		return fail(w, "out of memory");
 	if (sqlite3_exec(w->db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
 	if (w->err == NULL) {
@@ -556,8 +584,11 @@ vec_rtree_write(const char *gpkg, struct vec_rtree *rs, size_t nr, char **err)
 	int rc = -1, any = 0;
 
 	memset(&w, 0, sizeof(w));
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
 		any |= !rs[i].too_big;
+		free(rs[i].xy); /* the preview's: drawn by now */
+		rs[i].xy = NULL;
+	}
 	if (any) {
 		if (sqlite3_open_v2(gpkg, &w.db, SQLITE_OPEN_READWRITE,
 		    NULL) != SQLITE_OK) {
@@ -623,6 +654,10 @@ vec_rtree_write(const char *gpkg, struct vec_rtree *rs, size_t nr, char **err)
 			w.err = strdup(CPLGetLastErrorMsg());
 			goto out;
 		}
+		fprintf(stderr, "event=vector_spatial_index table=\"%s\" "
+		    "by=gdal why=\"more boxes than the %zu this worker keeps "
+		    "in memory\"\n", rs[i].table,
+		    rs[i].max < budget() ? rs[i].max : budget());
 	}
 	rc = 0;
 out:

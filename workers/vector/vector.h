@@ -103,10 +103,13 @@ struct vec_options {
 
 /* ---- rtree.c ---- */
 
-/* Boxes kept for one layer's index: 40 bytes each with its link (and 16
- * more for a point), so up to 448 MiB; a larger layer's index is built
- * by GDAL. */
+/* Boxes kept for the layers' indexes: at most VEC_RTREE_MAX, and no more
+ * than half of RLIMIT_AS at VEC_RTREE_ENTRY_BYTES each, the peak of
+ * one entry (its box 24, a point's coordinates 16, its leaf link 16, the
+ * sort's key 16 and its copy 24); a layer beyond that is indexed by GDAL.
+ * 5.3 Mi entries under spoold's default memory_limit of 1 GiB. */
 #define VEC_RTREE_MAX ((size_t)8 << 20)
+#define VEC_RTREE_ENTRY_BYTES 96
 
 struct vec_rtree_ent;
 
