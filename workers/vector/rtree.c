@@ -126,11 +126,12 @@ vec_rtree_add(struct vec_rtree *r, long long fid, const OGREnvelope *env)
 		return;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 4096;
+		size_t room = budget() - (kept - r->cap);
 
 		if (cap > r->max)
 			cap = r->max;
-		if (cap > budget() - (kept - r->cap))
-			cap = budget() - (kept - r->cap);
+		if (cap > room)
+			cap = room;
 		if (cap <= r->n || (e = realloc(r->e, cap * sizeof(*e))) ==
 		    NULL)
 			goto too_big;
@@ -157,7 +158,9 @@ vec_rtree_add(struct vec_rtree *r, long long fid, const OGREnvelope *env)
 	e->b[3] = up(env->MaxY);
 	return;
 too_big:
-	/* too many for memory: GDAL builds it */
+	/* too many for memory: GDAL builds it (max: what it held, for the
+	 * log) */
+	r->max = r->n;
 	vec_rtree_release(r);
 	r->too_big = 1;
 }
@@ -655,9 +658,8 @@ vec_rtree_write(const char *gpkg, struct vec_rtree *rs, size_t nr, char **err)
 			goto out;
 		}
 		fprintf(stderr, "event=vector_spatial_index table=\"%s\" "
-		    "by=gdal why=\"more boxes than the %zu this worker keeps "
-		    "in memory\"\n", rs[i].table,
-		    rs[i].max < budget() ? rs[i].max : budget());
+		    "by=gdal why=\"more boxes than the %zu this worker could "
+		    "keep in memory\"\n", rs[i].table, rs[i].max);
 	}
 	rc = 0;
 out:
