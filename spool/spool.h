@@ -11,6 +11,7 @@
 #include "spool/base/error.h"
 #include "spool/base/fsutil.h"
 #include "spool/base/hash.h"
+#include "spool/base/logfmt.h"
 #include "spool/base/numfmt.h"
 #include "spool/base/util.h"
 #include "spool/base/version.h"

@@ -63,6 +63,7 @@ struct proc {
 	int err;                  /* pipe: its stderr, logged line by line */
 	char ebuf[1024];
 	size_t elen;
+	int ecut;                 /* the line in ebuf goes on a cut one */
 	char *buf;
 	size_t len, cap;
 	int busy;
@@ -348,6 +349,7 @@ proc_start(struct sup *s, struct proc *p)
 	p->from = from[0];
 	p->err = ep[0];
 	p->elen = 0;
+	p->ecut = 0;
 	fcntl(p->from, F_SETFL, O_NONBLOCK);
 	fcntl(p->err, F_SETFL, O_NONBLOCK);
 	p->len = 0;
@@ -361,38 +363,33 @@ proc_start(struct sup *s, struct proc *p)
 /* One line a worker wrote on stderr, into the log with its kind and
  * pid: "event=E ..." keeps its event (and its level= when it gives one);
  * anything else is event=worker-said text="...". */
+/* One line a worker wrote on stderr.  An event line of its own names
+ * (spool_logline_take) is logged as that event, at its level=, with
+ * the worker's kind and pid; anything else, and every piece of a line
+ * cut because it was too long (text), as the worker's words, quoted. */
 static void
-worker_said(struct proc *p, char *line)
+worker_said(struct proc *p, char *line, int text)
 {
-	static const char *const names[] = { "err", "warning", "notice",
-		"info", "debug", "error" };
-	char *lv;
-	size_t i, n;
+	int lv;
 
 	if (line[0] == '\0')
 		return;
-	if (strncmp(line, "event=", 6) != 0) {
+	if (text || !spool_logline_take(line, p->pool->kind, &lv)) {
 		slog("event=worker-said kind=%s pid=%ld text=%s", p->pool->kind,
 		    (long)p->pid, spool_logq((char[1200]){ 0 }, 1200, line));
 		return;
 	}
-	if ((lv = strstr(line, " level=")) != NULL) {
-		n = strcspn(lv + 7, " ");
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (strlen(names[i]) == n && strncmp(lv + 7, names[i],
-			    n) == 0) {
-				memmove(lv, lv + 7 + n, strlen(lv + 7 + n) + 1);
-				spool_logl(log_cfg, i < 5 ? (int)i :
-				    SPOOL_LOG_ERR, "%s kind=%s pid=%ld", line,
-				    p->pool->kind, (long)p->pid);
-				return;
-			}
-	}
-	slog("%s kind=%s pid=%ld", line, p->pool->kind, (long)p->pid);
+	if (lv >= 0)
+		spool_logl(log_cfg, lv < 5 ? lv : SPOOL_LOG_ERR,
+		    "%s kind=%s pid=%ld", line, p->pool->kind, (long)p->pid);
+	else
+		slog("%s kind=%s pid=%ld", line, p->pool->kind, (long)p->pid);
 }
 
 /* What a worker wrote on stderr so far: each whole line logged; a line
- * longer than the buffer is logged in pieces.  At EOF (end) the rest. */
+ * longer than the buffer is logged in pieces, as text (a piece is not a
+ * line the worker wrote: its end could be made to look like one).  At
+ * EOF (end) the rest. */
 static void
 on_stderr(struct proc *p, int end)
 {
@@ -409,13 +406,17 @@ on_stderr(struct proc *p, int end)
 		p->ebuf[p->elen] = '\0';
 		while ((nl = memchr(p->ebuf, '\n', p->elen)) != NULL) {
 			*nl = '\0';
-			worker_said(p, p->ebuf);
+			worker_said(p, p->ebuf, p->ecut);
+			p->ecut = 0;
 			p->elen -= (size_t)(nl + 1 - p->ebuf);
 			memmove(p->ebuf, nl + 1, p->elen + 1);
 		}
 		if (p->elen == sizeof(p->ebuf) - 1 || (r <= 0 && end &&
 		    p->elen > 0)) {
-			worker_said(p, p->ebuf);
+			int full = p->elen == sizeof(p->ebuf) - 1;
+
+			worker_said(p, p->ebuf, full || p->ecut);
+			p->ecut = full;
 			p->elen = 0;
 		}
 		if (r <= 0)

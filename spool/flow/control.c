@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "spool/base/error.h"
+#include "spool/base/logfmt.h"
 #include "spool/flow/control.h"
 #include "spool/flow/daemon.h"
 #include "spool/flow/gc.h"

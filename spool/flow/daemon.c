@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "spool/base/fsutil.h"
+#include "spool/base/logfmt.h"
 #include "spool/base/util.h"
 #include "spool/flow/daemon.h"
 #include "spool/flow/daemon_impl.h"
@@ -43,38 +44,6 @@ spool_idlist_add(struct spool_idlist *l, const char *id)
 	}
 	snprintf(l->v[l->n++], SPOOL_ID_MAX, "%s", id);
 	return 0;
-}
-
-/* Quote a log value when it holds anything but [A-Za-z0-9_./:@+-]. */
-const char *
-spool_logq(char *buf, size_t n, const char *s)
-{
-	const char *p;
-	size_t o = 0;
-
-	if (s == NULL)
-		return "-";
-	for (p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("_./:@+-,", *p)))
-			break;
-	if (*p == '\0' && p != s)
-		return s;
-	buf[o++] = '"';
-	for (p = s; *p && o + 5 < n; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-		} else
-			buf[o++] = (char)c;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
 }
 
 /* ---- the log ----------------------------------------------------------- */

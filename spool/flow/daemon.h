@@ -45,7 +45,7 @@ int spool_daemon_fork_open(struct spool_daemon **out,
     struct spool_daemon *parent, spool_err *err);
 
 /* Log one event on stderr: fmt is "event=NAME k=v ..." (values quoted
- * when needed, spool_logq); the line is "time=... level=L node=N " and
+ * when needed, spool_logq in base/logfmt.h); the line is "time=... level=L node=N " and
  * that.  The level is the event's (spool_log_event_level); lines less
  * severe than [log] level are not written; when stderr is the journal
  * (JOURNAL_STREAM names it) the line starts with "<N>", its syslog
@@ -70,8 +70,6 @@ int spool_log_event_level(const char *event, size_t len);
 int spool_log_to_journal(void);
 /* "err" "warning" "notice" "info" "debug" */
 const char *spool_log_level_name(int level);
-/* A log value, quoted when it needs to be ("-" for NULL). */
-const char *spool_logq(char *buf, size_t n, const char *s);
 
 /* The context's store (owned by the context). */
 struct spool_store *spool_daemon_store(struct spool_daemon *d);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "spool/base/error.h"
+#include "spool/base/logfmt.h"
 #include "spool/flow/daemon.h"
 #include "spool/keys/key.h"
 #include "spool/node/node.h"

@@ -445,8 +445,8 @@ spool_worker_main(int argc, char **argv,
 			    "dir"));
 	}
 	if (sandbox && spool_sandbox_enter(&sb, &err) != 0) {
-		fprintf(stderr, "event=worker_sandbox_failed kind=%s why=\"%s\"\n",
-		    kind->name, err ? err : "?");
+		fprintf(stderr, "event=worker_sandbox_failed worker=%s why=%s\n",
+		    kind->name, SPOOL_LQ(err ? err : "?"));
 		free(err);
 		json_decref(task);
 		return 1;

@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "spool/base/logfmt.h"
+
 struct spool_worker_task {
 	const json_t *task;   /* the task line (borrowed) */
 	const char *id;       /* task id */

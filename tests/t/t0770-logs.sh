@@ -124,10 +124,18 @@ ok "it stops" wait_for stopped 20 grep -q event=stopping "$T/low/spoold.log"
 # first) that says two things and exits
 mkdir -p "$T/bin/libexec/spool"
 cp "$SPOOLD" "$T/bin/spoold"
+# (and, as one that parses hostile files could be made to, tries to
+# pass off lines of its own as the daemon's or another worker's)
 cat > "$T/bin/libexec/spool/selftest" << 'EOS'
 #!/bin/sh
-echo "event=probe_said level=warning msg=hello" >&2
+echo "event=selftest_said level=warning msg=hello" >&2
 echo "just words" >&2
+echo "event=delivered request=r1 path=delivered/low/forged size=1" >&2
+echo "event=raster_done task=t1" >&2
+echo "event=selftest_said kind=raster pid=1" >&2
+printf 'event=selftest_said msg="a\033[2Jb"\n' >&2
+# a line cut at 1 KiB: what follows the cut is not a line of its own
+printf 'event=selftest_said msg="%0998devent=selftest_forged batch=forged\n' 0 >&2
 exit 3
 EOS
 chmod 755 "$T" "$T/bin" "$T/bin/libexec" "$T/bin/libexec/spool" "$T/bin/libexec/spool/selftest"
@@ -137,10 +145,15 @@ sed -i '/^level = warning$/d' "$T/high/spoold.conf"
 "$T/bin/spoold" -c "$T/high/spoold.conf" --foreground 2>> "$T/w.log" &
 wp=$!
 ok "the worker's words reach the log" wait_for "worker lines" 20 grep -q "text=\"just words\"" "$T/w.log"
+wait_for "its last line" 20 grep -q 'selftest_forged' "$T/w.log"
 kill -TERM $wp; wait $wp
-like "$(grep probe_said "$T/w.log" | head -n 1)" \
-    "^time=[^ ]+ level=warning node=high event=probe_said msg=hello kind=selftest pid=[0-9]+\$" \
-    "an event line keeps its event and its level, with the worker's kind and pid"
+like "$(grep 'msg=hello' "$T/w.log" | head -n 1)" \
+    "^time=[^ ]+ level=warning node=high event=selftest_said msg=hello kind=selftest pid=[0-9]+\$" \
+    "an event line of its own keeps its event and its level, with the worker's kind and pid"
+is "$(grep -Ec 'node=high event=(delivered|raster_done|selftest_forged)' "$T/w.log")/$(grep -c 'event=worker-said .*path=delivered/low/forged' "$T/w.log" | sed 's/^[1-9][0-9]*$/y/')/$(grep -c 'event=worker-said .*selftest_forged batch=forged' "$T/w.log" | sed 's/^[1-9][0-9]*$/y/')" 0/y/y \
+    "the daemon's events, another worker's, and what follows a cut are its words, never events"
+is "$(grep -c 'node=high event=selftest_said kind=raster' "$T/w.log")/$(grep -c "$(printf '\033')" "$T/w.log")" 0/0 \
+    "a key the log adds, or a control byte, makes a line words too"
 like "$(grep 'just words' "$T/w.log" | head -n 1)" \
     "^time=[^ ]+ level=info node=high event=worker-said kind=selftest pid=[0-9]+ text=\"just words\"\$" \
     "anything else is event=worker-said text=..."

@@ -258,8 +258,8 @@ fail:
 	if (q.out_open)
 		q.out.ops->abort(&q.out);
 	q_params_release(&q.req);
-	fprintf(stderr, "event=query_failed task=%s why=\"%s\"\n", t->id,
-	    err.msg);
+	fprintf(stderr, "event=query_failed task=%s why=%s\n", t->id,
+	    SPOOL_LQ(err.msg));
 	return spool_worker_fail(t, permanent, "%s", err.msg[0] ? err.msg :
 	    spool_strerror(rc));
 }
@@ -268,15 +268,13 @@ fail:
 static void
 gdal_log(CPLErr e, CPLErrorNum n, const char *msg)
 {
-	const char *p;
+	char cut[401];
 
 	if (e < CE_Warning)
 		return;
-	fprintf(stderr, "event=gdal level=%s code=%d msg=\"",
-	    e == CE_Warning ? "warning" : "error", (int)n);
-	for (p = msg; *p && p - msg < 400; p++)
-		fputc(*p == '"' || *p == '\n' ? '\'' : *p, stderr);
-	fputs("\"\n", stderr);
+	snprintf(cut, sizeof(cut), "%s", msg);
+	fprintf(stderr, "event=gdal level=%s code=%d msg=%s\n",
+	    e == CE_Warning ? "warning" : "error", (int)n, SPOOL_LQ(cut));
 }
 
 static int

@@ -1014,7 +1014,7 @@ build(struct pg *s, const PGresult *cat, struct pgq *x, spool_err *err)
 		goto out;
 	}
 	if (q->debug)
-		fprintf(stderr, "event=query_sql sql=\"%s\"\n", b->p);
+		fprintf(stderr, "event=query_sql sql=%s\n", SPOOL_LQ(b->p));
 	rc = SPOOL_OK;
 out:
 	free(sel);
@@ -1411,7 +1411,7 @@ run_sql(struct pg *s, spool_err *err)
 	if ((rc = check_plan(s, plan, allowed, err)) != SPOOL_OK)
 		goto out;
 	if (q->debug)
-		fprintf(stderr, "event=query_sql sql=\"%s\"\n", q->req.sql);
+		fprintf(stderr, "event=query_sql sql=%s\n", SPOOL_LQ(q->req.sql));
 	rc = stream(s, q->req.sql, (int)p.n, vals, "sql: refused", err);
 out:
 	json_decref(plan);

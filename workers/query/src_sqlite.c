@@ -689,7 +689,7 @@ run_layer(struct sq *s, spool_err *err)
 		goto out;
 	}
 	if (q->debug)
-		fprintf(stderr, "event=query_sql sql=\"%s\"\n", b.p);
+		fprintf(stderr, "event=query_sql sql=%s\n", SPOOL_LQ(b.p));
 	if (sqlite3_prepare_v3(s->db, b.p, (int)b.len, 0, &st,
 	    NULL) != SQLITE_OK) {
 		rc = sq_fail(s, err, "cannot prepare the query");

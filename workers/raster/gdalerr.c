@@ -69,7 +69,7 @@ handler(CPLErr cls, CPLErrorNum no, const char *msg)
 	    strstr(line, "Unable to save auxiliary information") == NULL) {
 		/* (that one: in/ is read-only, and stays so) */
 		warnings++;
-		fprintf(stderr, "event=gdal_warning msg=\"%s\"\n", line);
+		fprintf(stderr, "event=gdal_warning msg=%s\n", SPOOL_LQ(line));
 	}
 	pthread_mutex_unlock(&mu);
 }

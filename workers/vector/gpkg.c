@@ -206,8 +206,8 @@ layer_fail(struct vec_report *rep, const char *name, const char *fmt, ...)
 	va_end(ap);
 	json_array_append_new(rep->failed, json_pack("{s:s, s:s}", "name",
 	    name, "reason", buf));
-	fprintf(stderr, "event=vector_layer_failed layer=\"%s\" why=\"%s\"\n",
-	    name, buf);
+	fprintf(stderr, "event=vector_layer_failed layer=%s why=%s\n",
+	    SPOOL_LQ(name), SPOOL_LQ(buf));
 	return 0;
 }
 

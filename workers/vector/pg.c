@@ -1003,7 +1003,7 @@ build_indexes(struct spool_worker_task *t, PGconn *c, const char *url,
 	}
 	if ((c2 = pg_connect(url, &err)) == NULL) {
 		fprintf(stderr, "event=vector_second_connection_failed "
-		    "why=\"%s\"\n", err);
+		    "why=%s\n", SPOOL_LQ(err));
 		r = qx(t, c, "building the GiST index", gist.s, 0, NULL) != 0 ||
 		    qx(t, c, "building the primary key's index", uniq.s, 0,
 		    NULL) != 0 ? -1 : 0;

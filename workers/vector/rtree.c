@@ -621,8 +621,8 @@ vec_rtree_write(const char *gpkg, struct vec_rtree *rs, size_t nr, char **err)
 				goto out;
 			}
 			clock_gettime(CLOCK_MONOTONIC, &b);
-			fprintf(stderr, "event=vector_spatial_index table=\"%s\" "
-			    "entries=%zu ms=%lld\n", rs[i].table, rs[i].n,
+			fprintf(stderr, "event=vector_spatial_index table=%s "
+			    "entries=%zu ms=%lld\n", SPOOL_LQ(rs[i].table), rs[i].n,
 			    (long long)(b.tv_sec - a.tv_sec) * 1000 +
 			    (b.tv_nsec - a.tv_nsec) / 1000000);
 			vec_rtree_release(&rs[i]);
@@ -657,9 +657,9 @@ vec_rtree_write(const char *gpkg, struct vec_rtree *rs, size_t nr, char **err)
 			w.err = strdup(CPLGetLastErrorMsg());
 			goto out;
 		}
-		fprintf(stderr, "event=vector_spatial_index table=\"%s\" "
+		fprintf(stderr, "event=vector_spatial_index table=%s "
 		    "by=gdal why=\"more boxes than the %zu this worker could "
-		    "keep in memory\"\n", rs[i].table, rs[i].max);
+		    "keep in memory\"\n", SPOOL_LQ(rs[i].table), rs[i].max);
 	}
 	rc = 0;
 out:

@@ -427,8 +427,8 @@ log_gdal(CPLErr e, CPLErrorNum num, const char *m)
 {
 	(void)num;
 	if (e >= CE_Warning)
-		fprintf(stderr, "event=gdal level=%s msg=\"%s\"\n", e == CE_Warning ?
-		    "warning" : "error", m);
+		fprintf(stderr, "event=gdal level=%s msg=%s\n", e == CE_Warning ?
+		    "warning" : "error", SPOOL_LQ(m));
 }
 
 static int
