@@ -360,9 +360,6 @@ proc_start(struct sup *s, struct proc *p)
 	    p->slot, (long)pid);
 }
 
-/* One line a worker wrote on stderr, into the log with its kind and
- * pid: "event=E ..." keeps its event (and its level= when it gives one);
- * anything else is event=worker-said text="...". */
 /* One line a worker wrote on stderr.  An event line of its own names
  * (spool_logline_take) is logged as that event, at its level=, with
  * the worker's kind and pid; anything else, and every piece of a line

@@ -45,11 +45,11 @@ int spool_daemon_fork_open(struct spool_daemon **out,
     struct spool_daemon *parent, spool_err *err);
 
 /* Log one event on stderr: fmt is "event=NAME k=v ..." (values quoted
- * when needed, spool_logq in base/logfmt.h); the line is "time=... level=L node=N " and
- * that.  The level is the event's (spool_log_event_level); lines less
- * severe than [log] level are not written; when stderr is the journal
- * (JOURNAL_STREAM names it) the line starts with "<N>", its syslog
- * priority.  _logl gives the level (SPOOL_LOG_*) itself. */
+ * when needed: spool_logq, base/logfmt.h); the line is "time=...
+ * level=L node=N " and that.  The level is the event's
+ * (spool_log_event_level); lines less severe than [log] level are not
+ * written; when stderr is the journal (JOURNAL_STREAM names it) the line
+ * starts with "<N>", its syslog priority.  _logl gives the level (SPOOL_LOG_*) itself. */
 void spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void spool_daemon_logl(struct spool_daemon *d, int level, const char *fmt,
