@@ -15,9 +15,10 @@
 /* s as a log value, quoted when it needs to be ("-" for NULL), in buf
  * (cut to fit n, still closed) or s itself when it needs no quotes. */
 const char *spool_logq(char *buf, size_t n, const char *s);
-/* spool_logq into a buffer of its own: as long as a line a worker's
- * supervisor takes whole (1 KiB) */
-#define SPOOL_LQ(s) spool_logq((char[1024]){ 0 }, 1024, (s))
+/* spool_logq into a buffer of its own, short enough that a worker's
+ * line with one such value stays within the 1 KiB its supervisor takes
+ * whole (a longer line is logged as words, in pieces) */
+#define SPOOL_LQ(s) spool_logq((char[900]){ 0 }, 900, (s))
 
 /* Checks a line a worker of kind wrote on its stderr before the log
  * takes it as an event of its own.  1 when the line is
