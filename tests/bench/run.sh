@@ -95,6 +95,19 @@ PARTS=${BENCH_PARTS:-pack store daemon raster vector query}
 want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "spool bench: $(nproc) cores"
+# the filesystem the figures come from: ext4 without a journal will not
+# reuse an inode deleted in the last 60-360 s and checks each candidate,
+# so files are made slower after many deletions (docs/DECISIONS.md)
+set -- $(findmnt -n -o SOURCE,FSTYPE -T "$W" 2>/dev/null) - -
+if [ "$2" = ext4 ]; then
+	if ls /proc/fs/jbd2 2>/dev/null | grep -q "^$(basename "$1")-"; then
+		echo "spool bench: $W is on $1, ext4 with a journal"
+	else
+		echo "spool bench: $W is on $1, ext4 without a journal (making files slows down after many deletions)"
+	fi
+else
+	echo "spool bench: $W is on $1 ($2)"
+fi
 want pack && echo "pack: input = GIS rasters/vectors + random, in 8 files"
 want pack || SIZES=""
 for size in $SIZES; do
