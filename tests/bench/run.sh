@@ -534,6 +534,15 @@ PY
 		"$R/task" "$th" "$cm" > "$R/task.json"
 	"$B/libexec/spool/raster" --task "$R/task.json" 2>/dev/null | grep -q '"status":"succeeded"' ||
 		{ echo "bench: the raster worker failed" >&2; exit 1; }
+	# anchor_cog SRC DST: "seconds maxrss_kib" of gdal_translate -of COG
+	# with the raster worker's options for SRC, all cores
+	anchor_cog() {
+		measure gdal_translate -q -of COG -co BLOCKSIZE=512 \
+			-co OVERVIEWS=AUTO -co BIGTIFF=IF_SAFER -co COMPRESS=DEFLATE \
+			-co PREDICTOR=STANDARD -co OVERVIEW_RESAMPLING=AVERAGE \
+			-co NUM_THREADS="$th" -stats \
+			--config GDAL_CACHEMAX $((cm >> 20)) "$1" "$2"
+	}
 	# the two take turns (the machine's speed drifts over a minute),
 	# the best time of each kept
 	RR=${BENCH_RASTER_REPS:-2}
@@ -545,10 +554,7 @@ PY
 		set -- $(measure "$B/libexec/spool/raster" --task "$R/task.json")
 		s_cog=$(least "$s_cog" "$1")
 		[ "$2" -gt "$r_cog" ] && r_cog=$2
-		set -- $(measure gdal_translate -q -of COG -co BLOCKSIZE=512 -co OVERVIEWS=AUTO \
-			-co BIGTIFF=IF_SAFER -co COMPRESS=DEFLATE -co PREDICTOR=STANDARD \
-			-co OVERVIEW_RESAMPLING=AVERAGE -co NUM_THREADS="$th" -stats \
-			--config GDAL_CACHEMAX $((cm >> 20)) "$R/task/in/big.tif" "$R/a.tif")
+		set -- $(anchor_cog "$R/task/in/big.tif" "$R/a.tif")
 		a_cog=$(least "$a_cog" "$1")
 		[ "$2" -gt "$ra_cog" ] && ra_cog=$2
 	done
@@ -600,10 +606,7 @@ PY
 	k=0
 	while [ $k -lt "$TREPS" ]; do
 		k=$((k + 1))
-		set -- $(measure gdal_translate -q -of COG -co BLOCKSIZE=512 -co OVERVIEWS=AUTO \
-			-co BIGTIFF=IF_SAFER -co COMPRESS=DEFLATE -co PREDICTOR=STANDARD \
-			-co OVERVIEW_RESAMPLING=AVERAGE -co NUM_THREADS="$th" -stats \
-			--config GDAL_CACHEMAX $((cm >> 20)) "$R/huge.tif" "$R/a.tif")
+		set -- $(anchor_cog "$R/huge.tif" "$R/a.tif")
 		a_t=$(least "$a_t" "$1")
 		[ "$2" -gt "$ra_t" ] && ra_t=$2
 		rm -f "$R/a.tif"
