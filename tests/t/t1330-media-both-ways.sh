@@ -87,6 +87,11 @@ $HIGH export --to "$U" > /dev/null
 $LOW import --remove --from "$U" > /dev/null
 ok "low sees the ack" wait_for "acknowledged" 20 sh -c \
     "$LOW batches --json | jq -e '.batches[] | select(.name == \"low-high-0000000001.batch\" and .state == \"acknowledged\")'"
+# low answered high's b.txt when it imported it; that answer is its
+# batch 2, due max_age later.  Export after it is written, so that c.txt
+# below is alone in batch 3 whatever the machine's speed (the answer
+# and c.txt shared a batch only when c.txt came within that second).
+wait_for "low batch 2" 20 test -e "$T/low/out/low-high-0000000002.batch.minisig"
 ok "low exports" $LOW export --json --to "$U"
 is "$(jq -c '.removed' "$T/.out")" \
     '[{"name":"low-high-0000000001","reason":"acknowledged by '"'high'"'"}]' \
@@ -95,8 +100,8 @@ ok "it is gone" test ! -e "$U/low-high-0000000001.batch" -a ! -e "$U/low-high-00
 
 # progress on a terminal; --quiet says nothing
 echo "more" > "$T/low/in/files/c.txt"
-wait_for "low batch 2" 20 test -e "$T/low/out/low-high-0000000002.batch.minisig"
+wait_for "low batch 3" 20 test -e "$T/low/out/low-high-0000000003.batch.minisig"
 script -qec "$LOW export --to $U" /dev/null > "$T/tty.out" 2>&1
-like "$(tr '\r' '\n' < "$T/tty.out")" "pair 1 of 1 low-high-0000000002: .* of .*/s" \
+like "$(tr '\r' '\n' < "$T/tty.out")" "pair 1 of 1 low-high-0000000003: .* of .*/s" \
     "a terminal shows pair k of n, bytes and rate"
 ok "--quiet says nothing" sh -c "[ -z \"\$($LOW export --quiet --to $U)\" ]"
