@@ -27,7 +27,7 @@ is "$big" 0 "no batch is over max_bytes"
 like "$(grep event=split "$T/low.log")" "parts=6" "the file went in 6 parts"
 carry low high
 ok "high makes it whole" wait_for "assembled" 20 grep -q 'event=assembled' "$T/high.log"
-ok "and delivers it" wait_for "delivered" 20 test -f "$T/high/delivered/low/big.bin"
+ok "and delivers it" wait_for "delivered" 20 sh -c "[ \$(grep -c event=delivered '$T/high.log') -eq 2 ]"
 cmp -s "$T/big.bin" "$T/high/delivered/low/big.bin"
 is "$?" 0 "byte-identical"
 cmp -s "$T/small.txt" "$T/high/delivered/low/small.txt"

@@ -46,6 +46,7 @@ cp "$T/low/archive/sent/low-high-0000000003.batch"* "$T/high/import/"
 start high
 ok "high imports seqs 1 and 3" wait_for imports 20 \
     sh -c "[ \$(grep -c event=imported '$T/high.log') -eq 2 ]"
+wait_for "the gap line" 10 grep -q event=gap "$T/high.log"
 like "$(grep event=gap "$T/high.log" | tail -n 1)" \
     "level=warning node=high event=gap peer=low missing=2\$" "the gap is a warning naming the missing seq"
 stop high

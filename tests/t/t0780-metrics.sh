@@ -28,9 +28,10 @@ ok "high answers them" wait_for answered 30 \
 carry high low
 ok "low gets the results" wait_for results 30 \
     sh -c "[ \$(grep -c event=result '$T/low.log') -eq 3 ]"
-sleep 0.5 # status files follow their step within a moment
-
 L="$T/low/status/metrics.prom" H="$T/high/status/metrics.prom"
+# the status files follow their step within a moment
+wait_for "status files" 10 sh -c "grep -q '^spool_requests{side=\"submit\",state=\"completed\"} 3\$' '$L' &&
+    grep -q '^spool_requests{side=\"process\",state=\"succeeded\"} 3\$' '$H'"
 ok "promtool check metrics: low's" sh -c "promtool check metrics < '$L'"
 ok "promtool check metrics: high's" sh -c "promtool check metrics < '$H'"
 # m FILE 'NAME{LABELS}': the sample's value
@@ -65,7 +66,7 @@ done
 cp "$T/low/archive/sent/low-high-0000000003.batch"* "$T/high/import/"
 start high
 ok "high takes seq 3" wait_for seq3 20 grep -q "event=imported .*seq=3 " "$T/high.log"
-sleep 0.5
+wait_for "the gap in the metrics" 10 grep -q '^spool_batch_gaps{peer="low"} 1$' "$H"
 is "$(m "$H" 'spool_batch_gaps{peer="low"}')" 1 "seq 2 missing: a gap of 1"
 ok "still valid for promtool" sh -c "promtool check metrics < '$H'"
 stop high

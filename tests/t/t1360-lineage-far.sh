@@ -31,7 +31,7 @@ is "$(printf '%s' "$m" | jq -r '[.lineage[] | .event + "@" + .node] | join(" ")'
     "received@low batched@low" "the request line carries its lineage on low"
 $LOW export --to "$U" > /dev/null
 $HIGH import --remove --from "$U" > /dev/null
-ok "high delivers it" wait_for "delivered" 20 test -e "$T/high/delivered/low/shade.tif"
+ok "high delivers it" wait_for "delivered" 20 grep -q "event=delivered .*path=delivered/low/shade.tif" "$T/high.log"
 
 # on high, from the delivered path (relative to the root, from anywhere)
 cd "$T"
@@ -62,7 +62,7 @@ ok "show of a dropped file's name on high" $HIGH show shade.tif
 ok "high answers on its own" wait_for "high batch" 20 test -e "$T/high/out/high-low-0000000001.batch.minisig"
 $HIGH export --to "$U" > /dev/null
 $LOW import --remove --from "$U" > /dev/null
-ok "low gets the result" wait_for "result" 20 grep -q event=result "$T/low.log"
+ok "low gets the result" wait_for "result" 20 grep -q "event=imported batch=high-low-0000000001.batch" "$T/low.log"
 ok "low: show of high's batch by its name" $LOW show high-low-0000000001.batch
 
 # the same name twice: the candidates are listed

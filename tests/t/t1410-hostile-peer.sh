@@ -86,6 +86,7 @@ feed $B
 ok "status answers within a second" fast
 ok "a blob standing for 2,000 parts is refused at once" test $(($(date +%s) - t0)) -le 5
 like "$(reason $B)" "stands for two part items" "with its reason in quarantine/"
+wait_for "logged" 10 grep -q "event=quarantined batch=$B" "$T/low.log"
 like "$(grep "event=quarantined batch=$B" "$T/low.log")" "two part items" "and in the log"
 
 # item 1: 20,000 part items: more than [batch] max_items, refused from the

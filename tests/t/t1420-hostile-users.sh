@@ -104,6 +104,7 @@ a=$(grep -l "alice's" "$T/high/delivered/low/same"*)
 b=$(grep -l "bob's" "$T/high/delivered/low/same"*)
 is "$(stat -c %a "$a")" 600 "alice's 0600 file is delivered 0600"
 is "$(stat -c %a "$b")" 644 "bob's 0644 file 0644"
+wait_for "all answered" 30 sh -c "[ \$(grep -c event=answered '$T/high.log') -eq 9 ]"
 ok "high flush" "$SPOOLCTL" --root "$T/high" flush
 carry high low
 ok "the answers come back" wait_for "results" 20 test -d "$T/low/results/by-name/bin/files/same.txt"

@@ -49,7 +49,8 @@ ok "status answers" timeout 1 "$SPOOLCTL" --root "$T/low" status
 ok "flush" "$SPOOLCTL" --root "$T/low" flush
 carry low high
 ok "high delivers" wait_for "delivered" 20 test -f "$T/high/delivered/low/three.txt"
-sleep 1
+# its answers are queued after the file is in place; flush after them
+wait_for "answered" 20 sh -c "[ \$(grep -c event=answered '$T/high.log') -eq 3 ]"
 "$SPOOLCTL" --root "$T/high" flush > /dev/null
 carry high low
 ok "the answers come back" wait_for "result" 20 test -f "$T/low/results/by-name/bin/files/one.txt/receipt.json"
