@@ -159,10 +159,61 @@ emit(const char *node, int max_level, int journal, int level,
 }
 
 static void
-vlog(struct spool_daemon *d, int level, const char *fmt, va_list ap)
+emitf(struct spool_daemon *d, int level, const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
 	emit(d->node->cfg->name, d->node->cfg->log_level, d->journal, level,
 	    fmt, ap);
+	va_end(ap);
+}
+
+static void
+vlog(struct spool_daemon *d, int level, const char *fmt, va_list ap)
+{
+	struct spool_held_log *p;
+	char text[1800];
+
+	if (d->hlogging) {
+		vsnprintf(text, sizeof(text), fmt, ap);
+		p = realloc(d->hlog, (d->nhlog + 1) * sizeof(*p));
+		if (p != NULL) {
+			d->hlog = p;
+			if ((p[d->nhlog].text = strdup(text)) != NULL) {
+				p[d->nhlog++].level = level;
+				return;
+			}
+		}
+		/* no memory to hold it: said now rather than lost */
+		emitf(d, level, "%s", text);
+		return;
+	}
+	emit(d->node->cfg->name, d->node->cfg->log_level, d->journal, level,
+	    fmt, ap);
+}
+
+void
+spool_daemon_log_hold(struct spool_daemon *d)
+{
+	spool_daemon_log_release(d, 0);
+	d->hlogging = 1;
+}
+
+void
+spool_daemon_log_release(struct spool_daemon *d, int write)
+{
+	size_t i;
+
+	d->hlogging = 0;
+	for (i = 0; i < d->nhlog; i++) {
+		if (write)
+			emitf(d, d->hlog[i].level, "%s", d->hlog[i].text);
+		free(d->hlog[i].text);
+	}
+	free(d->hlog);
+	d->hlog = NULL;
+	d->nhlog = 0;
 }
 
 void
@@ -392,6 +443,9 @@ spool_daemon_fork_open(struct spool_daemon **out, struct spool_daemon *parent,
 	memset(&d->changed, 0, sizeof(d->changed));
 	d->held = NULL; /* the parent's */
 	d->nheld = 0;
+	d->hlog = NULL;
+	d->nhlog = 0;
+	d->hlogging = 0;
 	d->reaper = NULL; /* the daemon's thread is not in this process */
 	d->st = NULL;
 	if ((r = spool_store_open_config(&d->st, d->node->cfg, err)) !=
@@ -430,6 +484,7 @@ spool_daemon_close(struct spool_daemon *d)
 		spool_reaper_stop(d);
 	spool_store_close(d->st);
 	free(d->changed.v);
+	spool_daemon_log_release(d, 0);
 	if (d->forked) {
 		/* the rest is the parent's */
 		free(d);

@@ -54,6 +54,12 @@ void spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void spool_daemon_logl(struct spool_daemon *d, int level, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
+/* A log says what is: the lines a transaction logs are held from _hold
+ * (which drops what an earlier try held: the store runs a transaction
+ * again when it is busy) and written by _release(d, 1) once it has
+ * committed, or dropped by _release(d, 0) when it rolled back. */
+void spool_daemon_log_hold(struct spool_daemon *d);
+void spool_daemon_log_release(struct spool_daemon *d, int write);
 /* The same line from a process without a daemon context (spoold's
  * supervisor of the worker pools): c's node name and [log] level (NULL:
  * "-" and info). */

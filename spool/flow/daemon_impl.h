@@ -75,6 +75,14 @@ struct spool_daemon {
 	int acl_said;              /* results' ACLs cannot be set: said */
 	size_t nheld;
 	struct spool_reaper *reaper; /* unlinks store/reap/ (reaper.c) */
+	/* lines logged while a transaction runs, written at its commit
+	 * (spool_daemon_log_hold) */
+	struct spool_held_log {
+		int level;
+		char *text;
+	} *hlog;
+	size_t nhlog;
+	int hlogging;
 	uint64_t taken, rejected, imported, quarantined, written;
 	uint64_t refused[16];      /* by enum spool_refusal (intake.h) */
 };

@@ -1229,6 +1229,7 @@ apply_tx(struct spool_store *st, void *arg, spool_err *err)
 	size_t i;
 	int r, applied;
 
+	spool_daemon_log_hold(im->d); /* written at the commit */
 	im->acked = 0;
 	if ((r = spool_store_batch_received(st, im->f.from, im->f.seq,
 	    im->f.id, im->name, im->f.items, im->f.bytes, im->f.tar,
@@ -1443,6 +1444,7 @@ spool_inbox_take(struct spool_daemon *d, const char *name, spool_err *err)
 		r = spool_daemon_sync(d, err);
 	if (r == SPOOL_OK)
 		r = spool_store_atomic(d->st, apply_tx, &im, err);
+	spool_daemon_log_release(d, r == SPOOL_OK);
 	if (r != SPOOL_OK) {
 		if (im.nwritten > 0)
 			unwrite_results(&im);

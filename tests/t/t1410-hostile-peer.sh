@@ -9,7 +9,7 @@
 # go through.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 48
+plan 52
 
 MK="$SPOOL_TOP/tests/tools/mkbatch.py"
 F="$T/forge"
@@ -218,6 +218,24 @@ print(json.dumps(spec([], [res(sys.argv[1], [], [ev(["request:" + sys.argv[1]], 
 EOF
 feed $B
 like "$(reason $B)" "makes a request or batch" "an event making another request: refused"
+
+# a transaction that fails after d's answer was applied and logged: the
+# store refuses h's (a trigger here, a failing disk in life).  The import
+# is rolled back and tried again; the log names no result the store did
+# not keep, and names it once when it does.
+forge high "$HKEY" "$(rid d.txt)" "$(rid h.txt)" <<EOF
+$PY_HEAD
+print(json.dumps(spec([], [res(sys.argv[1], []), res(sys.argv[2], [])])))
+EOF
+DB="$T/low/lineage.db"
+sqlite3 -cmd ".timeout 5000" "$DB" "CREATE TRIGGER t_refuse BEFORE UPDATE OF state ON request WHEN NEW.id = '$(rid h.txt)' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+cp "$F/$B.batch" "$T/low/import/.t" && mv "$T/low/import/.t" "$T/low/import/$B.batch"
+cp "$F/$B.batch.minisig" "$T/low/import/.t" && mv "$T/low/import/.t" "$T/low/import/$B.batch.minisig"
+ok "the store's refusal is logged" wait_for "refused" 20 grep -q "event=error what=import batch=$B.*refused by the test" "$T/low.log"
+is "$(grep -c "event=result request=$(rid d.txt)" "$T/low.log")" 0 "no result is logged that the store did not keep"
+sqlite3 -cmd ".timeout 5000" "$DB" "DROP TRIGGER t_refuse"
+ok "the batch is taken when the store takes it" wait_for "imported" 30 grep -q "event=imported batch=$B" "$T/low.log"
+is "$(grep -c "event=result request=$(rid d.txt)" "$T/low.log")" 1 "then d's result is logged, once"
 
 # item 7: send-only means never accepted from
 sed -i 's/^direction = two-way$/direction = send-only/' "$T/low/spoold.conf"
