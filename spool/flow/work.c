@@ -172,6 +172,34 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 	    ri->name);
 }
 
+/* The delivery's lineage and the task's completion, in one transaction:
+ * a crash between them cannot keep one without the other (the rerun
+ * finds the file through the ledger and records it once), and the store
+ * commits once a file, not four times. */
+struct delivered_arg {
+	const char *worker, *user, *name, *hash, *tref, *fref, *oref;
+	int64_t size;
+	struct spool_task_done *done;
+};
+
+static int
+delivered_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct delivered_arg *a = arg;
+	const char *u2[2] = { a->tref, a->fref }, *g1[1] = { a->oref };
+	const char *u1[1] = { a->oref }, *g2[1] = { a->fref };
+	int r;
+
+	if ((r = spool_lineage_entity(st, a->oref, a->name, a->hash, a->size,
+	    err)) != SPOOL_OK ||
+	    (r = spool_lineage_link(st, "derived", 0, a->user, NULL, u2, 2,
+	    g1, 1, err)) != SPOOL_OK ||
+	    (r = spool_lineage_link(st, "delivered", 0, a->user, NULL, u1, 1,
+	    g2, 1, err)) != SPOOL_OK)
+		return r;
+	return spool_job_complete(st, a->worker, a->done, 1, err);
+}
+
 /* Run one transfer task: deliver, then complete with the receipt. */
 static int
 run_transfer(struct spool_daemon *d, const char *worker,
@@ -181,8 +209,7 @@ run_transfer(struct spool_daemon *d, const char *worker,
 	struct spool_task_done done;
 	char path[PATH_MAX + NAME_MAX + 2], oid[SPOOL_ID_MAX];
 	char tref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX], oref[SPOOL_REF_MAX];
-	const char *u2[2] = { tref, fref }, *g1[1] = { oref }, *u1[1] = { oref };
-	const char *g2[1] = { fref };
+	struct delivered_arg a;
 	json_t *res;
 	char *text;
 	struct stat sb;
@@ -216,21 +243,21 @@ run_transfer(struct spool_daemon *d, const char *worker,
 	json_decref(res);
 	if (text == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-	/* the lineage of the delivery is in the store before the request
-	 * can be answered (the answer carries it): the file is there */
-	if ((r = spool_lineage_entity(d->st, oref, spool_basename(path), ri.hash,
-	    (int64_t)sb.st_size, err)) != SPOOL_OK ||
-	    (r = spool_lineage_link(d->st, "derived", 0, ri.user, NULL, u2, 2,
-	    g1, 1, err)) != SPOOL_OK ||
-	    (r = spool_lineage_link(d->st, "delivered", 0, ri.user, NULL, u1,
-	    1, g2, 1, err)) != SPOOL_OK) {
-		free(text);
-		return r;
-	}
+	/* the lineage of the delivery is in the store when the request can
+	 * be answered (the answer carries it): the file is there */
 	memset(&done, 0, sizeof(done));
 	done.task = t->id;
 	done.result = text;
-	r = spool_job_complete(d->st, worker, &done, 1, err);
+	a.worker = worker;
+	a.user = ri.user;
+	a.name = spool_basename(path);
+	a.hash = ri.hash;
+	a.size = (int64_t)sb.st_size;
+	a.tref = tref;
+	a.fref = fref;
+	a.oref = oref;
+	a.done = &done;
+	r = spool_store_atomic(d->st, delivered_tx, &a, err);
 	free(text);
 	if (r != SPOOL_OK)
 		return r;
