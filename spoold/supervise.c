@@ -850,6 +850,27 @@ tick(struct sup *s)
 		}
 }
 
+/* Where a worker's area is mounted: /tmp/.spool-NODE-ROOT-KIND.SLOT,
+ * ROOT the first 12 hex digits of the BLAKE2b of the node's root.  The
+ * root in the name keeps apart two nodes of one name on a machine (a
+ * test node beside the real one): stopping one removes its directories,
+ * and on the shared name that detached the other's workers' areas under
+ * them; SQLite and GDAL's GeoPackage driver open by absolute path. */
+static void
+mount_point(char *out, size_t n, const char *root, const char *name,
+    const char *kind, int slot)
+{
+	spool_hasher h;
+	uint8_t d[32];
+	char hex[2 * 6 + 1];
+
+	spool_hasher_init(&h, sizeof(d));
+	spool_hasher_update(&h, root, strlen(root));
+	spool_hasher_final(&h, d);
+	spool_hex(hex, d, 6);
+	snprintf(out, n, "/tmp/.spool-%s-%s-%s.%d", name, hex, kind, slot);
+}
+
 /* ---- the loop --------------------------------------------------------- */
 
 static int
@@ -904,7 +925,7 @@ setup(struct sup *s, spool_err *err)
 			p->slot = k;
 			snprintf(p->name, sizeof(p->name), "%s/%s.%d",
 			    s->worker, kinds[i], k);
-			snprintf(p->mnt, sizeof(p->mnt), "/tmp/.spool-%s-%s.%d",
+			mount_point(p->mnt, sizeof(p->mnt), s->node->root,
 			    c->name, kinds[i], k);
 			p->to = p->from = p->err = -1;
 			snprintf(p->area.path, sizeof(p->area.path),

@@ -5,7 +5,7 @@
 # each other.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
-plan 43
+plan 44
 
 pair low high
 set_conf low batch max_age 1s
@@ -178,3 +178,20 @@ ok "a raster request file is refused" wait_for "refused" 10 test -f "$T/low/reje
 like "$(jq -r .reason "$T/low/rejected/r.json.error.json")" \
     "^a raster request works on a file: drop the file in a raster folder" \
     "saying where the file goes"
+
+# a second node named high on this machine (a test node beside the real
+# one) mounts its workers' areas elsewhere: stopping it leaves this
+# node's workers standing on theirs (SQLite and GDAL's GeoPackage driver
+# open files by their absolute path in the area).  The areas are
+# mounted only when spoold runs as root, with workers under another uid.
+if [ "$(id -u)" -eq 0 ]; then
+	"$SPOOLCTL" init --root "$T/twin" --name high --peer low > /dev/null
+	start twin
+	w=$(grep "event=worker-started kind=selftest slot=0 " "$T/high.log" | tail -n 1 | sed 's/.* pid=\([0-9]*\).*/\1/')
+	mp=$(awk '$5 ~ /^\/tmp\/\.spool-/ { print $5 }' "/proc/$w/mountinfo")
+	stop twin
+	ok "a node of the same name, stopped, leaves this one's worker area mounted ($mp)" \
+	    test -n "$mp" -a -d "/proc/$w/root$mp/out"
+else
+	echo "ok 44 # SKIP needs root (the areas are mounted only then)"
+fi
