@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,8 @@
 struct whole {
 	char request[SPOOL_ID_MAX];
 	char hex[SPOOL_HASH_HEXLEN + 1];
+	char name[NAME_MAX + 1];  /* for the log line at the commit */
+	long long parts;
 	uint64_t size;
 };
 
@@ -1052,10 +1055,10 @@ make_whole(struct import *im, size_t a, size_t z, spool_err *err)
 	}
 	snprintf(im->whole[im->nwhole].request, SPOOL_ID_MAX, "%s", req);
 	snprintf(im->whole[im->nwhole].hex, SPOOL_HASH_HEXLEN + 1, "%s", fb);
+	snprintf(im->whole[im->nwhole].name, NAME_MAX + 1, "%s", name);
+	im->whole[im->nwhole].parts = (long long)count;
 	im->whole[im->nwhole].size = (uint64_t)fsize;
 	im->nwhole++;
-	spool_daemon_log(im->d, "event=assembled request=%s name=%s parts=%lld "
-	    "size=%lld", req, LQ(name), (long long)count, (long long)fsize);
 	return SPOOL_OK;
 }
 
@@ -1282,6 +1285,9 @@ apply_tx(struct spool_store *st, void *arg, spool_err *err)
 		    err)) != SPOOL_OK ||
 		    (r = maybe_start(st, im, w->request, err)) != SPOOL_OK)
 			return r;
+		spool_daemon_log(im->d, "event=assembled request=%s name=%s "
+		    "parts=%lld size=%llu", w->request, LQ(w->name), w->parts,
+		    (unsigned long long)w->size);
 	}
 	return SPOOL_OK;
 }

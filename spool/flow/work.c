@@ -197,7 +197,12 @@ delivered_tx(struct spool_store *st, void *arg, spool_err *err)
 	    (r = spool_lineage_link(st, "delivered", 0, a->user, NULL, u1, 1,
 	    g2, 1, err)) != SPOOL_OK)
 		return r;
-	return spool_job_complete(st, a->worker, a->done, 1, err);
+	if ((r = spool_job_complete(st, a->worker, a->done, 1, err)) !=
+	    SPOOL_OK)
+		return r;
+	/* the lease went to another runner: its rerun records the delivery
+	 * (a cancelled task keeps it: the file was delivered) */
+	return a->done->status == SPOOL_ERR_LOST ? SPOOL_ERR_LOST : SPOOL_OK;
 }
 
 /* Run one transfer task: deliver, then complete with the receipt. */
@@ -259,6 +264,8 @@ run_transfer(struct spool_daemon *d, const char *worker,
 	a.done = &done;
 	r = spool_store_atomic(d->st, delivered_tx, &a, err);
 	free(text);
+	if (r == SPOOL_ERR_LOST && done.status == SPOOL_ERR_LOST)
+		return SPOOL_OK; /* rolled back: not ours */
 	if (r != SPOOL_OK)
 		return r;
 	if (done.status != SPOOL_OK)

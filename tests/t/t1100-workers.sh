@@ -134,7 +134,7 @@ ok "its task stops" wait_for "cancelled" 20 grep -q "event=task-cancelled .*requ
 # timed by the log line's own time, not by this loop's polling
 t1=$(grep "event=task-cancelled .*request=$(cat "$T/cx.id")" "$T/high.log" | head -n 1 | sed 's/^time=\([^ ]*\) .*/\1/')
 ms=$(($(date -d "$t1" +%s%3N) - t0))
-ok "within 2 s of the cancel (${ms} ms)" test "$ms" -le 2000
+ok "within 2 s of the cancel (${ms} ms)" test -n "$t1" -a "$ms" -ge 0 -a "$ms" -le 2000
 
 # 6. the sandbox: a worker cannot read the key, write the store, reach
 # the network or the control socket

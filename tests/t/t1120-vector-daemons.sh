@@ -133,7 +133,7 @@ EOF
 pid=$(grep "event=worker-started kind=vector slot=0 " "$T/high.log" | tail -n 1 | sed 's/.* pid=\([0-9]*\).*/\1/')
 strace -qq -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=40 -p "$pid" &
 tracer=$!
-wait_for "strace attached" 10 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status"
+wait_for "strace attached" 10 grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$pid/status"
 drop vector "$T/pts.geojson"
 wait_for "accepted" 20 sh -c "[ \$(grep -c event=accepted '$T/low.log') -eq 9 ]"
 wait_for "low's batch" 30 sh -c "ls '$T/low/out' | grep -q 'minisig\$'"
