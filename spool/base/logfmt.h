@@ -25,7 +25,7 @@ const char *spool_logq(char *buf, size_t n, const char *s);
  *   event=NAME( KEY=VALUE)*
  * with NAME in the worker's own names ("KIND_...", "worker_...",
  * "gdal", "gdal_..."), KEY [a-z0-9_]+ and never one the log adds itself
- * (time, level, node, kind, pid), at most one level=, and each VALUE
+ * (time, node, kind, pid, event), at most one level=, and each VALUE
  * bare or quoted as spool_logq writes it; else 0 (the line is logged as
  * the worker's words, quoted, never as an event: a worker that parses
  * hostile files cannot forge the daemon's own events or a line of

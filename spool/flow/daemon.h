@@ -49,7 +49,8 @@ int spool_daemon_fork_open(struct spool_daemon **out,
  * level=L node=N " and that.  The level is the event's
  * (spool_log_event_level); lines less severe than [log] level are not
  * written; when stderr is the journal (JOURNAL_STREAM names it) the line
- * starts with "<N>", its syslog priority.  _logl gives the level (SPOOL_LOG_*) itself. */
+ * starts with "<N>", its syslog priority.  _logl gives the level
+ * (SPOOL_LOG_*) itself. */
 void spool_daemon_log(struct spool_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void spool_daemon_logl(struct spool_daemon *d, int level, const char *fmt,
