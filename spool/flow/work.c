@@ -172,108 +172,239 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 	    ri->name);
 }
 
-/* The delivery's lineage and the task's completion, in one transaction:
- * a crash between them cannot keep one without the other (the rerun
- * finds the file through the ledger and records it once), and the store
- * commits once a file, not four times. */
-struct delivered_arg {
-	const char *worker, *user, *name, *hash, *tref, *fref, *oref;
+/* Transfer tasks are claimed, and their deliveries recorded, up to
+ * WORK_BATCH at a time: a claim, the first attempts' "started" events,
+ * and the lineage and completion of every delivery of the group are one
+ * transaction each, instead of four per file (a store commit writes
+ * every page it touched: the group's rows share most of them). */
+#define WORK_BATCH 16
+
+struct delivery {
+	struct spool_request_info ri;
+	char req[SPOOL_ID_MAX], path[PATH_MAX + NAME_MAX + 2];
+	char tref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX], oref[SPOOL_REF_MAX];
+	char *text; /* the task's result */
 	int64_t size;
-	struct spool_task_done *done;
 };
 
+struct delivered_arg {
+	const char *worker;
+	struct delivery **dl;
+	struct spool_task_done *done;
+	size_t n;
+};
+
+/* The deliveries' completions and, for each one still this runner's, its
+ * lineage, in one transaction: a crash between them cannot keep one
+ * without the other (the rerun finds the file through the ledger and
+ * records it once).  A delivery whose lease went to another runner is
+ * recorded by that runner's rerun; a cancelled one keeps its lineage
+ * (the file was delivered). */
 static int
 delivered_tx(struct spool_store *st, void *arg, spool_err *err)
 {
 	struct delivered_arg *a = arg;
-	const char *u2[2] = { a->tref, a->fref }, *g1[1] = { a->oref };
-	const char *u1[1] = { a->oref }, *g2[1] = { a->fref };
+	size_t i;
 	int r;
 
-	if ((r = spool_lineage_entity(st, a->oref, a->name, a->hash, a->size,
-	    err)) != SPOOL_OK ||
-	    (r = spool_lineage_link(st, "derived", 0, a->user, NULL, u2, 2,
-	    g1, 1, err)) != SPOOL_OK ||
-	    (r = spool_lineage_link(st, "delivered", 0, a->user, NULL, u1, 1,
-	    g2, 1, err)) != SPOOL_OK)
-		return r;
-	if ((r = spool_job_complete(st, a->worker, a->done, 1, err)) !=
+	if ((r = spool_job_complete(st, a->worker, a->done, a->n, err)) !=
 	    SPOOL_OK)
 		return r;
-	/* the lease went to another runner: its rerun records the delivery
-	 * (a cancelled task keeps it: the file was delivered) */
-	return a->done->status == SPOOL_ERR_LOST ? SPOOL_ERR_LOST : SPOOL_OK;
+	for (i = 0; i < a->n; i++) {
+		struct delivery *v = a->dl[i];
+		const char *u2[2] = { v->tref, v->fref }, *g1[1] = { v->oref };
+		const char *u1[1] = { v->oref }, *g2[1] = { v->fref };
+
+		if (a->done[i].status == SPOOL_ERR_LOST)
+			continue;
+		if ((r = spool_lineage_entity(st, v->oref, spool_basename(
+		    v->path), v->ri.hash, v->size, err)) != SPOOL_OK ||
+		    (r = spool_lineage_link(st, "derived", 0, v->ri.user, NULL,
+		    u2, 2, g1, 1, err)) != SPOOL_OK ||
+		    (r = spool_lineage_link(st, "delivered", 0, v->ri.user,
+		    NULL, u1, 1, g2, 1, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
 }
 
-/* Run one transfer task: deliver, then complete with the receipt. */
+/* Deliver one transfer task's file into place and make its result; the
+ * store learns of it with the group (delivered_tx). */
 static int
-run_transfer(struct spool_daemon *d, const char *worker,
-    const struct spool_task *t, const char *req, spool_err *err)
+run_transfer(struct spool_daemon *d, const struct spool_task *t,
+    struct delivery *v, spool_err *err)
 {
-	struct spool_request_info ri;
-	struct spool_task_done done;
-	char path[PATH_MAX + NAME_MAX + 2], oid[SPOOL_ID_MAX];
-	char tref[SPOOL_REF_MAX], fref[SPOOL_REF_MAX], oref[SPOOL_REF_MAX];
-	struct delivered_arg a;
+	char oid[SPOOL_ID_MAX];
 	json_t *res;
-	char *text;
 	struct stat sb;
 	int r;
 
-	if ((r = spool_store_request_info(d->st, req, &ri, err)) != SPOOL_OK)
+	if ((r = spool_store_request_info(d->st, v->req, &v->ri, err)) !=
+	    SPOOL_OK)
 		return r;
-	if (ri.hash[0] == '\0')
+	if (v->ri.hash[0] == '\0')
 		return spool_fail(err, SPOOL_ERR_INTERNAL, "request %s has no "
-		    "file", req);
-	if ((r = deliver(d, &ri, req, ri.hash, (uint64_t)ri.size, path,
-	    sizeof(path), err)) != SPOOL_OK)
+		    "file", v->req);
+	if ((r = deliver(d, &v->ri, v->req, v->ri.hash, (uint64_t)v->ri.size,
+	    v->path, sizeof(v->path), err)) != SPOOL_OK)
 		return r;
-	if ((uint64_t)ri.size >= SPOOL_BIG_FILE) {
+	if ((uint64_t)v->ri.size >= SPOOL_BIG_FILE) {
 		/* delivered: the blob is not read again soon */
 		char bpath[PATH_MAX];
 
-		if (spool_blob_path(d->node->root, ri.hash, bpath) == 0)
+		if (spool_blob_path(d->node->root, v->ri.hash, bpath) == 0)
 			spool_drop_cache(-1, bpath);
 	}
-	if (lstat(path, &sb) != 0)
-		return spool_fail_sys(err, "cannot stat '%s'", path);
+	if (lstat(v->path, &sb) != 0)
+		return spool_fail_sys(err, "cannot stat '%s'", v->path);
+	v->size = (int64_t)sb.st_size;
 	spool_uuid7(oid);
-	snprintf(tref, sizeof(tref), "task:%s", t->id);
-	snprintf(fref, sizeof(fref), "file:%s", ri.hash);
-	snprintf(oref, sizeof(oref), "output:%s", oid);
-	res = json_pack("{s:s, s:s, s:I, s:s}", "delivered", path +
-	    strlen(d->node->root) + 1, "blob", ri.hash, "size",
+	snprintf(v->tref, sizeof(v->tref), "task:%.*s", (int)sizeof(v->tref) -
+	    6, t->id);
+	snprintf(v->fref, sizeof(v->fref), "file:%s", v->ri.hash);
+	snprintf(v->oref, sizeof(v->oref), "output:%s", oid);
+	res = json_pack("{s:s, s:s, s:I, s:s}", "delivered", v->path +
+	    strlen(d->node->root) + 1, "blob", v->ri.hash, "size",
 	    (json_int_t)sb.st_size, "output", oid);
-	text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	v->text = res ? json_dumps(res, JSON_COMPACT) : NULL;
 	json_decref(res);
-	if (text == NULL)
+	if (v->text == NULL)
 		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
-	/* the lineage of the delivery is in the store when the request can
-	 * be answered (the answer carries it): the file is there */
-	memset(&done, 0, sizeof(done));
-	done.task = t->id;
-	done.result = text;
-	a.worker = worker;
-	a.user = ri.user;
-	a.name = spool_basename(path);
-	a.hash = ri.hash;
-	a.size = (int64_t)sb.st_size;
-	a.tref = tref;
-	a.fref = fref;
-	a.oref = oref;
-	a.done = &done;
-	r = spool_store_atomic(d->st, delivered_tx, &a, err);
-	free(text);
-	if (r == SPOOL_ERR_LOST && done.status == SPOOL_ERR_LOST)
-		return SPOOL_OK; /* rolled back: not ours */
-	if (r != SPOOL_OK)
-		return r;
-	if (done.status != SPOOL_OK)
-		return SPOOL_OK; /* lease lost or cancelled: not ours */
-	spool_idlist_add(&d->changed, req);
-	spool_daemon_log(d, "event=delivered request=%s path=%s size=%lld",
-	    req, LQ(path + strlen(d->node->root) + 1), (long long)sb.st_size);
 	return SPOOL_OK;
+}
+
+/* The first attempts of the group began: one "started" event each. */
+struct started_arg {
+	const struct spool_task *t;
+	size_t n;
+};
+
+static int
+started_tx(struct spool_store *st, void *arg, spool_err *err)
+{
+	struct started_arg *a = arg;
+	size_t i;
+	int r;
+
+	for (i = 0; i < a->n; i++) {
+		char tref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
+		const char *u[1] = { jref }, *g[1] = { tref };
+
+		if (a->t[i].attempt != 1)
+			continue;
+		snprintf(tref, sizeof(tref), "task:%s", a->t[i].id);
+		snprintf(jref, sizeof(jref), "job:%s", a->t[i].job);
+		if ((r = spool_lineage_link(st, "started", 0, NULL, NULL, u, 1,
+		    g, 1, err)) != SPOOL_OK)
+			return r;
+	}
+	return SPOOL_OK;
+}
+
+/* Task task of request req failed with why: logged, and failed in the
+ * store (run again after its backoff while attempts remain).  A lease
+ * lost or a job cancelled meanwhile is not an error of this runner. */
+static int
+task_failed(struct spool_daemon *d, const char *worker, const char *task,
+    const char *req, const char *why, spool_err *err)
+{
+	int r;
+
+	spool_daemon_log(d, "event=task-failed task=%s request=%s reason=%s",
+	    task, req, LQ(why));
+	spool_idlist_add(&d->changed, req);
+	r = spool_job_fail(d->st, worker, task, why, 0, NULL, err);
+	return r == SPOOL_ERR_LOST || r == SPOOL_ERR_CANCELLED ? SPOOL_OK : r;
+}
+
+/* Record the deliveries ok[0..m) (done[i] is ok[i]'s completion) in one
+ * transaction; when the store refuses, each task fails as it would alone
+ * and its rerun finds its file through the ledger. */
+static int
+record_group(struct spool_daemon *d, const char *worker,
+    struct delivery **ok, struct spool_task_done *done, size_t m,
+    spool_err *err)
+{
+	struct delivered_arg a = { worker, ok, done, m };
+	spool_err e;
+	size_t i;
+	int r = SPOOL_OK, r2;
+
+	if (spool_store_atomic(d->st, delivered_tx, &a, &e) != SPOOL_OK) {
+		for (i = 0; i < m; i++)
+			if ((r2 = task_failed(d, worker, done[i].task,
+			    ok[i]->req, e.msg, err)) != SPOOL_OK && r == SPOOL_OK)
+				r = r2;
+		return r;
+	}
+	for (i = 0; i < m; i++) {
+		spool_idlist_add(&d->changed, ok[i]->req);
+		if (done[i].status != SPOOL_OK)
+			continue; /* lease lost or cancelled: not ours */
+		spool_daemon_log(d, "event=delivered request=%s path=%s "
+		    "size=%lld", ok[i]->req, LQ(ok[i]->path +
+		    strlen(d->node->root) + 1), (long long)ok[i]->size);
+	}
+	return SPOOL_OK;
+}
+
+/* Run one claimed group: deliver each file, and record the deliveries
+ * together, as soon as GROUP_BYTES have been delivered (a big file is
+ * recorded, and can be answered, as soon as it is there) or at the end;
+ * a task that cannot be delivered fails alone. */
+#define GROUP_BYTES (16u << 20)
+
+static int
+run_group(struct spool_daemon *d, const char *worker, struct spool_task *t,
+    size_t n, struct delivery *dl, spool_err *err)
+{
+	struct spool_task_done done[WORK_BATCH];
+	struct delivery *ok[WORK_BATCH];
+	struct started_arg sa = { t, n };
+	spool_err e;
+	uint64_t bytes = 0;
+	size_t i, m = 0;
+	int r = SPOOL_OK, r2;
+
+	/* (lineage only: a store that refuses it refuses the rest too) */
+	(void)spool_store_atomic(d->st, started_tx, &sa, NULL);
+	for (i = 0; i < n; i++) {
+		struct delivery *v = &dl[i];
+		json_t *in = t[i].input ? json_loads(t[i].input, 0, NULL) :
+		    NULL;
+		const char *req = in ? json_string_value(json_object_get(in,
+		    "request")) : NULL;
+
+		memset(v, 0, sizeof(*v));
+		snprintf(v->req, sizeof(v->req), "%s", req ? req : "");
+		json_decref(in);
+		if (v->req[0] == '\0')
+			r2 = spool_job_fail(d->st, worker, t[i].id, "task has no "
+			    "request", 1, NULL, err);
+		else if (run_transfer(d, &t[i], v, &e) != SPOOL_OK)
+			r2 = task_failed(d, worker, t[i].id, v->req, e.msg, err);
+		else {
+			memset(&done[m], 0, sizeof(done[m]));
+			done[m].task = t[i].id;
+			done[m].result = v->text;
+			ok[m++] = v;
+			bytes += (uint64_t)v->size;
+			if (bytes < GROUP_BYTES)
+				continue;
+			r2 = record_group(d, worker, ok, done, m, err);
+			m = 0;
+			bytes = 0;
+		}
+		if (r2 != SPOOL_OK && r2 != SPOOL_ERR_LOST &&
+		    r2 != SPOOL_ERR_CANCELLED && r == SPOOL_OK)
+			r = r2;
+	}
+	if (m > 0 && (r2 = record_group(d, worker, ok, done, m, err)) !=
+	    SPOOL_OK && r == SPOOL_OK)
+		r = r2;
+	for (i = 0; i < n; i++)
+		free(dl[i].text);
+	return r;
 }
 
 int
@@ -281,57 +412,35 @@ spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
     spool_err *err)
 {
 	int64_t lease = (int64_t)d->node->cfg->task_timeout * 1000;
-	struct spool_task t;
-	size_t n;
+	struct spool_task t[WORK_BATCH];
+	struct delivery *dl;
+	size_t n, i;
 	int r;
 
 	*ran = 0;
+	if ((dl = malloc(WORK_BATCH * sizeof(*dl))) == NULL)
+		return spool_fail(err, SPOOL_ERR_NOMEM, "out of memory");
 	for (;;) {
-		json_t *in;
-		const char *req;
-		char rid[SPOOL_ID_MAX], tref[SPOOL_REF_MAX], jref[SPOOL_REF_MAX];
-		const char *u[1] = { jref }, *g[1] = { tref };
-
 		/* transfers only: the other types are the worker pools'
 		 * (spoold/supervise.c) */
-		if ((r = spool_job_claim(d->st, worker, "transfer", 1, lease,
-		    &t, &n, err)) != SPOOL_OK)
-			return r;
-		if (n == 0)
-			return SPOOL_OK;
-		(*ran)++;
-		in = t.input ? json_loads(t.input, 0, NULL) : NULL;
-		req = in ? json_string_value(json_object_get(in, "request")) :
-		    NULL;
-		snprintf(rid, sizeof(rid), "%s", req ? req : "");
-		json_decref(in);
-		snprintf(tref, sizeof(tref), "task:%s", t.id);
-		snprintf(jref, sizeof(jref), "job:%s", t.job);
-		if (t.attempt == 1)
-			spool_lineage_link(d->st, "started", 0, NULL, NULL, u, 1,
-			    g, 1, NULL);
-		if (rid[0] == '\0')
-			r = spool_job_fail(d->st, worker, t.id, "task has no "
-			    "request", 1, NULL, err);
-		else {
-			spool_err e;
+		if ((r = spool_job_claim(d->st, worker, "transfer", WORK_BATCH,
+		    lease, t, &n, err)) != SPOOL_OK || n == 0)
+			break;
+		*ran += n;
+		r = run_group(d, worker, t, n, dl, err);
+		for (i = 0; i < n; i++)
+			spool_task_release(&t[i]);
+		if (r != SPOOL_OK) {
+			/* what this runner still holds runs again now, not
+			 * when its lease ends */
+			uint64_t back;
 
-			if ((r = run_transfer(d, worker, &t, rid, &e)) !=
-			    SPOOL_OK) {
-				spool_daemon_log(d, "event=task-failed task=%s "
-				    "request=%s reason=%s", t.id, rid,
-				    LQ(e.msg));
-				r = spool_job_fail(d->st, worker, t.id, e.msg, 0,
-				    NULL, err);
-			}
+			(void)spool_store_worker_died(d->st, worker, &back, NULL);
+			break;
 		}
-		if (rid[0] != '\0')
-			spool_idlist_add(&d->changed, rid);
-		spool_task_release(&t);
-		if (r != SPOOL_OK && r != SPOOL_ERR_LOST &&
-		    r != SPOOL_ERR_CANCELLED)
-			return r;
 	}
+	free(dl);
+	return r;
 }
 
 /* ---- answers ---------------------------------------------------------- */
