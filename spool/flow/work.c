@@ -176,8 +176,16 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
  * WORK_BATCH at a time: a claim, the first attempts' "started" events,
  * and the lineage and completion of every delivery of the group are one
  * transaction each, instead of four per file (a store commit writes
- * every page it touched: the group's rows share most of them). */
+ * every page it touched: the group's rows share most of them).  A group
+ * starts at one task and doubles while its files are small; a group that
+ * delivered GROUP_BYTES goes back to one, so big files are claimed one
+ * at a time (and the other workers take the rest) as they always were.
+ * A task that waited in its group longer than LEASE_CHECK_MS has its
+ * lease renewed first, and is left when it is no longer this runner's
+ * (its lease ended, its job was cancelled or expired). */
 #define WORK_BATCH 16
+#define GROUP_BYTES (16u << 20)
+#define LEASE_CHECK_MS 1000
 
 struct delivery {
 	struct spool_request_info ri;
@@ -292,7 +300,8 @@ started_tx(struct spool_store *st, void *arg, spool_err *err)
 
 		if (a->t[i].attempt != 1)
 			continue;
-		snprintf(tref, sizeof(tref), "task:%s", a->t[i].id);
+		snprintf(tref, sizeof(tref), "task:%.*s", (int)sizeof(tref) - 6,
+		    a->t[i].id);
 		snprintf(jref, sizeof(jref), "job:%s", a->t[i].job);
 		if ((r = spool_lineage_link(st, "started", 0, NULL, NULL, u, 1,
 		    g, 1, err)) != SPOOL_OK)
@@ -318,8 +327,9 @@ task_failed(struct spool_daemon *d, const char *worker, const char *task,
 }
 
 /* Record the deliveries ok[0..m) (done[i] is ok[i]'s completion) in one
- * transaction; when the store refuses, each task fails as it would alone
- * and its rerun finds its file through the ledger. */
+ * transaction.  When the store refuses a group, each delivery is recorded
+ * alone; one it refuses alone fails (run again after its backoff: the
+ * rerun finds its file through the ledger). */
 static int
 record_group(struct spool_daemon *d, const char *worker,
     struct delivery **ok, struct spool_task_done *done, size_t m,
@@ -331,10 +341,16 @@ record_group(struct spool_daemon *d, const char *worker,
 	int r = SPOOL_OK, r2;
 
 	if (spool_store_atomic(d->st, delivered_tx, &a, &e) != SPOOL_OK) {
-		for (i = 0; i < m; i++)
-			if ((r2 = task_failed(d, worker, done[i].task,
-			    ok[i]->req, e.msg, err)) != SPOOL_OK && r == SPOOL_OK)
+		for (i = 0; i < m; i++) {
+			if (m > 1)
+				r2 = record_group(d, worker, &ok[i], &done[i], 1,
+				    err);
+			else
+				r2 = task_failed(d, worker, done[i].task,
+				    ok[i]->req, e.msg, err);
+			if (r2 != SPOOL_OK && r == SPOOL_OK)
 				r = r2;
+		}
 		return r;
 	}
 	for (i = 0; i < m; i++) {
@@ -350,25 +366,28 @@ record_group(struct spool_daemon *d, const char *worker,
 
 /* Run one claimed group: deliver each file, and record the deliveries
  * together, as soon as GROUP_BYTES have been delivered (a big file is
- * recorded, and can be answered, as soon as it is there) or at the end;
- * a task that cannot be delivered fails alone. */
-#define GROUP_BYTES (16u << 20)
-
+ * recorded as soon as it is there) or at the end; a task that cannot be
+ * delivered fails alone.  *total is what the group delivered. */
 static int
 run_group(struct spool_daemon *d, const char *worker, struct spool_task *t,
-    size_t n, struct delivery *dl, spool_err *err)
+    size_t n, struct delivery *dl, uint64_t *total, spool_err *err)
 {
 	struct spool_task_done done[WORK_BATCH];
 	struct delivery *ok[WORK_BATCH];
 	struct started_arg sa = { t, n };
+	int64_t lease = (int64_t)d->node->cfg->task_timeout * 1000;
+	int64_t claimed = spool_mono_ms();
 	spool_err e;
 	uint64_t bytes = 0;
 	size_t i, m = 0;
 	int r = SPOOL_OK, r2;
 
+	*total = 0;
+	for (i = 0; i < n; i++)
+		dl[i].text = NULL;
 	/* (lineage only: a store that refuses it refuses the rest too) */
 	(void)spool_store_atomic(d->st, started_tx, &sa, NULL);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && r == SPOOL_OK; i++) {
 		struct delivery *v = &dl[i];
 		json_t *in = t[i].input ? json_loads(t[i].input, 0, NULL) :
 		    NULL;
@@ -378,6 +397,19 @@ run_group(struct spool_daemon *d, const char *worker, struct spool_task *t,
 		memset(v, 0, sizeof(*v));
 		snprintf(v->req, sizeof(v->req), "%s", req ? req : "");
 		json_decref(in);
+		if (i > 0 && spool_mono_ms() - claimed > LEASE_CHECK_MS) {
+			/* it waited behind others: still ours? */
+			r2 = spool_job_heartbeat(d->st, worker, t[i].id, lease,
+			    err);
+			if (r2 == SPOOL_ERR_LOST || r2 == SPOOL_ERR_CANCELLED) {
+				spool_idlist_add(&d->changed, v->req);
+				continue;
+			}
+			if (r2 != SPOOL_OK) {
+				r = r2;
+				break;
+			}
+		}
 		if (v->req[0] == '\0')
 			r2 = spool_job_fail(d->st, worker, t[i].id, "task has no "
 			    "request", 1, NULL, err);
@@ -389,6 +421,7 @@ run_group(struct spool_daemon *d, const char *worker, struct spool_task *t,
 			done[m].result = v->text;
 			ok[m++] = v;
 			bytes += (uint64_t)v->size;
+			*total += (uint64_t)v->size;
 			if (bytes < GROUP_BYTES)
 				continue;
 			r2 = record_group(d, worker, ok, done, m, err);
@@ -414,7 +447,8 @@ spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
 	int64_t lease = (int64_t)d->node->cfg->task_timeout * 1000;
 	struct spool_task t[WORK_BATCH];
 	struct delivery *dl;
-	size_t n, i;
+	uint64_t bytes;
+	size_t n, i, want = 1;
 	int r;
 
 	*ran = 0;
@@ -423,13 +457,15 @@ spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
 	for (;;) {
 		/* transfers only: the other types are the worker pools'
 		 * (spoold/supervise.c) */
-		if ((r = spool_job_claim(d->st, worker, "transfer", WORK_BATCH,
+		if ((r = spool_job_claim(d->st, worker, "transfer", want,
 		    lease, t, &n, err)) != SPOOL_OK || n == 0)
 			break;
 		*ran += n;
-		r = run_group(d, worker, t, n, dl, err);
+		r = run_group(d, worker, t, n, dl, &bytes, err);
 		for (i = 0; i < n; i++)
 			spool_task_release(&t[i]);
+		want = bytes >= GROUP_BYTES ? 1 : want * 2 > WORK_BATCH ?
+		    WORK_BATCH : want * 2;
 		if (r != SPOOL_OK) {
 			/* what this runner still holds runs again now, not
 			 * when its lease ends */
