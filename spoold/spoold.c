@@ -461,18 +461,21 @@ reap(struct spoold *s)
 				s->workers[i] = s->workers[--s->nworkers];
 				break;
 			}
-		if (WIFSIGNALED(status_)) {
+		if (WIFSIGNALED(status_) || (WIFEXITED(status_) &&
+		    WEXITSTATUS(status_) != 0)) {
 			char name[160];
 			uint64_t n = 0;
 
-			/* its tasks run again now, not after their lease */
+			/* its tasks run again now, not after their lease (one
+			 * that failed has logged why) */
 			worker_name(s, pid, name, sizeof(name));
 			if (spool_store_worker_died(spool_daemon_store(s->d), name, &n, &err) !=
 			    SPOOL_OK)
 				step_failed(s, "reap", &err);
-			spool_daemon_log(s->d, "event=worker-died pid=%ld "
-			    "signal=%d tasks=%llu", (long)pid,
-			    WTERMSIG(status_), (unsigned long long)n);
+			if (WIFSIGNALED(status_))
+				spool_daemon_log(s->d, "event=worker-died pid=%ld "
+				    "signal=%d tasks=%llu", (long)pid,
+				    WTERMSIG(status_), (unsigned long long)n);
 			if (n > 0)
 				sweep(s);
 		}
