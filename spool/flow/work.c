@@ -364,18 +364,18 @@ record_group(struct spool_daemon *d, const char *worker,
 	return SPOOL_OK;
 }
 
-/* Run one claimed group: deliver each file, and record the deliveries
- * together, as soon as GROUP_BYTES have been delivered (a big file is
- * recorded as soon as it is there) or at the end; a task that cannot be
- * delivered fails alone.  *total is what the group delivered. */
+/* Run one group claimed for lease ms: deliver each file, and record the
+ * deliveries together, as soon as GROUP_BYTES have been delivered (a big
+ * file is recorded as soon as it is there) or at the end; a task that
+ * cannot be delivered fails alone.  *total is what the group delivered. */
 static int
-run_group(struct spool_daemon *d, const char *worker, struct spool_task *t,
-    size_t n, struct delivery *dl, uint64_t *total, spool_err *err)
+run_group(struct spool_daemon *d, const char *worker, int64_t lease,
+    struct spool_task *t, size_t n, struct delivery *dl, uint64_t *total,
+    spool_err *err)
 {
 	struct spool_task_done done[WORK_BATCH];
 	struct delivery *ok[WORK_BATCH];
 	struct started_arg sa = { t, n };
-	int64_t lease = (int64_t)d->node->cfg->task_timeout * 1000;
 	int64_t claimed = spool_mono_ms();
 	spool_err e;
 	uint64_t bytes = 0;
@@ -461,7 +461,7 @@ spool_work_run(struct spool_daemon *d, const char *worker, size_t *ran,
 		    lease, t, &n, err)) != SPOOL_OK || n == 0)
 			break;
 		*ran += n;
-		r = run_group(d, worker, t, n, dl, &bytes, err);
+		r = run_group(d, worker, lease, t, n, dl, &bytes, err);
 		for (i = 0; i < n; i++)
 			spool_task_release(&t[i]);
 		want = bytes >= GROUP_BYTES ? 1 : want * 2 > WORK_BATCH ?
