@@ -513,8 +513,10 @@ if want daemon; then
 		"batch prehash $(fj batch), export copy+fsync+read-back $(fj export)," \
 		"import prehash $(fj import), blob check $(fj blob); best of 2):" \
 		"one batch $(fj total) s${n:+ ($(ratio "$(fj total)" "$n") of NNCP)};" \
-		"parts in batches hashed on both cores (+ zstd $(fj compress)," \
-		"unzstd $(fj decompress)) $(fj two_core) s${n:+ ($(ratio "$(fj two_core)" "$n") of NNCP)}"
+		"parts in batches on both cores (each part hashed too, the whole file" \
+		"on both sides, + zstd $(fj compress), unzstd $(fj decompress), two" \
+		"writes $(fj write))" \
+		"$(fj two_core) s${n:+ ($(ratio "$(fj two_core)" "$n") of NNCP)}"
 	echo "  peak RSS: spoold low $(hwm $plow) KiB, high $(hwm $phigh) KiB"
 	kill $plow $phigh
 	wait $plow $phigh 2>/dev/null || true
