@@ -42,6 +42,7 @@
 #include "supervise.h"
 
 #define RESCAN_MS (60 * 1000)    /* the slow safety rescan */
+#define ANSWER_RETRY_MS 1000     /* answers the store refused, first retry */
 #define SWEEP_MS (15 * 1000)     /* expired leases and deadlines */
 #define WORK_POLL_MS 1000        /* while tasks wait for a retry */
 #define DISK_RETRY_MS 5000       /* intake paused by a full disk */
@@ -67,6 +68,7 @@ struct spoold {
 	int stop, reload, rescan, work_wanted, outbox_wanted;
 	int64_t next_rescan, next_sweep, next_outbox, next_retry, next_work;
 	int64_t next_watchdog, next_gc, next_status, next_store, next_import;
+	int64_t next_answer, answer_backoff; /* after answers failed */
 	int store_lost;            /* said: nothing more done with it */
 	int64_t watchdog_ms;
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -74,6 +76,9 @@ struct spoold {
 	pid_t sup;
 	int sup_wake, sup_note;
 	int64_t sup_restart, sup_backoff;
+	/* the transfer runners' word that they recorded deliveries (read
+	 * end, write end): answered then, not only when a runner exits */
+	int wnote[2];
 	char note[4096];
 	size_t nnote;
 	char logfile[PATH_MAX]; /* detached: the log, reopened on SIGHUP */
@@ -372,6 +377,7 @@ worker_main(struct spoold *s)
 	close(s->tfd);
 	if (s->cfd >= 0)
 		close(s->cfd);
+	close(s->wnote[0]);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGTERM, SIG_DFL);
@@ -391,7 +397,7 @@ worker_main(struct spoold *s)
 		step_failed(s, "worker", &err);
 		_exit(1);
 	}
-	r = spool_work_run(cd, name, &ran, &err);
+	r = spool_work_run(cd, name, s->wnote[1], &ran, &err);
 	if (r != SPOOL_OK)
 		step_failed(s, "worker", &err);
 	if (spool_status_flush(cd, &err) != SPOOL_OK)
@@ -422,6 +428,28 @@ spawn_workers(struct spoold *s)
 	s->workers[s->nworkers++] = pid;
 }
 
+/* Results of what was processed put in the outbox.  When the store
+ * refuses (busy, full, failing), they are tried again after a second,
+ * then twice as long after each retry that fails, up to the slow
+ * rescan's period: nothing else might come along to answer them. */
+static void
+answer(struct spoold *s)
+{
+	spool_err err;
+
+	if (spool_answer_run(s->d, &err) == SPOOL_OK) {
+		s->answer_backoff = 0;
+		s->next_answer = 0;
+		return;
+	}
+	step_failed(s, "answer", &err);
+	if (s->next_answer == 0) {
+		if (s->answer_backoff == 0)
+			s->answer_backoff = ANSWER_RETRY_MS;
+		s->next_answer = sched_now(s) + s->answer_backoff;
+	}
+}
+
 static void
 sweep(struct spoold *s)
 {
@@ -436,8 +464,8 @@ sweep(struct spoold *s)
 		spool_daemon_log(s->d, "event=sweep requeued=%llu expired=%llu",
 		    (unsigned long long)requeued, (unsigned long long)expired);
 		s->work_wanted = 1;
-		if (expired && spool_answer_run(s->d, &err) != SPOOL_OK)
-			step_failed(s, "answer", &err);
+		if (expired)
+			answer(s);
 	}
 }
 
@@ -484,8 +512,7 @@ reap(struct spoold *s)
 	if (!any)
 		return;
 	/* what the workers finished is answered now */
-	if (spool_answer_run(s->d, &err) != SPOOL_OK)
-		step_failed(s, "answer", &err);
+	answer(s);
 	s->work_wanted = 1;
 	do_outbox(s, 0);
 }
@@ -503,6 +530,8 @@ sup_child(void *arg)
 	close(s->tfd);
 	if (s->cfd >= 0)
 		close(s->cfd);
+	close(s->wnote[0]);
+	close(s->wnote[1]);
 	if (ready_fd >= 0) /* the operator waits for spoold's word only */
 		close(ready_fd);
 	ready_fd = -1;
@@ -570,11 +599,31 @@ sup_died(struct spoold *s, int status)
 	    (long long)s->sup_backoff);
 }
 
+/* What workers finished: answered, batched, status rewritten. */
+static void
+answer_now(struct spoold *s)
+{
+	answer(s);
+	do_outbox(s, 0);
+	status(s);
+}
+
+/* Transfer runners recorded deliveries (and go on): answered now. */
+static void
+runner_notes(struct spoold *s)
+{
+	char b[64];
+
+	while (read(s->wnote[0], b, sizeof(b)) > 0)
+		;
+	if (!store_lost(s))
+		answer_now(s);
+}
+
 /* Requests the workers changed: answered, batched, status rewritten. */
 static void
 sup_notes(struct spoold *s)
 {
-	spool_err err;
 	char *nl;
 	ssize_t r;
 	int any = 0;
@@ -596,10 +645,7 @@ sup_notes(struct spoold *s)
 	if (!any)
 		return;
 	s->sup_backoff = 0;
-	if (spool_answer_run(s->d, &err) != SPOOL_OK)
-		step_failed(s, "answer", &err);
-	do_outbox(s, 0);
-	status(s);
+	answer_now(s);
 }
 
 static void
@@ -880,6 +926,7 @@ arm_timer(struct spoold *s)
 	due = min_due(due, s->sup_restart);
 	due = min_due(due, s->next_store);
 	due = min_due(due, s->next_import);
+	due = min_due(due, s->next_answer);
 	memset(&it, 0, sizeof(it));
 	d = due - now;
 	if (d < 1)
@@ -923,6 +970,13 @@ on_timer(struct spoold *s)
 		s->next_import = 0;
 		do_import(s, NULL);
 	}
+	if (s->next_answer && now >= s->next_answer && !store_lost(s)) {
+		s->next_answer = 0;
+		s->answer_backoff *= 2; /* for the next retry, if this fails */
+		if (s->answer_backoff > RESCAN_MS)
+			s->answer_backoff = RESCAN_MS;
+		answer_now(s);
+	}
 	if (s->next_store && now >= s->next_store) {
 		s->next_store = now + STORE_CHECK_MS;
 		(void)store_lost(s);
@@ -958,7 +1012,7 @@ static int
 loop(struct spoold *s)
 {
 	struct spool_daemon_counts n;
-	struct pollfd p[5];
+	struct pollfd p[6];
 	char st[160];
 	nfds_t np;
 
@@ -984,7 +1038,8 @@ loop(struct spoold *s)
 		p[3] = (struct pollfd){ s->cfd, POLLIN, 0 };
 		p[4] = (struct pollfd){ s->sup > 0 ? s->sup_note : -1, POLLIN,
 		    0 };
-		np = 5;
+		p[5] = (struct pollfd){ s->wnote[0], POLLIN, 0 };
+		np = 6;
 		if (poll(p, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1002,6 +1057,8 @@ loop(struct spoold *s)
 			on_control(s);
 		if (s->sup > 0 && p[4].revents)
 			sup_notes(s);
+		if (p[5].revents)
+			runner_notes(s);
 	}
 	return 0;
 }
@@ -1150,6 +1207,7 @@ main(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.ifd = s.sfd = s.tfd = s.cfd = -1;
+	s.wnote[0] = s.wnote[1] = -1;
 	s.config = getenv("SPOOL_CONFIG");
 	opterr = 0;
 	while ((i = getopt_long(argc, argv, ":c:fhT", longopts, NULL)) != -1) {
@@ -1214,7 +1272,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (s.sfd < 0 || s.tfd < 0) {
+	if (s.sfd < 0 || s.tfd < 0 ||
+	    pipe2(s.wnote, O_CLOEXEC | O_NONBLOCK) != 0) {
 		say_err("cannot set up signals and timers");
 		ready_say("cannot set up signals and timers");
 		return 1;
@@ -1256,8 +1315,7 @@ main(int argc, char **argv)
 	s.next_store = sched_now(&s) + STORE_CHECK_MS;
 	s.work_wanted = 1;
 	rescan(&s);
-	if (spool_answer_run(s.d, &err) != SPOOL_OK)
-		step_failed(&s, "answer", &err);
+	answer(&s);
 	sup_start(&s);
 	if (spool_daemon_announce(s.d, &err) != SPOOL_OK)
 		step_failed(&s, "start", &err);

@@ -10,8 +10,11 @@
 #include "spool/base/error.h"
 #include "spool/flow/daemon.h"
 
-/* Run claimable tasks until none is left (a worker process calls it). */
-int spool_work_run(struct spool_daemon *d, const char *worker,
+/* Run claimable transfer tasks until none is left (a worker process
+ * calls it).  After a group of them is recorded a byte is written to
+ * note_fd (unless it is -1), at most once a second, so that
+ * the daemon answers what was delivered while the runner goes on. */
+int spool_work_run(struct spool_daemon *d, const char *worker, int note_fd,
     size_t *ran, spool_err *err);
 /* Put the results of processed requests in the outbox. */
 int spool_answer_run(struct spool_daemon *d, spool_err *err);
