@@ -309,3 +309,16 @@ CREATE INDEX query_cache_source ON query_cache (source);
 -- The permission bits of a request's file as its owner left them (the
 -- request line's "mode"): a delivered copy is never more readable.
 ALTER TABLE request ADD COLUMN mode INTEGER;
+
+-- version 5
+-- When a processed request's answer went into the outbox (ms, wall
+-- clock; NULL until then).  spoold looks for final requests still to be
+-- answered after each group of deliveries and each worker's note: the
+-- partial index holds only processed requests not answered yet, so that
+-- look costs the same however many answered requests the store keeps.
+ALTER TABLE request ADD COLUMN answered BIGINT;
+UPDATE request SET answered = updated WHERE side = 'process' AND EXISTS
+	(SELECT 1 FROM outbox o WHERE o.request = request.id AND
+	o.kind = 'result');
+CREATE INDEX request_unanswered ON request (updated, id)
+	WHERE side = 'process' AND answered IS NULL;

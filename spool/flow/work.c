@@ -187,9 +187,7 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 #define GROUP_BYTES (16u << 20)
 #define LEASE_CHECK_MS 1000
 /* A runner says it recorded groups at most this often (spool_work_run's
- * note_fd): the daemon answers them then, not when the runner exits.
- * (Each answer run reads every processed request's answer line: about
- * 50 ms with 100,000 of them in the store.) */
+ * note_fd): the daemon answers them then, not when the runner exits. */
 #define NOTE_MS 1000
 
 struct delivery {

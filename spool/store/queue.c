@@ -77,17 +77,26 @@ int
 spool_store_outbox_add(struct spool_store *st, struct spool_outbox_item *o,
     spool_err *err)
 {
+	int r;
+
 	if (o->id[0] == '\0')
 		spool_uuid7(o->id);
 	/* when the line began to wait, on the schedule's clock: max_age
 	 * counts from it, whatever the wall clock does */
 	if (o->created == 0)
 		o->created = spool_store_sched(st);
-	return st_q(st, NULL, err, "INSERT INTO outbox (id, peer, kind, "
+	if ((r = st_q(st, NULL, err, "INSERT INTO outbox (id, peer, kind, "
 	    "request, priority, created, ord, size, item, batch) VALUES (?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?, ?)", DBS(o->id), DBS(o->peer), DBS(o->kind),
 	    DBS(o->request), DBI(o->priority), DBI(o->created), DBI(o->ord),
-	    DBI(o->size), DBS(o->item), DBS(o->batch));
+	    DBI(o->size), DBS(o->item), DBS(o->batch))) != SPOOL_OK)
+		return r;
+	/* a result line answers its request (spool_store_unanswered) */
+	if (strcmp(o->kind, "result") != 0)
+		return SPOOL_OK;
+	return st_q(st, NULL, err, "UPDATE request SET answered = ? WHERE "
+	    "id = ? AND side = 'process'", DBI(spool_store_now(st)),
+	    DBS(o->request));
 }
 
 #define OUTBOX_COLS "id, kind, request, priority, created, ord, size, item"
@@ -461,12 +470,17 @@ spool_store_unanswered(struct spool_store *st, size_t limit,
 	struct spool_dbres res;
 	int r;
 
-	/* processed requests whose result is not in the outbox yet */
+	/* processed requests whose result is not in the outbox yet, read
+	 * through the partial index request_unanswered, which holds only
+	 * those not answered ("state || ''": not through request_state,
+	 * which SQLite's planner would otherwise take, and which holds every
+	 * request ever answered); the outbox is asked too, so that nothing
+	 * is ever answered twice */
 	r = st_q(st, &res, err, "SELECT " REQ_COLS " FROM request r "
-	    "WHERE side = 'process' AND state IN ('succeeded', 'failed', "
-	    "'expired', 'cancelled') AND NOT EXISTS (SELECT 1 FROM outbox o "
-	    "WHERE o.request = r.id AND o.kind = 'result') ORDER BY updated, id "
-	    "LIMIT ?", DBI(limit));
+	    "WHERE side = 'process' AND answered IS NULL AND state || '' IN "
+	    "('succeeded', 'failed', 'expired', 'cancelled') AND NOT EXISTS "
+	    "(SELECT 1 FROM outbox o WHERE o.request = r.id AND o.kind = "
+	    "'result') ORDER BY updated, id LIMIT ?", DBI(limit));
 	return st_rows_out(r, &res, fn, arg);
 }
 

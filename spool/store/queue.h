@@ -38,6 +38,7 @@ struct spool_outbox_item {
 	const char *batch;     /* NULL: pending; else already carried by it
 	                          (an offline pack records its lines so) */
 };
+/* A line into the outbox; a "result" line marks its request answered. */
 int spool_store_outbox_add(struct spool_store *st,
     struct spool_outbox_item *o, spool_err *err);
 /* Lines waiting for peer, in send order, at most limit:

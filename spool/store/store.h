@@ -29,7 +29,7 @@
 
 #include "spool/base/error.h"
 
-#define SPOOL_STORE_VERSION 4
+#define SPOOL_STORE_VERSION 5
 #define SPOOL_ID_MAX 37 /* a UUID and its NUL */
 #define SPOOL_REF_MAX 80 /* "kind:" + a hash or UUID, and the NUL */
 

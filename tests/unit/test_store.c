@@ -131,6 +131,54 @@ TEST(store_older_version_is_migrated)
 	spool_store_close(st);
 }
 
+static int
+collect_id(void *arg, const struct spool_store_row *row)
+{
+	char *ids = arg;
+
+	strcat(ids, row->col[0]);
+	strcat(ids, " ");
+	return 0;
+}
+
+/* Version 5 marks the processed requests answered before it as answered:
+ * none is answered twice, and only the others are found. */
+TEST(store_v5_knows_what_was_answered)
+{
+	char url[1024], ids[256];
+	struct spool_store *st;
+	spool_err err;
+
+	fresh_url(url, sizeof(url));
+	CHECK_OK(spool_store_open_at(&st, url, "high", 4, &err));
+	CHECK_OK(st_q0(st, NULL, &err, "INSERT INTO request (id, side, type, "
+	    "usr, name, peer, state, created, updated) VALUES "
+	    "('r1', 'process', 'transfer', 'u', 'a', 'low', 'succeeded', 1, 2), "
+	    "('r2', 'process', 'transfer', 'u', 'b', 'low', 'failed', 1, 3), "
+	    "('r3', 'process', 'transfer', 'u', 'c', 'low', 'running', 1, 4)"));
+	CHECK_OK(st_q0(st, NULL, &err, "INSERT INTO outbox (id, peer, kind, "
+	    "request, priority, created, size, item) VALUES ('o1', 'low', "
+	    "'result', 'r1', 0, 5, 0, '{}')"));
+	spool_store_close(st);
+
+	CHECK_OK(spool_store_open(&st, url, "high", &err));
+	ids[0] = '\0';
+	CHECK_OK(spool_store_unanswered(st, 10, collect_id, ids, &err));
+	CHECK_STR(ids, "r2 ");
+	CHECK_OK(spool_store_outbox_add(st, &(struct spool_outbox_item){
+	    .peer = "low", .kind = "result", .request = "r2", .item = "{}" },
+	    &err));
+	ids[0] = '\0';
+	CHECK_OK(spool_store_unanswered(st, 10, collect_id, ids, &err));
+	CHECK_STR(ids, "");
+	CHECK_OK(st_q0(st, NULL, &err, "UPDATE request SET state = "
+	    "'succeeded' WHERE id = 'r3'"));
+	ids[0] = '\0';
+	CHECK_OK(spool_store_unanswered(st, 10, collect_id, ids, &err));
+	CHECK_STR(ids, "r3 ");
+	spool_store_close(st);
+}
+
 TEST(store_newer_version_is_refused)
 {
 	char url[1024];
@@ -142,7 +190,7 @@ TEST(store_newer_version_is_refused)
 	    "key = 'schema_version'"));
 	spool_store_close(st);
 	CHECK_FAIL(spool_store_open(&st, url, "high", &err), SPOOL_ERR_STORE,
-	    "store schema version 99 is newer than this spool's 4");
+	    "store schema version 99 is newer than this spool's 5");
 }
 
 TEST(store_bad_url_is_a_config_error)
