@@ -5,10 +5,14 @@
  * import/), a signalfd (TERM/INT stop after the current step, HUP reloads
  * and rescans, CHLD reaps workers), one timerfd armed for the nearest
  * thing due (a batch's max_age, a heartbeat, a settling file, the slow
- * rescan, the watchdog), and a control socket (store/spoold.sock) that
- * `spoolctl flush` talks to.  Tasks run in worker processes (fork, with
- * RLIMIT_AS from [workers] memory_limit), each with its own store
- * connection, so a crash in a task fails the task, not the daemon.
+ * rescan, the watchdog, a retry of answers the store refused), a control
+ * socket (store/spoold.sock) that `spoolctl flush` talks to, and two
+ * pipes on which workers say that they finished something (the worker
+ * pools' supervisor, and the transfer runners after each group they
+ * record): what they finished is answered then.  Transfers run in
+ * runner processes (fork, with RLIMIT_AS from [workers] memory_limit),
+ * each with its own store connection, so a crash in a task fails the
+ * task, not the daemon.
  *
  * Every step ends with the status files rewritten.  The steps are those of
  * libspool (spool/daemon.h); this file only decides when to run them.
