@@ -134,36 +134,72 @@ spool_time_parse(const char *s, time_t *out)
 	return 0;
 }
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+/* The length of the strict UTF-8 character at s (no overlongs, no
+ * surrogates, nothing above U+10FFFF), 1 for ASCII; 0 if s does not
+ * start one (or at the terminating NUL). */
+static size_t
+utf8_char(const unsigned char *s)
+{
+	unsigned c = *s, n, i, cp;
+
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 2, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 3, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n + 1;
+}
+
 static int
 utf8_ok(const unsigned char *s)
 {
-	while (*s) {
-		unsigned c = *s, n, i, cp;
+	size_t n;
 
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
+	for (; *s; s += n)
+		if ((n = utf8_char(s)) == 0)
 			return 0;
-		for (i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		s += n + 1;
-	}
 	return 1;
+}
+
+size_t
+spool_text_line(char *s, size_t max)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t o = 0, n, cut = 0;
+
+	if (max < 4)
+		max = 4;
+	while (*p) {
+		n = utf8_char(p);
+		if (n == 0) /* a byte that starts no character */
+			*p = '?', n = 1;
+		else if (n == 1 && (*p < 0x20 || *p == 0x7f))
+			*p = ' ';
+		if (o + n <= max - 3)
+			cut = o + n;
+		if (o + n > max) { /* too long: end at cut, with "..." */
+			memcpy(s + cut, "...", 4);
+			return cut + 3;
+		}
+		o += n;
+		p += n;
+	}
+	return o;
 }
 
 int

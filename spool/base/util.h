@@ -57,6 +57,11 @@ int spool_name_fit(char *out, size_t outsz, const char *name, size_t max);
  * that is not printable ASCII written \xNN: a name or reason from outside
  * that a JSON string can hold. */
 const char *spool_text_utf8(char *buf, size_t n, const char *s);
+/* s made one line a JSON string can hold, in place: control characters
+ * become spaces, bytes that start no UTF-8 character '?', and a text
+ * longer than max bytes (at least 4) is cut on a character boundary and
+ * ends "...".  Returns its new length. */
+size_t spool_text_line(char *s, size_t max);
 /* A size for people: "512 bytes", "1.5 MiB", "100.0 GiB". */
 void spool_size_str(char *out, size_t n, uint64_t v);
 /* Milliseconds of CLOCK_MONOTONIC: what schedules run on (a step of the

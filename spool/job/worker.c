@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spool/base/util.h"
 #include "spool/job/sandbox.h"
 #include "spool/job/worker.h"
 
@@ -189,15 +190,12 @@ spool_worker_fail(struct spool_worker_task *t, int permanent,
 {
 	char msg[1024];
 	va_list ap;
-	char *p;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* one line for the user */
-	for (p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/* one line for the user, whatever the file's names and GDAL said */
+	spool_text_line(msg, SPOOL_WORKER_ERROR_MAX);
 	json_object_set_new(t->answer, "status", json_string("failed"));
 	json_object_set_new(t->answer, "error", json_string(msg));
 	json_object_set_new(t->answer, "permanent", json_boolean(permanent));
@@ -266,6 +264,24 @@ spool_worker_input(struct spool_worker_task *t, const char *name,
 	return NULL;
 }
 
+/* Every input is a plain item name, at in/NAME (as spoold places them). */
+static int
+inputs_ok(const json_t *inputs)
+{
+	size_t i;
+	json_t *in;
+
+	json_array_foreach(inputs, i, in) {
+		const char *nm = json_string_value(json_object_get(in, "name"));
+		const char *p = json_string_value(json_object_get(in, "path"));
+
+		if (nm == NULL || !spool_item_name_ok(nm) || p == NULL ||
+		    strncmp(p, "in/", 3) != 0 || strcmp(p + 3, nm) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static int64_t
 cpu_ms(void)
 {
@@ -284,7 +300,7 @@ run_task(struct spool_worker_io *io, const struct spool_worker_kind *kind,
 	static json_t *empty_obj, *empty_arr;
 	struct spool_worker_task t;
 	json_t *lim, *v;
-	const char *id, *dir;
+	const char *id, *dir, *status;
 	int64_t started = mono_ms(), cpu0 = cpu_ms();
 	struct rusage ru;
 	int r;
@@ -333,6 +349,11 @@ run_task(struct spool_worker_io *io, const struct spool_worker_kind *kind,
 	if (dir == NULL || chdir(dir) != 0)
 		spool_worker_fail(&t, 0, "cannot enter the task directory "
 		    "'%s': %s", t.dir, strerror(errno));
+	else if (!inputs_ok(t.inputs))
+		/* spoold names inputs as users' files are named; a worker
+		 * builds output names from them, so it checks again */
+		spool_worker_fail(&t, 1, "the task names an input that is not "
+		    "a plain file name at in/NAME");
 	else {
 		r = kind->run(&t);
 		if (io->cancelled)
@@ -361,6 +382,11 @@ run_task(struct spool_worker_io *io, const struct spool_worker_kind *kind,
 		if (io->home >= 0 && fchdir(io->home) != 0)
 			_exit(71);
 	}
+	/* a failed task gives nothing: what it made on the way is not a
+	 * result */
+	status = json_string_value(json_object_get(t.answer, "status"));
+	if (status != NULL && strcmp(status, "failed") == 0)
+		json_object_del(t.answer, "outputs");
 	json_object_set_new(t.answer, "task", json_string(id));
 	getrusage(RUSAGE_SELF, &ru);
 	json_object_set_new(t.answer, "metrics", json_pack("{s:I, s:I, s:I}",

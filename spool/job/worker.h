@@ -57,7 +57,10 @@ int spool_worker_main(int argc, char **argv,
 int spool_worker_progress(struct spool_worker_task *t, double frac,
     const char *msg);
 
-/* Convenience for handlers: fail the task with a message (printf). */
+/* Convenience for handlers: fail the task with a message (printf),
+ * made one line of at most SPOOL_WORKER_ERROR_MAX bytes of UTF-8
+ * (spool_text_line): the reason the operator reads in result.json. */
+#define SPOOL_WORKER_ERROR_MAX 480
 int spool_worker_fail(struct spool_worker_task *t, int permanent,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Fail the task because memory ran out: "task exceeded memory_limit

@@ -345,6 +345,33 @@ TEST(item_names)
 	CHECK_STR(out, ".hidden (2)");
 }
 
+TEST(text_lines_for_json)
+{
+	char s[64];
+	size_t i;
+
+	/* control characters become spaces, stray bytes '?' */
+	snprintf(s, sizeof(s), "a\nb\rc\td\x7f");
+	CHECK_INT(spool_text_line(s, 64), 8);
+	CHECK_STR(s, "a b c d ");
+	snprintf(s, sizeof(s), "\xff\xc3(\xed\xa0\x80\xc3\xa9");
+	CHECK_INT(spool_text_line(s, 64), 8);
+	CHECK_STR(s, "??" "(???" "\xc3\xa9");
+	/* cut on a character boundary, within max with its "..." */
+	for (i = 0; i < 20; i++) {
+		s[2 * i] = (char)0xc3;
+		s[2 * i + 1] = (char)0xa9;
+	}
+	s[40] = '\0';
+	CHECK_INT(spool_text_line(s, 10), 9);
+	CHECK_STR(s, "\xc3\xa9\xc3\xa9\xc3\xa9...");
+	snprintf(s, sizeof(s), "0123456789");
+	CHECK_INT(spool_text_line(s, 10), 10);
+	CHECK_STR(s, "0123456789");
+	CHECK_INT(spool_text_line(s, 9), 9);
+	CHECK_STR(s, "012345...");
+}
+
 TEST(long_names_keep_their_suffix)
 {
 	char name[256], out[300];

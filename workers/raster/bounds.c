@@ -136,10 +136,11 @@ clamp_lat(double lat)
 	    lat < -RASTER_MERC_LAT ? -RASTER_MERC_LAT : lat;
 }
 
-void
+int
 rbounds_mercator(const struct rbounds *b, double ext[4])
 {
 	double s = clamp_lat(b->s), n = clamp_lat(b->n), e = b->e;
+	double ratio;
 
 	/* across the antimeridian: east beyond 180 (Leaflet wraps it) */
 	if (e < b->w)
@@ -148,4 +149,27 @@ rbounds_mercator(const struct rbounds *b, double ext[4])
 	ext[2] = RASTER_MERC_R * e * M_PI / 180;
 	ext[1] = RASTER_MERC_R * log(tan(M_PI / 4 + s * M_PI / 360));
 	ext[3] = RASTER_MERC_R * log(tan(M_PI / 4 + n * M_PI / 360));
+	ratio = (ext[2] - ext[0]) / (ext[3] - ext[1]);
+	return b->ok && isfinite(ratio) && ratio > 0 ? 0 : -1;
+}
+
+const char *
+rbounds_note(const struct rinfo *ri, const struct rbounds *b)
+{
+	double ext[4];
+
+	if (ri->srs == NULL)
+		return "the raster has no CRS: processed without map bounds, "
+		    "its preview is not georeferenced";
+	if (!b->ok)
+		return "the raster's CRS does not transform to EPSG:4326: no "
+		    "map bounds";
+	if (rbounds_mercator(b, ext) != 0)
+		return "the raster lies beyond EPSG:3857's +-85.0511 degrees "
+		    "of latitude: a web map does not show it, its preview is "
+		    "not warped";
+	if (b->sampled)
+		return "the raster's corners do not transform to EPSG:4326: "
+		    "bounds from the pixels that do";
+	return NULL;
 }

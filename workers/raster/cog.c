@@ -52,17 +52,23 @@ int
 rcog_opts(struct spool_worker_task *t, const struct rinfo *ri,
     struct rcog_opts *o)
 {
-	const char *c = json_string_value(json_object_get(t->params,
-	    "compress"));
-	const char *r = json_string_value(json_object_get(t->params,
-	    "resampling"));
+	const json_t *cp = json_object_get(t->params, "compress");
+	const json_t *rs = json_object_get(t->params, "resampling");
 	const json_t *rp = json_object_get(t->params, "reproject");
+	const char *c = json_string_value(cp), *r = json_string_value(rs);
 	const char *p = json_string_value(rp);
 
 	memset(o, 0, sizeof(*o));
+	if (cp != NULL && !json_is_null(cp) && c == NULL)
+		return spool_worker_fail(t, 1, "compress must be a string such "
+		    "as \"ZSTD\"");
+	if (rs != NULL && !json_is_null(rs) && r == NULL)
+		return spool_worker_fail(t, 1, "resampling must be a string "
+		    "such as \"AVERAGE\"");
 	upper(o->compress, sizeof(o->compress), c && *c ? c : "DEFLATE");
+	/* a user's value is echoed, not more than a word of it */
 	if (!in_list(compressions, o->compress))
-		return spool_worker_fail(t, 1, "compress '%s' is not one of "
+		return spool_worker_fail(t, 1, "compress '%.32s' is not one of "
 		    "DEFLATE, ZSTD, LZW, JPEG, WEBP", c);
 	if ((strcmp(o->compress, "JPEG") == 0 ||
 	    strcmp(o->compress, "WEBP") == 0) && ri->type != GDT_Byte)
@@ -76,7 +82,7 @@ rcog_opts(struct spool_worker_task *t, const struct rinfo *ri,
 	if (r != NULL && *r != '\0') {
 		upper(o->resampling, sizeof(o->resampling), r);
 		if (!in_list(resamplings, o->resampling))
-			return spool_worker_fail(t, 1, "resampling '%s' is not "
+			return spool_worker_fail(t, 1, "resampling '%.32s' is not "
 			    "one of NEAREST, AVERAGE, BILINEAR, CUBIC, "
 			    "CUBICSPLINE, LANCZOS, MODE, RMS, GAUSS", r);
 	} else
@@ -92,23 +98,23 @@ rcog_opts(struct spool_worker_task *t, const struct rinfo *ri,
 		long code;
 
 		if (strncasecmp(p, "EPSG:", 5) != 0)
-			return spool_worker_fail(t, 1, "reproject '%s': write "
+			return spool_worker_fail(t, 1, "reproject '%.32s': write "
 			    "EPSG:n", p);
 		digits = p + 5;
 		code = strtol(digits, &end, 10);
 		if (end == digits || *end != '\0' || code <= 0 || code > 999999)
-			return spool_worker_fail(t, 1, "reproject '%s': write "
+			return spool_worker_fail(t, 1, "reproject '%.32s': write "
 			    "EPSG:n", p);
 		srs = OSRNewSpatialReference(NULL);
 		rerr_reset();
 		if (OSRImportFromEPSG(srs, (int)code) != OGRERR_NONE) {
 			OSRDestroySpatialReference(srs);
-			return spool_worker_fail(t, 1, "reproject '%s': no such "
+			return spool_worker_fail(t, 1, "reproject '%.32s': no such "
 			    "CRS in this node's PROJ database", p);
 		}
 		OSRDestroySpatialReference(srs);
 		if (ri->srs == NULL || !ri->has_gt)
-			return spool_worker_fail(t, 1, "cannot reproject to %s: "
+			return spool_worker_fail(t, 1, "cannot reproject to %.32s: "
 			    "the raster has no CRS or no geotransform", p);
 		snprintf(o->reproject, sizeof(o->reproject), "EPSG:%ld", code);
 	} else if (rp != NULL && !json_is_null(rp) && p == NULL)
@@ -120,8 +126,15 @@ rcog_opts(struct spool_worker_task *t, const struct rinfo *ri,
 }
 
 static char **
-creation_options(char **argv, const struct rcog_opts *o, GDALDataType dt)
+creation_options(char **argv, const struct rcog_opts *o,
+    const struct rinfo *ri)
 {
+	GDALDataType dt = ri->type;
+	/* GDAL's predictors take whole 8 to 64-bit samples: a 1-bit or
+	 * 12-bit raster keeps its NBITS and goes without */
+	int whole = ri->nbits == 0 || ri->nbits == 8 || ri->nbits == 16 ||
+	    ri->nbits == 32 || ri->nbits == 64;
+
 	char buf[64];
 
 	argv = CSLAddString(argv, "-of");
@@ -135,8 +148,9 @@ creation_options(char **argv, const struct rcog_opts *o, GDALDataType dt)
 	argv = CSLAddString(argv, "-co");
 	snprintf(buf, sizeof(buf), "COMPRESS=%s", o->compress);
 	argv = CSLAddString(argv, buf);
-	if (strcmp(o->compress, "DEFLATE") == 0 ||
-	    strcmp(o->compress, "ZSTD") == 0 || strcmp(o->compress, "LZW") == 0) {
+	if (whole && (strcmp(o->compress, "DEFLATE") == 0 ||
+	    strcmp(o->compress, "ZSTD") == 0 ||
+	    strcmp(o->compress, "LZW") == 0)) {
 		argv = CSLAddString(argv, "-co");
 		argv = CSLAddString(argv, GDALDataTypeIsFloating(dt) ?
 		    "PREDICTOR=FLOATING_POINT" : "PREDICTOR=STANDARD");
@@ -217,7 +231,7 @@ rcog_make(struct spool_worker_task *t, struct rsrc *s,
 			snprintf(buf, sizeof(buf), "%d", win->ysize);
 			argv = CSLAddString(argv, buf);
 		}
-		argv = creation_options(argv, o, s->info.type);
+		argv = creation_options(argv, o, &s->info);
 		to = GDALTranslateOptionsNew(argv, NULL);
 		if (to == NULL) {
 			CSLDestroy(argv);
@@ -279,7 +293,7 @@ rcog_make(struct spool_worker_task *t, struct rsrc *s,
 			snprintf(buf, sizeof(buf), "%d", win->ysize);
 			argv = CSLAddString(argv, buf);
 		}
-		argv = creation_options(argv, o, s->info.type);
+		argv = creation_options(argv, o, &s->info);
 		wo = GDALWarpAppOptionsNew(argv, NULL);
 		if (wo == NULL) {
 			CSLDestroy(argv);

@@ -63,7 +63,7 @@ rmeta_bands(GDALDatasetH ds, int compute)
 		json_object_set_new(o, "color_interpretation",
 		    json_string(GDALGetColorInterpretationName(
 		    GDALGetRasterColorInterpretation(b))));
-		json_object_set_new(o, "description", json_string(desc ? desc :
+		json_object_set_new(o, "description", jtext(desc ? desc :
 		    ""));
 		json_object_set_new(o, "palette", ct ?
 		    json_integer(GDALGetColorEntryCount(ct)) : json_null());
@@ -105,13 +105,13 @@ rmeta_crs(const struct rinfo *ri)
 	json_object_set_new(o, "epsg", ri->epsg ? json_integer(ri->epsg) :
 	    json_null());
 	name = OSRGetName(ri->srs);
-	json_object_set_new(o, "name", json_string(name ? name : ""));
+	json_object_set_new(o, "name", jtext(name ? name : ""));
 	w = wkt2(ri->srs);
-	json_object_set_new(o, "wkt2", w ? json_string(w) : json_null());
+	json_object_set_new(o, "wkt2", jtext(w));
 	CPLFree(w);
 	rerr_reset();
 	if (OSRExportToProj4(ri->srs, &p4) == OGRERR_NONE && p4 && *p4)
-		json_object_set_new(o, "proj4", json_string(p4));
+		json_object_set_new(o, "proj4", jtext(p4));
 	else
 		json_object_set_new(o, "proj4", json_null());
 	CPLFree(p4);
@@ -138,11 +138,11 @@ rmeta_crs_short(const struct rinfo *ri)
 
 		while (n > 0 && p4[n - 1] == ' ')
 			p4[--n] = '\0';
-		r = json_string(p4);
+		r = jtext(p4);
 	} else {
 		const char *name = OSRGetName(ri->srs);
 
-		r = json_string(name ? name : "unknown");
+		r = jtext(name ? name : "unknown");
 	}
 	CPLFree(p4);
 	rerr_reset();
@@ -208,17 +208,8 @@ rmeta_build(GDALDatasetH ds, const struct rinfo *ri, const struct rinfo *src,
 	json_object_set_new(m, "leaflet_bounds", rbounds_leaflet(b));
 	json_object_set_new(m, "bounds_method", !b->ok ? json_null() :
 	    json_string(b->sampled ? "sampled_grid" : "transform_bounds"));
-	if (ri->srs == NULL)
-		json_object_set_new(m, "note", json_string("the raster has no "
-		    "CRS: processed without map bounds, its preview is not "
-		    "georeferenced"));
-	else if (!b->ok)
-		json_object_set_new(m, "note", json_string("the raster's CRS "
-		    "does not transform to EPSG:4326: no map bounds"));
-	else if (b->sampled)
-		json_object_set_new(m, "note", json_string("the raster's "
-		    "corners do not transform to EPSG:4326: bounds from the "
-		    "pixels that do"));
+	if (rbounds_note(ri, b) != NULL)
+		json_object_set_new(m, "note", json_string(rbounds_note(ri, b)));
 	json_object_set_new(m, "overviews", overview_levels(ds));
 	json_object_set_new(m, "compression", comp ? json_string(comp) :
 	    json_null());

@@ -186,9 +186,11 @@ zip_member(struct spool_worker_task *t, const char *zip, const char *name,
 			continue;
 		extension(m, ext, sizeof(ext));
 		if (strcmp(ext, "zip") == 0) {
+			/* m is list's: said before list goes */
+			spool_worker_fail(t, 1, "'%s' holds another zip ('%s'): "
+			    "send the raster in one zip", name, m);
 			CSLDestroy(list);
-			return spool_worker_fail(t, 1, "'%s' holds another zip "
-			    "('%s'): send the raster in one zip", name, m);
+			return -1;
 		}
 		if (ext_drivers(ext) == NULL)
 			continue;
@@ -388,7 +390,7 @@ rinfo_read(GDALDatasetH ds, struct rinfo *ri, char *why, size_t n)
 	GDALRasterBandH b1;
 	OGRSpatialReferenceH srs, wgs84;
 	OGRCoordinateTransformationH ct;
-	const char *auth;
+	const char *auth, *nb;
 	double det;
 	int i;
 
@@ -442,6 +444,8 @@ rinfo_read(GDALDatasetH ds, struct rinfo *ri, char *why, size_t n)
 	ri->per_dataset_mask = (GDALGetMaskFlags(b1) & GMF_PER_DATASET) &&
 	    !(GDALGetMaskFlags(b1) & (GMF_ALL_VALID | GMF_NODATA));
 	GDALGetBlockSize(b1, &ri->block_x, &ri->block_y);
+	nb = GDALGetMetadataItem(b1, "NBITS", "IMAGE_STRUCTURE");
+	ri->nbits = nb != NULL ? atoi(nb) : 0;
 	if (ri->block_x < 1 || ri->block_x > ri->width)
 		ri->block_x = ri->width;
 	if (ri->block_y < 1 || ri->block_y > ri->height)

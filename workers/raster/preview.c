@@ -236,12 +236,10 @@ rpreview_make(struct spool_worker_task *t, GDALDatasetH ds,
 	if (longest > max_size)
 		longest = max_size;
 	rerr_reset();
-	if (ri->georef && b->ok) {
-		rbounds_mercator(b, ext);
+	/* beyond what Web Mercator shows (a polar raster): plain, as
+	 * without a CRS (rbounds_note says so) */
+	if (ri->georef && rbounds_mercator(b, ext) == 0) {
 		ratio = (ext[2] - ext[0]) / (ext[3] - ext[1]);
-		if (!isfinite(ratio) || ratio <= 0)
-			return spool_worker_fail(t, 1, "the raster's bounds have "
-			    "no extent in EPSG:3857");
 		size_for(ratio, longest, &w, &h);
 		res = render(ds, list, n, ri->classified, ext, w, h);
 	} else {

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,21 @@ rfail_gdal(struct spool_worker_task *t, const char *what)
 }
 
 int
+rfail_again(struct spool_worker_task *t, const char *fmt, ...)
+{
+	const char *e = json_string_value(json_object_get(t->answer, "error"));
+	int permanent = json_is_true(json_object_get(t->answer, "permanent"));
+	char who[RASTER_PATH], was[SPOOL_WORKER_ERROR_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(who, sizeof(who), fmt, ap);
+	va_end(ap);
+	snprintf(was, sizeof(was), "%s", e ? e : "?");
+	return spool_worker_fail(t, permanent, "%s: %s", who, was);
+}
+
+int
 routput(struct spool_worker_task *t, const char *name, const char *role,
     const char *type, json_t *hashes)
 {
@@ -106,13 +122,16 @@ preview_size(struct spool_worker_task *t, int *n)
 {
 	const json_t *v = json_object_get(t->params, "preview_size");
 	json_int_t i;
+	char *end;
 
 	*n = 1024;
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (json_is_string(v))
-		i = strtoll(json_string_value(v), NULL, 10);
-	else if (json_is_integer(v))
+	if (json_is_string(v)) {
+		i = strtoll(json_string_value(v), &end, 10);
+		if (end == json_string_value(v) || *end != '\0')
+			i = 0; /* "8192x" is no number of pixels */
+	} else if (json_is_integer(v))
 		i = json_integer_value(v);
 	else
 		i = 0;
@@ -123,8 +142,8 @@ preview_size(struct spool_worker_task *t, int *n)
 	return 0;
 }
 
-static json_t *
-summary(const struct rinfo *ri, const struct rbounds *b)
+json_t *
+rsummary(const struct rinfo *ri, const struct rbounds *b)
 {
 	json_t *s = json_object();
 
@@ -134,12 +153,8 @@ summary(const struct rinfo *ri, const struct rbounds *b)
 	json_object_set_new(s, "width", json_integer(ri->width));
 	json_object_set_new(s, "height", json_integer(ri->height));
 	json_object_set_new(s, "bands", json_integer(ri->bands));
-	if (ri->srs == NULL)
-		json_object_set_new(s, "note", json_string("no CRS: processed "
-		    "without map bounds"));
-	else if (!b->ok)
-		json_object_set_new(s, "note", json_string("the CRS does not "
-		    "transform to EPSG:4326: no map bounds"));
+	if (rbounds_note(ri, b) != NULL)
+		json_object_set_new(s, "note", json_string(rbounds_note(ri, b)));
 	return s;
 }
 
@@ -177,12 +192,7 @@ stage_raster(struct spool_worker_task *t)
 		goto out;
 	if (rcog_make(t, &s, &o, NULL, NULL, path, 0.0, 0.8) != 0) {
 		/* say which file, keep GDAL's reason */
-		const char *e = json_string_value(json_object_get(t->answer,
-		    "error"));
-		char msg[1024];
-
-		snprintf(msg, sizeof(msg), "'%s': %s", s.name, e ? e : "?");
-		json_object_set_new(t->answer, "error", json_string(msg));
+		rfail_again(t, "'%s'", s.name);
 		goto out;
 	}
 	if (rcog_check(path, why, sizeof(why)) != 0) {
@@ -249,7 +259,7 @@ stage_raster(struct spool_worker_task *t)
 	if (rwrite_json(t, "metadata.json", meta) != 0 || routput(t,
 	    "metadata.json", "metadata", "application/json", NULL) != 0)
 		goto out;
-	sum = summary(&ci, &b);
+	sum = rsummary(&ci, &b);
 	json_object_set_new(sum, "cog", json_string(cog));
 	json_object_set_new(sum, "preview", json_string("preview.png"));
 	json_object_set_new(sum, "metadata", json_string("metadata.json"));

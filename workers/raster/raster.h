@@ -62,6 +62,9 @@ int CPL_STDCALL rprog_cb(double frac, const char *msg, void *arg);
 json_t *jnum(double v);
 /* A nodata value for JSON: a number, or "nan", "inf", "-inf". */
 json_t *jnodata(double v);
+/* A string GDAL gave (a name, WKT, description) for JSON, which holds
+ * only UTF-8: bytes that are not written \xNN; null for NULL. */
+json_t *jtext(const char *s);
 /* Write o to out/NAME (2-space indented, full double precision). */
 int rwrite_json(struct spool_worker_task *t, const char *name, json_t *o);
 /* BLAKE2b-256 of a file as lowercase hex, and its size. */
@@ -91,6 +94,7 @@ struct rinfo {
 	int per_dataset_mask;     /* a mask shared by all bands */
 	uint64_t pixel_bytes;     /* uncompressed: w * h * bands * type size */
 	int block_x, block_y;     /* band 1's block size */
+	int nbits;                /* band 1's NBITS (1-bit, 12-bit...), or 0 */
 	char driver[64];
 };
 
@@ -123,8 +127,13 @@ struct rbounds {
 void rbounds_compute(const struct rinfo *ri, struct rbounds *b);
 json_t *rbounds_json(const struct rbounds *b);         /* [w,s,e,n] */
 json_t *rbounds_leaflet(const struct rbounds *b);      /* [[s,w],[n,e]] */
-/* The EPSG:3857 extent of leaflet_bounds with latitudes clamped. */
-void rbounds_mercator(const struct rbounds *b, double ext[4]);
+/* The EPSG:3857 extent of leaflet_bounds with latitudes clamped; -1
+ * when there is none (no bounds, or all beyond +-85.0511 degrees, which
+ * a web map does not show). */
+int rbounds_mercator(const struct rbounds *b, double ext[4]);
+/* Why the raster has no place on a web map, or NULL: the note of its
+ * summary and metadata.json. */
+const char *rbounds_note(const struct rinfo *ri, const struct rbounds *b);
 
 /* ---- cog.c ---- */
 struct rcog_opts {
@@ -190,6 +199,13 @@ int rmosaic_stage(struct spool_worker_task *t);
 void rtask_setup(struct spool_worker_task *t);
 /* Fail the task with GDAL's reason: permanent unless the machine's. */
 int rfail_gdal(struct spool_worker_task *t, const char *what);
+/* The task's failure again, its reason prefixed with which file (printf)
+ * and its permanence kept. */
+int rfail_again(struct spool_worker_task *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The answer's summary of a raster: crs, bounds, leaflet_bounds, size,
+ * bands, and a note when it has no place on a web map. */
+json_t *rsummary(const struct rinfo *ri, const struct rbounds *b);
 /* Add an output and remember its hash in hashes (may be NULL). */
 int routput(struct spool_worker_task *t, const char *name, const char *role,
     const char *type, json_t *hashes);

@@ -105,7 +105,7 @@ rstac_item(const char *id, GDALDatasetH ds, const struct rinfo *ri,
 		char *w = NULL;
 
 		if (OSRExportToWktEx(ri->srs, &w, opts) == OGRERR_NONE && w)
-			json_object_set_new(props, "proj:wkt2", json_string(w));
+			json_object_set_new(props, "proj:wkt2", jtext(w));
 		CPLFree(w);
 	}
 	json_object_set_new(props, "proj:shape", json_pack("[i, i]",

@@ -130,13 +130,7 @@ rtile_plan(struct spool_worker_task *t, struct rsrc *s,
 		}
 	json_decref(grid);
 	rbounds_compute(&s->info, &b);
-	sum = json_object();
-	json_object_set_new(sum, "crs", rmeta_crs_short(&s->info));
-	json_object_set_new(sum, "bounds", rbounds_json(&b));
-	json_object_set_new(sum, "leaflet_bounds", rbounds_leaflet(&b));
-	json_object_set_new(sum, "width", json_integer(s->info.width));
-	json_object_set_new(sum, "height", json_integer(s->info.height));
-	json_object_set_new(sum, "bands", json_integer(s->info.bands));
+	sum = rsummary(&s->info, &b);
 	json_object_set_new(sum, "tiled", json_true());
 	json_object_set_new(sum, "tiles", json_integer(nx * ny));
 	json_object_set_new(sum, "tile_rows", json_integer(ny));
@@ -234,13 +228,7 @@ rtile_stage(struct spool_worker_task *t)
 	snprintf(itemname, sizeof(itemname), "%s.json", name);
 	snprintf(path, sizeof(path), "out/%s", cog);
 	if (rcog_make(t, &s, &o, &win, gridp, path, 0.0, 0.9) != 0) {
-		const char *e = json_string_value(json_object_get(t->answer,
-		    "error"));
-		char msg[1024];
-
-		snprintf(msg, sizeof(msg), "'%s' tile %s: %s", s.name, name,
-		    e ? e : "?");
-		json_object_set_new(t->answer, "error", json_string(msg));
+		rfail_again(t, "'%s' tile %s", s.name, name);
 		goto out;
 	}
 	if (rcog_check(path, why, sizeof(why)) != 0) {
@@ -511,13 +499,7 @@ rmosaic_stage(struct spool_worker_task *t)
 	if (rwrite_json(t, "metadata.json", meta) != 0 || routput(t,
 	    "metadata.json", "metadata", "application/json", NULL) != 0)
 		goto out;
-	sum = json_object();
-	json_object_set_new(sum, "crs", rmeta_crs_short(&ci));
-	json_object_set_new(sum, "bounds", rbounds_json(&b));
-	json_object_set_new(sum, "leaflet_bounds", rbounds_leaflet(&b));
-	json_object_set_new(sum, "width", json_integer(ci.width));
-	json_object_set_new(sum, "height", json_integer(ci.height));
-	json_object_set_new(sum, "bands", json_integer(ci.bands));
+	sum = rsummary(&ci, &b);
 	json_object_set_new(sum, "cog", json_null());
 	json_object_set_new(sum, "vrt", json_string(vrtname));
 	json_object_set_new(sum, "preview", json_string("preview.png"));
@@ -527,9 +509,6 @@ rmosaic_stage(struct spool_worker_task *t)
 	json_object_set_new(sum, "tiles", json_integer(ntiles));
 	json_object_set_new(sum, "reprojected", o.reproject[0] ?
 	    json_string(o.reproject) : json_null());
-	if (ci.srs == NULL)
-		json_object_set_new(sum, "note", json_string("no CRS: processed "
-		    "without map bounds"));
 	json_object_set_new(t->answer, "summary", sum);
 	json_object_set_new(t->answer, "status", json_string("succeeded"));
 	r = 0;

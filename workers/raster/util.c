@@ -1,6 +1,6 @@
 /*
  * util.c - small helpers of the raster worker: JSON numbers that are
- * never inf or NaN, JSON files in out/, content hashes, config sizes.
+ * never inf or NaN, strings that are always UTF-8, JSON files in out/, content hashes, config sizes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 
 #include "raster.h"
 #include "spool/base/hash.h"
+#include "spool/base/util.h"
 
 json_t *
 jnum(double v)
@@ -34,6 +35,26 @@ jnodata(double v)
 	if (isinf(v))
 		return json_string(v > 0 ? "inf" : "-inf");
 	return jnum(v);
+}
+
+json_t *
+jtext(const char *s)
+{
+	json_t *j;
+	char *buf;
+	size_t n;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* not UTF-8 (a GeoTIFF citation in Latin-1, say): bytes as \xNN */
+	n = strlen(s) * 4 + 1;
+	if ((buf = malloc(n)) == NULL)
+		return json_null();
+	j = json_string(spool_text_utf8(buf, n, s));
+	free(buf);
+	return j ? j : json_null();
 }
 
 int
