@@ -53,6 +53,7 @@
 #define GC_MS (6 * 3600 * 1000)  /* retention applied every 6 hours */
 #define STATUS_DELAY_MS 200      /* status files follow within this */
 #define STORE_CHECK_MS 1000      /* the store file still the one opened */
+#define NOTE_ANSWER_MS 1000      /* runners' deliveries answered this often */
 #define WORKERS_MAX 256
 
 struct watch {
@@ -73,6 +74,7 @@ struct spoold {
 	int64_t next_rescan, next_sweep, next_outbox, next_retry, next_work;
 	int64_t next_watchdog, next_gc, next_status, next_store, next_import;
 	int64_t next_answer, answer_backoff; /* after answers failed */
+	int64_t answered;          /* when answers last ran */
 	int store_lost;            /* said: nothing more done with it */
 	int64_t watchdog_ms;
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -441,6 +443,7 @@ answer(struct spoold *s)
 {
 	spool_err err;
 
+	s->answered = sched_now(s);
 	if (spool_answer_run(s->d, &err) == SPOOL_OK) {
 		s->answer_backoff = 0;
 		s->next_answer = 0;
@@ -612,16 +615,23 @@ answer_now(struct spoold *s)
 	status(s);
 }
 
-/* Transfer runners recorded deliveries (and go on): answered now. */
+/* Transfer runners recorded deliveries (and go on): answered now, or
+ * a second after answers last ran (a runner notes every group it
+ * records, and may then stay busy, or stopped, for a long time). */
 static void
 runner_notes(struct spoold *s)
 {
+	int64_t at = s->answered + NOTE_ANSWER_MS;
 	char b[64];
 
 	while (read(s->wnote[0], b, sizeof(b)) > 0)
 		;
-	if (!store_lost(s))
+	if (store_lost(s))
+		return;
+	if (sched_now(s) >= at)
 		answer_now(s);
+	else if (s->next_answer == 0 || s->next_answer > at)
+		s->next_answer = at;
 }
 
 /* Requests the workers changed: answered, batched, status rewritten. */
@@ -974,12 +984,13 @@ on_timer(struct spoold *s)
 		s->next_import = 0;
 		do_import(s, NULL);
 	}
-	if (s->next_answer && now >= s->next_answer && !store_lost(s)) {
-		s->next_answer = 0;
+	if (s->next_answer && now >= s->next_answer) {
+		s->next_answer = 0; /* (not again with the store lost) */
 		s->answer_backoff *= 2; /* for the next retry, if this fails */
 		if (s->answer_backoff > RESCAN_MS)
 			s->answer_backoff = RESCAN_MS;
-		answer_now(s);
+		if (!store_lost(s))
+			answer_now(s);
 	}
 	if (s->next_store && now >= s->next_store) {
 		s->next_store = now + STORE_CHECK_MS;

@@ -186,9 +186,6 @@ deliver(struct spool_daemon *d, const struct spool_request_info *ri,
 #define WORK_BATCH 16
 #define GROUP_BYTES (16u << 20)
 #define LEASE_CHECK_MS 1000
-/* A runner says it recorded groups at most this often (spool_work_run's
- * note_fd): the daemon answers them then, not when the runner exits. */
-#define NOTE_MS 1000
 
 struct delivery {
 	struct spool_request_info ri;
@@ -448,7 +445,6 @@ spool_work_run(struct spool_daemon *d, const char *worker, int note_fd,
     size_t *ran, spool_err *err)
 {
 	int64_t lease = (int64_t)d->node->cfg->task_timeout * 1000;
-	int64_t noted = 0;
 	struct spool_task t[WORK_BATCH];
 	struct delivery *dl;
 	uint64_t bytes;
@@ -470,11 +466,11 @@ spool_work_run(struct spool_daemon *d, const char *worker, int note_fd,
 			spool_task_release(&t[i]);
 		want = bytes >= GROUP_BYTES ? 1 : want * 2 > WORK_BATCH ?
 		    WORK_BATCH : want * 2;
-		/* (a full pipe already holds a word the daemon will read) */
-		if (note_fd >= 0 && spool_mono_ms() - noted >= NOTE_MS) {
+		/* after every group: the daemon answers them then (at most
+		 * once a second), not when the runner exits; a full pipe
+		 * already holds a word it will read */
+		if (note_fd >= 0)
 			(void)!write(note_fd, "d", 1);
-			noted = spool_mono_ms();
-		}
 		if (r != SPOOL_OK) {
 			/* what this runner still holds runs again now, not
 			 * when its lease ends */

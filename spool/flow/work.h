@@ -11,8 +11,8 @@
 #include "spool/flow/daemon.h"
 
 /* Run claimable transfer tasks until none is left (a worker process
- * calls it).  After a group of them is recorded a byte is written to
- * note_fd (unless it is -1), at most once a second, so that
+ * calls it).  After each group of them is recorded a byte is written
+ * to note_fd (unless it is -1, and unless the pipe is full), so that
  * the daemon answers what was delivered while the runner goes on. */
 int spool_work_run(struct spool_daemon *d, const char *worker, int note_fd,
     size_t *ran, spool_err *err);

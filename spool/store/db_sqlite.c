@@ -15,7 +15,11 @@
  * poll.  It only orders writers (SQLite's lock still decides), so a
  * process that cannot take it (another program, no such file) just
  * polls as before; fcntl locks belong to the process, so two connections
- * of one process never wait for each other there.
+ * of one process never wait for each other there.  A writer stopped
+ * while it holds it (SIGSTOP, a debugger: it is held from just before
+ * BEGIN to just after COMMIT) holds the others up until it goes on, as
+ * one stopped inside its transaction would, but without SQLite's
+ * timeout: the daemon's watchdog, not this lock, bounds that.
  *
  * It must never build SQL from data, and never leave a transaction open
  * after an error.

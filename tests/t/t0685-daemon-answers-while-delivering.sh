@@ -3,8 +3,9 @@
 # runner that delivers it has emptied it: 2,000 small files carried from
 # low to high at once; once high has delivered some, its transfer runner
 # is held (SIGSTOP, at a moment it holds no store lock); while it is
-# held, high answers what it delivered and low learns of those
-# deliveries; the runner let go, all 2,000 are delivered and answered.
+# held, high answers every delivery it recorded (not only those of the
+# runner's last note) and low learns of them; the runner let go, all
+# 2,000 are delivered and answered.
 # Then high's store refuses answers while 1,200 more are delivered: once
 # it takes them again, all 1,200 are answered with nothing else
 # happening (answers the store refused are tried again, with high's
@@ -47,12 +48,21 @@ ok "high starts delivering" wait_for "deliveries" 120 started
 # the transfer runner: high's spoold's child that is not the supervisor
 sup=$(grep 'event=supervisor-started' "$T/high.log" | tail -n 1 | sed 's/.*pid=//')
 runner=$(pgrep -P "$_pid_high" | grep -vx "$sup" | head -n 1)
+# the writers' queue lock (DB-wlock, a POSIX lock: /proc/locks) the
+# runner holds from just before its BEGIN to just after its COMMIT
+wl=$(stat -c %i "$DB-wlock")
+queued() {
+	awk -v p="$1" -v i="$wl" '$5 == p && $6 ~ (":" i "$") { f = 1 }
+	    END { exit !f }' /proc/locks
+}
 held=0
 k=0
 while [ -n "$runner" ] && [ $k -lt 50 ]; do
 	kill -STOP "$runner" 2> /dev/null || break
-	# held outside a transaction: the store takes a writer
-	if sqlite3 -cmd ".timeout 200" "$DB" "BEGIN IMMEDIATE; ROLLBACK;" \
+	# held outside a transaction: it holds no writers' lock, and the
+	# store takes a writer
+	if ! queued "$runner" &&
+	    sqlite3 -cmd ".timeout 200" "$DB" "BEGIN IMMEDIATE; ROLLBACK;" \
 	    > /dev/null 2>&1; then
 		held=1
 		break
@@ -69,9 +79,12 @@ completed() {
 	"$SPOOLCTL" --root "$T/low" requests --json --limit 5000 |
 		jq '[.requests[] | select(.state == "completed")] | length'
 }
-# low has at least one completed request (carrying high's answers)
-some_answered() { carry high low; [ "$(completed)" -gt 0 ]; }
-ok "while it is held, low learns of deliveries" wait_for "answers" 60 some_answered
+# every delivery high's runner recorded (and logged) before it was held
+# is answered: low completes as many requests (carrying high's answers)
+rec=$(grep -c 'event=delivered' "$T/high.log")
+recorded_answered() { carry high low; [ "$(completed)" -ge "$rec" ]; }
+ok "while it is held, low learns of the $rec deliveries it recorded" \
+	wait_for "answers" 60 recorded_answered
 got=$(completed)
 ok "... of no more than were delivered ($got of $at)" test "$got" -le "$at"
 is "$(ndel)" "$at" "... and nothing was delivered meanwhile"
