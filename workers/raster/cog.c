@@ -134,7 +134,6 @@ creation_options(char **argv, const struct rcog_opts *o,
 	 * 12-bit raster keeps its NBITS and goes without */
 	int whole = ri->nbits == 0 || ri->nbits == 8 || ri->nbits == 16 ||
 	    ri->nbits == 32 || ri->nbits == 64;
-
 	char buf[64];
 
 	argv = CSLAddString(argv, "-of");
