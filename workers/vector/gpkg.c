@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "spool/base/util.h"
 #include "vector.h"
 
 #define BATCH 1024
@@ -116,6 +117,8 @@ free_name(GDALDatasetH ds, const char *want, char *buf, size_t n)
 	}
 }
 
+#define VEC_FIELDS_MAX 1998
+
 /* Create an output layer with in's fields; map[i] = output field of
  * input field i. */
 static OGRLayerH
@@ -131,6 +134,14 @@ make_layer(GDALDatasetH ds, const char *name, OGRSpatialReferenceH srs,
 
 	if (gt == wkbNone)
 		opts[1] = NULL;
+	if (n > VEC_FIELDS_MAX) {
+		/* SQLite's 2,000 columns, fid and geom among them */
+		if (asprintf(err, "the layer has %d fields; a GeoPackage table "
+		    "holds at most %d besides fid and geom", n,
+		    VEC_FIELDS_MAX) < 0)
+			*err = NULL;
+		return NULL;
+	}
 	CPLErrorReset();
 	l = GDALDatasetCreateLayer(ds, name, gt == wkbNone ? NULL : srs, gt,
 	    opts);
@@ -141,16 +152,30 @@ make_layer(GDALDatasetH ds, const char *name, OGRSpatialReferenceH srs,
 	for (i = 0; i < n; i++) {
 		OGRFieldDefnH fi = OGR_FD_GetFieldDefn(idef, i), fo;
 		const char *nm = OGR_Fld_GetNameRef(fi);
-		char fname[300];
+		char fname[300], shown[1024];
 		int k;
 
 		if (strcasecmp(nm, "fid") == 0 || strcasecmp(nm, "geom") == 0)
 			snprintf(fname, sizeof(fname), "%s_src", nm);
 		else
 			snprintf(fname, sizeof(fname), "%s", nm);
+		/* a GeoPackage's names are UTF-8: a stray byte becomes '?'
+		 * (source_name keeps it, written \xNN) */
+		spool_text_line(fname, sizeof(fname) - 1);
+		/* taken (two names alike but for case, or alike in their
+		 * first 299 bytes): NAME_2, NAME_3, ... with NAME cut short,
+		 * on a character, so that the number fits */
 		for (k = 2; OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(l),
-		    fname) >= 0; k++)
-			snprintf(fname, sizeof(fname), "%s_%d", nm, k);
+		    fname) >= 0; k++) {
+			size_t cut = strlen(nm);
+
+			if (cut > sizeof(fname) - 16)
+				cut = sizeof(fname) - 16;
+			while (cut > 0 && ((unsigned char)nm[cut] & 0xc0) == 0x80)
+				cut--;
+			snprintf(fname, sizeof(fname), "%.*s_%d", (int)cut, nm,
+			    k);
+		}
 		fo = OGR_Fld_Create(fname, OGR_Fld_GetType(fi));
 		OGR_Fld_SetSubType(fo, OGR_Fld_GetSubType(fi));
 		OGR_Fld_SetWidth(fo, OGR_Fld_GetWidth(fi));
@@ -172,7 +197,8 @@ make_layer(GDALDatasetH ds, const char *name, OGRSpatialReferenceH srs,
 				    OGR_Fld_GetSubType(fi))));
 			if (strcmp(fname, nm) != 0)
 				json_object_set_new(f, "source_name",
-				    json_string(nm));
+				    json_string(spool_text_utf8(shown,
+				    sizeof(shown), nm)));
 			json_array_append_new(fields, f);
 		}
 	}
@@ -265,9 +291,22 @@ out:
 }
 
 /* Census: the families and multi-ness the layer's geometries hold. */
+/* The reader said it failed (a truncated .dbf, a damaged file) when it
+ * gave no more features: not the layer's end.  1 with why set. */
+static int
+read_failed(long long k, char *why, size_t whysz)
+{
+	if (CPLGetLastErrorType() < CE_Failure)
+		return 0;
+	snprintf(why, whysz, "reading the layer failed after %lld features: "
+	    "%s", k, CPLGetLastErrorMsg());
+	return 1;
+}
+
 static int
 census(struct spool_worker_task *t, OGRLayerH in, long long fam_n[],
-    int fam_multi[], json_t *types, double done, double span, long long total)
+    int fam_multi[], json_t *types, double done, double span, long long total,
+    char *why, size_t whysz)
 {
 	OGRFeatureDefnH idef = OGR_L_GetLayerDefn(in);
 	int i, nf = OGR_FD_GetFieldCount(idef);
@@ -282,10 +321,14 @@ census(struct spool_worker_task *t, OGRLayerH in, long long fam_n[],
 	OGR_L_SetIgnoredFields(in, (const char **)ign);
 	CSLDestroy(ign);
 	OGR_L_ResetReading(in);
-	while ((f = OGR_L_GetNextFeature(in)) != NULL) {
+	for (;;) {
 		struct vec_geom_info gi;
-		OGRGeometryH g = vec_normalise(OGR_F_StealGeometry(f), &gi);
+		OGRGeometryH g;
 
+		CPLErrorReset();
+		if ((f = OGR_L_GetNextFeature(in)) == NULL)
+			break;
+		g = vec_normalise(OGR_F_StealGeometry(f), &gi);
 		count_type(types, gi.raw, gi.null);
 		if (g != NULL) {
 			fam_n[gi.family]++;
@@ -300,7 +343,7 @@ census(struct spool_worker_task *t, OGRLayerH in, long long fam_n[],
 		}
 	}
 	OGR_L_SetIgnoredFields(in, NULL);
-	return 0;
+	return read_failed(k, why, whysz);
 }
 
 /* Which output a feature of family fam goes to (-1: none fits). */
@@ -331,6 +374,23 @@ struct wctx {
 };
 
 /* Write one batch of features (geometries already normalised). */
+/* Every coordinate of g a finite number (a GeoJSON may say 1e999,
+ * which GDAL reads as inf, and no GeoPackage extent holds it). */
+static int
+finite_geom(OGRGeometryH g)
+{
+	int i, n = OGR_G_GetGeometryCount(g);
+
+	for (i = 0; i < n; i++)
+		if (!finite_geom(OGR_G_GetGeometryRef(g, i)))
+			return 0;
+	n = OGR_G_GetPointCount(g);
+	for (i = 0; i < n; i++)
+		if (!isfinite(OGR_G_GetX(g, i)) || !isfinite(OGR_G_GetY(g, i)))
+			return 0;
+	return 1;
+}
+
 static int
 write_batch(struct wctx *w, const struct plan *p, OGRFeatureH *fs,
     OGRGeometryH *gs, struct vec_geom_info *gis, int n)
@@ -339,6 +399,13 @@ write_batch(struct wctx *w, const struct plan *p, OGRFeatureH *fs,
 	int ok[BATCH], idx[BATCH];
 	int i, np = 0, r = WR_OK;
 
+	for (i = 0; i < n; i++)
+		if (gs[i] != NULL && !finite_geom(gs[i])) {
+			snprintf(w->why, sizeof(w->why), "feature %lld has a "
+			    "coordinate that is not a finite number",
+			    (long long)OGR_F_GetFID(fs[i]));
+			return WR_FAIL;
+		}
 	/* points: one transformation call for the batch */
 	if (w->ct != NULL) {
 		for (i = 0; i < n; i++)
@@ -497,7 +564,16 @@ write_pass(struct wctx *w, const struct plan *p, const char *lname,
 	GDALDatasetStartTransaction(w->ds, FALSE);
 	OGR_L_ResetReading(w->in);
 	for (;;) {
+		CPLErrorReset();
 		f = OGR_L_GetNextFeature(w->in);
+		if (f == NULL && read_failed(k + n, w->why, sizeof(w->why))) {
+			for (i = 0; i < n; i++) {
+				OGR_G_DestroyGeometry(gs[i]);
+				OGR_F_Destroy(fs[i]);
+			}
+			r = WR_FAIL;
+			break;
+		}
 		if (f != NULL) {
 			fs[n] = f;
 			gs[n] = vec_normalise(OGR_F_StealGeometry(f), &gis[n]);
@@ -616,6 +692,18 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 	enum vec_family dfam;
 
 	total = OGR_L_GetFeatureCount(in, TRUE);
+	if (total <= 0) {
+		/* a count the file stores (gpkg_ogr_contents) may lie, or
+		 * there is none: counted by reading */
+		OGRFeatureH f;
+
+		total = 0;
+		OGR_L_ResetReading(in);
+		while ((f = OGR_L_GetNextFeature(in)) != NULL) {
+			OGR_F_Destroy(f);
+			total++;
+		}
+	}
 	if (total == 0) {
 		json_array_append_new(rep->skipped, json_pack("{s:s, s:s}",
 		    "name", lname, "reason", "no features"));
@@ -638,6 +726,8 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 	if (OGR_L_GetSpatialRef(in) != NULL) {
 		ssrs = OSRClone(OGR_L_GetSpatialRef(in));
 		srs_label(ssrs, crs_orig, sizeof(crs_orig));
+		/* a .prj's name in Latin-1, say: kept, a stray byte '?' */
+		spool_text_line(crs_orig, sizeof(crs_orig) - 1);
 	} else {
 		OGREnvelope env;
 
@@ -686,9 +776,12 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 			memset(fam_multi, 0, sizeof(fam_multi));
 			json_decref(types);
 			types = json_object();
-			if (census(t, in, fam_n, fam_multi, types, done, span,
-			    total) != 0) {
-				r = -1;
+			r = census(t, in, fam_n, fam_multi, types, done, span,
+			    total, w.why, sizeof(w.why));
+			if (r != 0) {
+				if (r > 0)
+					layer_fail(rep, lname, "%s", w.why);
+				r = r > 0 ? 0 : -1;
 				goto out;
 			}
 			p.checked = 1;
@@ -713,6 +806,7 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 				    "types that cannot be unified into one: %s; "
 				    "split_by_type = yes gives one layer per type",
 				    lname, types_msg);
+				r = 0; /* (a pass before may have left r set) */
 				goto out;
 			}
 			for (i = VEC_POINT; i < VEC_NFAMILY; i++) {

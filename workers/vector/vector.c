@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "spool/base/util.h"
 #include "vector.h"
 
 /* "yes"/"no", true/false, 1/0; def when absent or unknown */
@@ -78,6 +79,68 @@ layer_wanted(const json_t *want, const char *name)
 	return 0;
 }
 
+/* Params of the wrong JSON type are refused by name, not taken for
+ * their default: "srs": 3857 is no CRS. */
+static int
+check_param_types(struct spool_worker_task *t)
+{
+	static const char *const strings[] = { "srs", "invalid",
+	    "target_schema", "target_table", "load_method", NULL };
+	const json_t *want = json_object_get(t->params, "layers");
+	size_t i;
+	json_t *v;
+
+	for (i = 0; strings[i] != NULL; i++) {
+		v = json_object_get(t->params, strings[i]);
+		if (v != NULL && !json_is_null(v) && !json_is_string(v))
+			return spool_worker_fail(t, 1, "%s must be a string",
+			    strings[i]);
+	}
+	if (want == NULL || json_is_null(want))
+		return 0;
+	if (json_is_string(want) && strspn(json_string_value(want),
+	    ", \t") < strlen(json_string_value(want)))
+		return 0;
+	if (json_is_array(want) && json_array_size(want) > 0) {
+		json_array_foreach(want, i, v)
+			if (!json_is_string(v) || *json_string_value(v) == '\0')
+				break;
+		if (i == json_array_size(want))
+			return 0;
+	}
+	return spool_worker_fail(t, 1, "layers must name layers: a list of "
+	    "names, or names separated by commas");
+}
+
+/* The CRS a user asks for, in a form that names it (EPSG:n, an OGC
+ * URN, WKT, PROJJSON, a +proj string), never a file or a URL that
+ * OSRSetFromUserInput would read; and one a map is drawn in. */
+static int
+srs_param(struct spool_worker_task *t, const char *in,
+    OGRSpatialReferenceH srs)
+{
+	size_t n = strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_");
+	int named = (n > 0 && (in[n] == '[' || in[n] == '(' ||
+	    in[n] == '\0' || /* WGS84, NAD27: a word, not a path */
+	    (in[n] == ':' && strncasecmp(in, "http", 4) != 0 &&
+	    strncasecmp(in, "file", 4) != 0))) || in[0] == '{' ||
+	    strncasecmp(in, "urn:ogc:def:crs:", 16) == 0 ||
+	    (strncmp(in, "+proj=", 6) == 0 && strstr(in, "init") == NULL);
+
+	if (!named)
+		return spool_worker_fail(t, 1, "srs '%.32s': write EPSG:n, WKT, "
+		    "PROJJSON or a +proj= string", in);
+	if (OSRSetFromUserInput(srs, in) != OGRERR_NONE)
+		return spool_worker_fail(t, 1, "srs '%.32s' is not a CRS GDAL "
+		    "knows", in);
+	if (!(OSRIsGeographic(srs) || OSRIsProjected(srs)) ||
+	    OSRIsGeocentric(srs))
+		return spool_worker_fail(t, 1, "srs '%.32s' is not a geographic "
+		    "or projected CRS", in);
+	return 0;
+}
+
 /* The params that matter only later, checked before any work. */
 static int
 check_pg_params(struct spool_worker_task *t)
@@ -87,14 +150,14 @@ check_pg_params(struct spool_worker_task *t)
 	const char *method = pstr(t, "load_method", "replace");
 
 	if (!vec_valid_ident(schema))
-		return spool_worker_fail(t, 1, "target_schema '%s' is not "
+		return spool_worker_fail(t, 1, "target_schema '%.32s' is not "
 		    "[a-z0-9_]{1,63}", schema);
 	if (table != NULL && !vec_valid_ident(table))
-		return spool_worker_fail(t, 1, "target_table '%s' is not "
+		return spool_worker_fail(t, 1, "target_table '%.32s' is not "
 		    "[a-z0-9_]{1,63}", table);
 	if (strcmp(method, "replace") != 0 && strcmp(method, "append") != 0)
-		return spool_worker_fail(t, 1, "load_method '%s' is not replace "
-		    "or append", method);
+		return spool_worker_fail(t, 1, "load_method '%.32s' is not "
+		    "replace or append", method);
 	return 0;
 }
 
@@ -175,6 +238,8 @@ convert(struct spool_worker_task *t)
 	if (name == NULL || spool_worker_input(t, NULL, path, sizeof(path)) ==
 	    NULL)
 		return spool_worker_fail(t, 1, "convert: no input file");
+	if (check_param_types(t) != 0)
+		return -1;
 	if (strcmp(inv, "repair") == 0)
 		o.invalid = VEC_INVALID_REPAIR;
 	else if (strcmp(inv, "skip") == 0)
@@ -182,17 +247,16 @@ convert(struct spool_worker_task *t)
 	else if (strcmp(inv, "fail") == 0)
 		o.invalid = VEC_INVALID_FAIL;
 	else
-		return spool_worker_fail(t, 1, "invalid = '%s': use repair, "
+		return spool_worker_fail(t, 1, "invalid = '%.32s': use repair, "
 		    "skip or fail", inv);
 	o.split_by_type = param_bool(json_object_get(t->params,
 	    "split_by_type"), 0);
 	if (postgis_wanted(t) && check_pg_params(t) != 0)
 		return -1;
 	o.srs = OSRNewSpatialReference(NULL);
-	if (OSRSetFromUserInput(o.srs, srs_in) != OGRERR_NONE) {
+	if (srs_param(t, srs_in, o.srs) != 0) {
 		OSRDestroySpatialReference(o.srs);
-		return spool_worker_fail(t, 1, "srs '%s' is not a CRS GDAL "
-		    "knows", srs_in);
+		return -1;
 	}
 	OSRSetAxisMappingStrategy(o.srs, OAMS_TRADITIONAL_GIS_ORDER);
 	if (OSRAutoIdentifyEPSG(o.srs) == OGRERR_NONE &&
@@ -201,7 +265,8 @@ convert(struct spool_worker_task *t)
 	if (o.srs_epsg > 0)
 		snprintf(o.srs_name, sizeof(o.srs_name), "EPSG:%d", o.srs_epsg);
 	else
-		snprintf(o.srs_name, sizeof(o.srs_name), "%.63s", srs_in);
+		snprintf(o.srs_name, sizeof(o.srs_name), "%s", srs_in);
+	spool_text_line(o.srs_name, sizeof(o.srs_name) - 1);
 
 	if (vec_source_open(&src, path, name, &err) != 0) {
 		spool_worker_fail(t, 1, "%s", err);
@@ -238,7 +303,7 @@ convert(struct spool_worker_task *t)
 			if (w == NULL || GDALDatasetGetLayerByName(src.ds, w) ==
 			    NULL) {
 				spool_worker_fail(t, 1, "layers: the upload has "
-				    "no layer '%s'", w ? w : "?");
+				    "no layer '%.64s'", w ? w : "?");
 				CSLDestroy(names);
 				goto out;
 			}
@@ -248,9 +313,19 @@ convert(struct spool_worker_task *t)
 	}
 	for (i = 0; i < n; i++) {
 		OGRLayerH l = GDALDatasetGetLayer(src.ds, i);
+		const char *ln = OGR_L_GetName(l);
+		char shown[256];
 
-		if (!layer_wanted(want, OGR_L_GetName(l)))
+		if (!layer_wanted(want, ln))
 			continue;
+		if (spool_text_utf8(shown, sizeof(shown), ln) != ln) {
+			/* its output's name, and every report of it, would not
+			 * be text */
+			json_array_append_new(rep.failed, json_pack("{s:s, s:s}",
+			    "name", shown, "reason", "the layer's name is not "
+			    "UTF-8: rename it (or its file)"));
+			continue;
+		}
 		if (vec_gpkg_layer(t, ds, &src, l, &o, &rep, 0.9 * i / n,
 		    0.9 / n) != 0)
 			goto out;
@@ -373,7 +448,7 @@ convert(struct spool_worker_task *t)
 	json_object_set_new(t->answer, "summary", summary);
 	if (postgis_wanted(t) && json_array_size(rep.layers) > 0) {
 		if (o.srs_epsg <= 0) {
-			spool_worker_fail(t, 1, "srs '%s' has no EPSG code, so "
+			spool_worker_fail(t, 1, "srs '%.32s' has no EPSG code, so "
 			    "PostGIS cannot be given an SRID", srs_in);
 			goto out;
 		}
