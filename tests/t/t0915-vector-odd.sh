@@ -4,14 +4,15 @@
 # the file stores that lies does not drop a layer; field names alike in
 # their first 299 bytes do not hang it; a layer whose type a feature
 # contradicts fails alone, saying why; names that are not UTF-8 are
-# named, not dropped; coordinates that are not finite, and more fields
-# than a GeoPackage holds, are refused for good; the srs parameter is a
-# CRS, never a path GDAL would read; params of the wrong type are
-# refused by name.
+# named, not dropped; a layer without CRS is judged by its features,
+# not the extent its file states; coordinates that are not finite, and
+# more fields than a GeoPackage holds, are refused for good; the srs
+# parameter is a CRS, never a path GDAL would read; params of the wrong
+# type are refused by name.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vector-check.sh"
 VD="$SPOOL_TOP/tests/data/vector"
-plan 29
+plan 30
 
 conv() { # NAME FILE [PARAMS]
 	vec_task "$T/$1" convert "${3:-{\}}" '{}' null "$2" &&
@@ -94,6 +95,15 @@ zipit "$T/latin1.zip" "$T/shp1/coutwildrnp.shp" "$T/shp1/coutwildrnp.shx" \
 	"$T/shp1/coutwildrnp.dbf" "$T/shp1/coutwildrnp.prj"
 ok "a .prj whose CRS name is Latin-1 converts" conv latin1 "$T/latin1.zip"
 is "$(ans latin1 '.summary.layers[0].features')" 67 "... every feature"
+
+# a GeoPackage layer of srs_id 0 ("undefined") in UTM metres, its
+# stated extent lon/lat: no CRS, judged by its features
+printf 'WKT,id\n"POINT (500000 4000000)",1\n"POINT (510000 4100000)",2\n' > "$T/utm.csv"
+ogr2ogr -q -f GPKG "$T/undef.gpkg" "$T/utm.csv" -nln utm -lco SPATIAL_INDEX=NO &&
+	sqlite3 "$T/undef.gpkg" "UPDATE gpkg_contents SET min_x = 0, max_x = 1, min_y = 0, max_y = 1"
+conv undef "$T/undef.gpkg"
+like "$(ans undef .error)" "the layer has no CRS and its coordinates \(500000, 4e\+06\) - \(510000, 4.1e\+06\) are not in the lon/lat range" \
+	"an undefined CRS (srs_id 0) with UTM coordinates is not taken as EPSG:4326, whatever extent the file states"
 
 # 6. refused for good, saying why
 printf '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1e999,2]}}]}' > "$T/inf.geojson"

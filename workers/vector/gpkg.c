@@ -672,6 +672,47 @@ keep_rtree(struct vec_report *rep, struct vec_rtree *rt)
 	return 0;
 }
 
+/* The extent of the features themselves, not the one the file states
+ * (a shapefile's header, a GeoPackage's gpkg_contents): what decides
+ * whether a layer without CRS is lon/lat.  -1 when none has geometry. */
+static int
+data_extent(OGRLayerH in, OGREnvelope *env)
+{
+	OGRFeatureH f;
+	OGREnvelope e;
+	int any = 0;
+
+	OGR_L_ResetReading(in);
+	while ((f = OGR_L_GetNextFeature(in)) != NULL) {
+		OGRGeometryH g = OGR_F_GetGeometryRef(f);
+
+		if (g != NULL && !OGR_G_IsEmpty(g)) {
+			OGR_G_GetEnvelope(g, &e);
+			if (!any || e.MinX < env->MinX)
+				env->MinX = e.MinX;
+			if (!any || e.MinY < env->MinY)
+				env->MinY = e.MinY;
+			if (!any || e.MaxX > env->MaxX)
+				env->MaxX = e.MaxX;
+			if (!any || e.MaxY > env->MaxY)
+				env->MaxY = e.MaxY;
+			any = 1;
+		}
+		OGR_F_Destroy(f);
+	}
+	return any ? 0 : -1;
+}
+
+/* GDAL's names for a GeoPackage's srs_id 0 and -1 */
+static int
+undefined_srs(OGRSpatialReferenceH srs)
+{
+	const char *n = OSRGetName(srs);
+
+	return n != NULL && (strcmp(n, "Undefined geographic SRS") == 0 ||
+	    strcmp(n, "Undefined Cartesian SRS") == 0);
+}
+
 int
 vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
     const struct vec_source *src, OGRLayerH in, const struct vec_options *o,
@@ -722,8 +763,10 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 	w.span = span;
 	w.map = calloc((size_t)OGR_FD_GetFieldCount(idef) + 1, sizeof(int));
 
-	/* the source CRS, or EPSG:4326 assumed when the data fits it */
-	if (OGR_L_GetSpatialRef(in) != NULL) {
+	/* the source CRS, or EPSG:4326 assumed when the data fits it (a
+	 * GeoPackage's srs_id 0 and -1 say "undefined": no CRS) */
+	if (OGR_L_GetSpatialRef(in) != NULL && !undefined_srs(
+	    OGR_L_GetSpatialRef(in))) {
 		ssrs = OSRClone(OGR_L_GetSpatialRef(in));
 		srs_label(ssrs, crs_orig, sizeof(crs_orig));
 		/* a .prj's name in Latin-1, say: kept, a stray byte '?' */
@@ -732,7 +775,7 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 		OGREnvelope env;
 
 		snprintf(crs_orig, sizeof(crs_orig), "none");
-		if (OGR_L_GetExtent(in, &env, TRUE) == OGRERR_NONE &&
+		if (data_extent(in, &env) == 0 &&
 		    (env.MinX < -180 || env.MaxX > 180 || env.MinY < -90 ||
 		    env.MaxY > 90)) {
 			layer_fail(rep, lname, "the layer has no CRS and its "
