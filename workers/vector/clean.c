@@ -9,6 +9,7 @@
  * nothing else.  Nothing here decides a layer's type: gpkg.c does, from
  * what these functions report.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -301,4 +302,21 @@ vec_make_valid(OGRGeometryH g, enum vec_family f, int multi, int *repaired)
 		return one;
 	}
 	return out;
+}
+
+/* Every coordinate of g a finite number (a GeoJSON may say 1e999,
+ * which GDAL reads as inf, and no GeoPackage extent holds it). */
+int
+vec_geom_finite(OGRGeometryH g)
+{
+	int i, n = OGR_G_GetGeometryCount(g);
+
+	for (i = 0; i < n; i++)
+		if (!vec_geom_finite(OGR_G_GetGeometryRef(g, i)))
+			return 0;
+	n = OGR_G_GetPointCount(g);
+	for (i = 0; i < n; i++)
+		if (!isfinite(OGR_G_GetX(g, i)) || !isfinite(OGR_G_GetY(g, i)))
+			return 0;
+	return 1;
 }

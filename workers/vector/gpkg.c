@@ -290,7 +290,6 @@ out:
 	return 0;
 }
 
-/* Census: the families and multi-ness the layer's geometries hold. */
 /* The reader said it failed (a truncated .dbf, a damaged file) when it
  * gave no more features: not the layer's end.  1 with why set. */
 static int
@@ -303,6 +302,7 @@ read_failed(long long k, char *why, size_t whysz)
 	return 1;
 }
 
+/* Census: the families and multi-ness the layer's geometries hold. */
 static int
 census(struct spool_worker_task *t, OGRLayerH in, long long fam_n[],
     int fam_multi[], json_t *types, double done, double span, long long total,
@@ -374,23 +374,6 @@ struct wctx {
 };
 
 /* Write one batch of features (geometries already normalised). */
-/* Every coordinate of g a finite number (a GeoJSON may say 1e999,
- * which GDAL reads as inf, and no GeoPackage extent holds it). */
-static int
-finite_geom(OGRGeometryH g)
-{
-	int i, n = OGR_G_GetGeometryCount(g);
-
-	for (i = 0; i < n; i++)
-		if (!finite_geom(OGR_G_GetGeometryRef(g, i)))
-			return 0;
-	n = OGR_G_GetPointCount(g);
-	for (i = 0; i < n; i++)
-		if (!isfinite(OGR_G_GetX(g, i)) || !isfinite(OGR_G_GetY(g, i)))
-			return 0;
-	return 1;
-}
-
 static int
 write_batch(struct wctx *w, const struct plan *p, OGRFeatureH *fs,
     OGRGeometryH *gs, struct vec_geom_info *gis, int n)
@@ -400,7 +383,7 @@ write_batch(struct wctx *w, const struct plan *p, OGRFeatureH *fs,
 	int i, np = 0, r = WR_OK;
 
 	for (i = 0; i < n; i++)
-		if (gs[i] != NULL && !finite_geom(gs[i])) {
+		if (gs[i] != NULL && !vec_geom_finite(gs[i])) {
 			snprintf(w->why, sizeof(w->why), "feature %lld has a "
 			    "coordinate that is not a finite number",
 			    (long long)OGR_F_GetFID(fs[i]));
@@ -672,47 +655,6 @@ keep_rtree(struct vec_report *rep, struct vec_rtree *rt)
 	return 0;
 }
 
-/* The extent of the features themselves, not the one the file states
- * (a shapefile's header, a GeoPackage's gpkg_contents): what decides
- * whether a layer without CRS is lon/lat.  -1 when none has geometry. */
-static int
-data_extent(OGRLayerH in, OGREnvelope *env)
-{
-	OGRFeatureH f;
-	OGREnvelope e;
-	int any = 0;
-
-	OGR_L_ResetReading(in);
-	while ((f = OGR_L_GetNextFeature(in)) != NULL) {
-		OGRGeometryH g = OGR_F_GetGeometryRef(f);
-
-		if (g != NULL && !OGR_G_IsEmpty(g)) {
-			OGR_G_GetEnvelope(g, &e);
-			if (!any || e.MinX < env->MinX)
-				env->MinX = e.MinX;
-			if (!any || e.MinY < env->MinY)
-				env->MinY = e.MinY;
-			if (!any || e.MaxX > env->MaxX)
-				env->MaxX = e.MaxX;
-			if (!any || e.MaxY > env->MaxY)
-				env->MaxY = e.MaxY;
-			any = 1;
-		}
-		OGR_F_Destroy(f);
-	}
-	return any ? 0 : -1;
-}
-
-/* GDAL's names for a GeoPackage's srs_id 0 and -1 */
-static int
-undefined_srs(OGRSpatialReferenceH srs)
-{
-	const char *n = OSRGetName(srs);
-
-	return n != NULL && (strcmp(n, "Undefined geographic SRS") == 0 ||
-	    strcmp(n, "Undefined Cartesian SRS") == 0);
-}
-
 int
 vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
     const struct vec_source *src, OGRLayerH in, const struct vec_options *o,
@@ -732,19 +674,7 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 	int i, r = 0, dmulti, attempt, shp;
 	enum vec_family dfam;
 
-	total = OGR_L_GetFeatureCount(in, TRUE);
-	if (total <= 0) {
-		/* a count the file stores (gpkg_ogr_contents) may lie, or
-		 * there is none: counted by reading */
-		OGRFeatureH f;
-
-		total = 0;
-		OGR_L_ResetReading(in);
-		while ((f = OGR_L_GetNextFeature(in)) != NULL) {
-			OGR_F_Destroy(f);
-			total++;
-		}
-	}
+	total = vec_layer_count(in);
 	if (total == 0) {
 		json_array_append_new(rep->skipped, json_pack("{s:s, s:s}",
 		    "name", lname, "reason", "no features"));
@@ -765,7 +695,7 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 
 	/* the source CRS, or EPSG:4326 assumed when the data fits it (a
 	 * GeoPackage's srs_id 0 and -1 say "undefined": no CRS) */
-	if (OGR_L_GetSpatialRef(in) != NULL && !undefined_srs(
+	if (OGR_L_GetSpatialRef(in) != NULL && !vec_srs_undefined(
 	    OGR_L_GetSpatialRef(in))) {
 		ssrs = OSRClone(OGR_L_GetSpatialRef(in));
 		srs_label(ssrs, crs_orig, sizeof(crs_orig));
@@ -775,7 +705,7 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 		OGREnvelope env;
 
 		snprintf(crs_orig, sizeof(crs_orig), "none");
-		if (data_extent(in, &env) == 0 &&
+		if (vec_layer_extent(in, &env) == 0 &&
 		    (env.MinX < -180 || env.MaxX > 180 || env.MinY < -90 ||
 		    env.MaxY > 90)) {
 			layer_fail(rep, lname, "the layer has no CRS and its "

@@ -5,7 +5,8 @@
  * with exactly one driver, chosen by its extension (and, for a zip, by
  * what the archive holds), so a file named .csv can never wake the
  * FileGDB or GPKG parser.  Anything else is refused before GDAL reads a
- * byte of it.
+ * byte of it.  What a layer holds (its count, its extent) is read from
+ * its features where the file's own statement of it may lie.
  */
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -205,4 +206,64 @@ vec_source_close(struct vec_source *s)
 	if (s->ds != NULL)
 		GDALClose(s->ds);
 	s->ds = NULL;
+}
+
+long long
+vec_layer_count(OGRLayerH in)
+{
+	long long n = OGR_L_GetFeatureCount(in, TRUE);
+	OGRFeatureH f;
+
+	if (n > 0)
+		return n;
+	/* a count the file stores (gpkg_ogr_contents) may lie, or there
+	 * is none: counted by reading */
+	n = 0;
+	OGR_L_ResetReading(in);
+	while ((f = OGR_L_GetNextFeature(in)) != NULL) {
+		OGR_F_Destroy(f);
+		n++;
+	}
+	return n;
+}
+
+/* The extent of the features themselves, not the one the file states
+ * (a shapefile's header, a GeoPackage's gpkg_contents): what decides
+ * whether a layer without CRS is lon/lat.  -1 when none has geometry. */
+int
+vec_layer_extent(OGRLayerH in, OGREnvelope *env)
+{
+	OGRFeatureH f;
+	OGREnvelope e;
+	int any = 0;
+
+	OGR_L_ResetReading(in);
+	while ((f = OGR_L_GetNextFeature(in)) != NULL) {
+		OGRGeometryH g = OGR_F_GetGeometryRef(f);
+
+		if (g != NULL && !OGR_G_IsEmpty(g)) {
+			OGR_G_GetEnvelope(g, &e);
+			if (!any || e.MinX < env->MinX)
+				env->MinX = e.MinX;
+			if (!any || e.MinY < env->MinY)
+				env->MinY = e.MinY;
+			if (!any || e.MaxX > env->MaxX)
+				env->MaxX = e.MaxX;
+			if (!any || e.MaxY > env->MaxY)
+				env->MaxY = e.MaxY;
+			any = 1;
+		}
+		OGR_F_Destroy(f);
+	}
+	return any ? 0 : -1;
+}
+
+/* GDAL's names for a GeoPackage's srs_id 0 and -1 */
+int
+vec_srs_undefined(OGRSpatialReferenceH srs)
+{
+	const char *n = OSRGetName(srs);
+
+	return n != NULL && (strcmp(n, "Undefined geographic SRS") == 0 ||
+	    strcmp(n, "Undefined Cartesian SRS") == 0);
 }

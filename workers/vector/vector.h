@@ -55,6 +55,14 @@ extern const char vec_supported[];
 int vec_source_open(struct vec_source *s, const char *path, const char *name,
     char **err);
 void vec_source_close(struct vec_source *s);
+/* A layer's features, counted by reading when the driver says 0 (or
+ * cannot say). */
+long long vec_layer_count(OGRLayerH in);
+/* The extent of a layer's features, read (not the one its file
+ * states); -1 when none has a geometry. */
+int vec_layer_extent(OGRLayerH in, OGREnvelope *env);
+/* A CRS GDAL gives for "undefined" (a GeoPackage's srs_id 0 and -1). */
+int vec_srs_undefined(OGRSpatialReferenceH srs);
 
 /* ---- clean.c ---- */
 
@@ -79,6 +87,8 @@ enum vec_family vec_type_family(OGRwkbGeometryType t, int *multi);
  * (owned, may be NULL) and returns the normalised geometry (NULL for a
  * null or empty one), filling *gi. */
 OGRGeometryH vec_normalise(OGRGeometryH g, struct vec_geom_info *gi);
+/* Every coordinate of g a finite number. */
+int vec_geom_finite(OGRGeometryH g);
 
 /* Bring a normalised geometry of the layer's family to the target type
  * (single -> multi).  Returns g or its replacement; NULL when it cannot
