@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vector-check.sh"
 VD="$SPOOL_TOP/tests/data/vector"
-plan 30
+plan 32
 
 conv() { # NAME FILE [PARAMS]
 	vec_task "$T/$1" convert "${3:-{\}}" '{}' null "$2" &&
@@ -42,6 +42,15 @@ conv cut "$T/cut.zip"
 is "$(ans cut '"\(.status) \(.permanent)"')" "failed true" "a cut .dbf fails, for good"
 like "$(ans cut .error)" "reading the layer failed after [0-9]+ features: fread\(640\) failed on DBF" \
 	"saying where reading stopped, in GDAL's words"
+
+# a shapefile without its .shx: GDAL's reason, not "no features"
+(cd "$T/shp" && unzip -qo "$VD/coutwildrnp.zip")
+zipit "$T/noshx.zip" "$T/shp/coutwildrnp.shp" "$T/shp/coutwildrnp.dbf" \
+	"$T/shp/coutwildrnp.prj"
+conv noshx "$T/noshx.zip"
+is "$(ans noshx '"\(.status) \(.permanent)"')" "failed true" "a shapefile without .shx fails, for good"
+like "$(ans noshx .error)" "GDAL found no layer in the upload: Unable to open .*coutwildrnp\.shx" \
+	"... with GDAL's reason"
 
 # 2. two layers; the count the GeoPackage stores for one says 0
 points 10 > "$T/pts.geojson"

@@ -26,6 +26,8 @@
 #include "spool/base/util.h"
 #include "vector.h"
 
+static char gdal_failed[256]; /* (log_gdal) */
+
 /* "yes"/"no", true/false, 1/0; def when absent or unknown */
 static int
 param_bool(const json_t *v, int def)
@@ -235,6 +237,7 @@ convert(struct spool_worker_task *t)
 	memset(&src, 0, sizeof(src));
 	memset(&o, 0, sizeof(o));
 	memset(&rep, 0, sizeof(rep));
+	gdal_failed[0] = '\0';
 	if (name == NULL || spool_worker_input(t, NULL, path, sizeof(path)) ==
 	    NULL)
 		return spool_worker_fail(t, 1, "convert: no input file");
@@ -347,9 +350,15 @@ convert(struct spool_worker_task *t)
 			    json_string_value(json_object_get(lo, "reason")),
 			    json_array_size(rep.failed) > 1 ? " (and more in "
 			    "metadata)" : "");
+		else if (n == 0 && gdal_failed[0] != '\0')
+			/* a .shp without its .shx, an encrypted zip: GDAL said
+			 * why it found no layer */
+			spool_worker_fail(t, 1, "no layer could be written: GDAL "
+			    "found no layer in the upload: %s", gdal_failed);
 		else
 			spool_worker_fail(t, 1, "no layer could be written: the "
-			    "upload holds no features");
+			    "upload holds no %s", n == 0 ? "layer" :
+			    "features");
 		unlink(gpath);
 		goto out;
 	}
@@ -496,11 +505,14 @@ vector_task(struct spool_worker_task *t)
 	return spool_worker_fail(t, 1, "unknown vector stage '%s'", stage);
 }
 
-/* GDAL's messages go to the log, one line each. */
+/* GDAL's messages go to the log, one line each; the first error of a
+ * task is kept, for a failure GDAL caused without saying so otherwise. */
 static void
 log_gdal(CPLErr e, CPLErrorNum num, const char *m)
 {
 	(void)num;
+	if (e >= CE_Failure && gdal_failed[0] == '\0')
+		snprintf(gdal_failed, sizeof(gdal_failed), "%s", m);
 	if (e >= CE_Warning)
 		fprintf(stderr, "event=gdal level=%s msg=%s\n", e == CE_Warning ?
 		    "warning" : "error", SPOOL_LQ(m));
