@@ -675,6 +675,11 @@ vec_gpkg_layer(struct spool_worker_task *t, GDALDatasetH ds,
 	enum vec_family dfam;
 
 	total = vec_layer_count(in);
+	if (total < 0) {
+		layer_fail(rep, lname, "reading the layer failed: %s",
+		    CPLGetLastErrorMsg());
+		return 0;
+	}
 	if (total == 0) {
 		json_array_append_new(rep->skipped, json_pack("{s:s, s:s}",
 		    "name", lname, "reason", "no features"));

@@ -220,11 +220,14 @@ vec_layer_count(OGRLayerH in)
 	 * is none: counted by reading */
 	n = 0;
 	OGR_L_ResetReading(in);
-	while ((f = OGR_L_GetNextFeature(in)) != NULL) {
+	for (;;) {
+		CPLErrorReset();
+		if ((f = OGR_L_GetNextFeature(in)) == NULL)
+			break;
 		OGR_F_Destroy(f);
 		n++;
 	}
-	return n;
+	return CPLGetLastErrorType() >= CE_Failure ? -1 : n;
 }
 
 /* The extent of the features themselves, not the one the file states

@@ -56,7 +56,7 @@ int vec_source_open(struct vec_source *s, const char *path, const char *name,
     char **err);
 void vec_source_close(struct vec_source *s);
 /* A layer's features, counted by reading when the driver says 0 (or
- * cannot say). */
+ * cannot say); -1 when reading failed (CPLGetLastErrorMsg says why). */
 long long vec_layer_count(OGRLayerH in);
 /* The extent of a layer's features, read (not the one its file
  * states); -1 when none has a geometry. */
