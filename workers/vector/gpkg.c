@@ -117,7 +117,7 @@ free_name(GDALDatasetH ds, const char *want, char *buf, size_t n)
 	}
 }
 
-#define VEC_FIELDS_MAX 1998
+#define VEC_FIELDS_MAX 1998 /* SQLite's 2,000 columns, less fid and geom */
 
 /* Create an output layer with in's fields; map[i] = output field of
  * input field i. */
@@ -135,7 +135,6 @@ make_layer(GDALDatasetH ds, const char *name, OGRSpatialReferenceH srs,
 	if (gt == wkbNone)
 		opts[1] = NULL;
 	if (n > VEC_FIELDS_MAX) {
-		/* SQLite's 2,000 columns, fid and geom among them */
 		if (asprintf(err, "the layer has %d fields; a GeoPackage table "
 		    "holds at most %d besides fid and geom", n,
 		    VEC_FIELDS_MAX) < 0)
