@@ -162,11 +162,11 @@ vec_gpkg_valid() {
 		_rt="rtree_${_t}_${_c}"
 		_ck=$(sqlite3 "$1" "SELECT rtreecheck('$_rt')")
 		[ "$_ck" = ok ] || { echo "$_t: rtreecheck: $_ck" >&2; return 1; }
-		_n=$(sqlite3 "$1" "SELECT count(*) FROM \"$_rt\"")
+		_ne=$(sqlite3 "$1" "SELECT count(*) FROM \"$_rt\"")
 		_g=$(ogrinfo -ro -q "$1" -sql "SELECT count(*) AS n FROM \"$_t\" WHERE \"$_c\" IS NOT NULL AND NOT ST_IsEmpty(\"$_c\")" |
 			sed -n 's/^ *n (Integer[^)]*) = //p')
-		[ "$_n" = "$_g" ] || { echo "$_t: $_n index entries, $_g geometries" >&2; return 1; }
-		[ "$_n" -gt 0 ] || continue
+		[ "$_ne" = "$_g" ] || { echo "$_t: $_ne index entries, $_g geometries" >&2; return 1; }
+		[ "$_ne" -gt 0 ] || continue
 		# the south-west quarter of the extent, and all of it
 		set -- "$@" $(ogrinfo -ro -so "$1" "$_t" | sed -n 's/^Extent: (\(.*\), \(.*\)) - (\(.*\), \(.*\))$/\1 \2 \3 \4/p')
 		[ $# -eq 5 ] || { echo "$_t: no extent" >&2; return 1; }
