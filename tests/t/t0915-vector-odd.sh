@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vector-check.sh"
 VD="$SPOOL_TOP/tests/data/vector"
-plan 34
+plan 36
 
 conv() { # NAME FILE [PARAMS]
 	vec_task "$T/$1" convert "${3:-{\}}" '{}' null "$2" &&
@@ -115,6 +115,14 @@ ok "a field name that is not UTF-8 converts" conv fname "$T/fname.gpkg"
 is "$(jq -r '.layers[] | select(.name == "pts") | .fields[0] | "\(.name) \(.source_name)"' "$T/fname/out/metadata.json")" \
 	'? \xfe' "... named '?' in the GeoPackage, its source name kept written \\xfe"
 ok "... and the GeoPackage is valid" vec_gpkg_valid "$T/fname/out/fname.gpkg"
+# two such names that become alike: told apart, still UTF-8
+printf '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"aX":1,"aY":2},"geometry":{"type":"Point","coordinates":[1,2]}}]}' > "$T/ab.geojson"
+ogr2ogr -q -f GPKG "$T/ab.gpkg" "$T/ab.geojson" -nln ab -lco SPATIAL_INDEX=NO
+bytes "$T/ab.gpkg" '"aX"' 2261ff22 && bytes "$T/ab.gpkg" '"aY"' 2261fe22
+ab_ok() { conv ab "$T/ab.gpkg" && vec_gpkg_valid "$T/ab/out/ab.gpkg"; }
+ok "two field names alike once made UTF-8 convert into a valid GeoPackage" ab_ok
+is "$(jq -r '[.layers[0].fields[] | "\(.name) \(.source_name)"] | join(", ")' "$T/ab/out/metadata.json")" \
+	'a? a\xff, a?_2 a\xfe' "... as a? and a?_2"
 # a .prj whose CRS name is Latin-1
 cp -r "$T/shp" "$T/shp1" && (cd "$T/shp1" && unzip -qo "$VD/coutwildrnp.zip")
 sed -i 's/GEOGCS\["[^"]*"/GEOGCS["WGS 84 \xe9t\xe9"/' "$T/shp1/coutwildrnp.prj"

@@ -151,30 +151,30 @@ make_layer(GDALDatasetH ds, const char *name, OGRSpatialReferenceH srs,
 	for (i = 0; i < n; i++) {
 		OGRFieldDefnH fi = OGR_FD_GetFieldDefn(idef, i), fo;
 		const char *nm = OGR_Fld_GetNameRef(fi);
-		char fname[300], shown[1024];
+		char base[300], fname[300], shown[1024];
+		size_t cut;
 		int k;
 
+		/* a GeoPackage's names are UTF-8: a stray byte becomes '?'
+		 * (source_name keeps it, written \xNN) */
+		snprintf(base, sizeof(base), "%s", nm);
+		spool_text_line(base, sizeof(base) - 1);
 		if (strcasecmp(nm, "fid") == 0 || strcasecmp(nm, "geom") == 0)
 			snprintf(fname, sizeof(fname), "%s_src", nm);
 		else
-			snprintf(fname, sizeof(fname), "%s", nm);
-		/* a GeoPackage's names are UTF-8: a stray byte becomes '?'
-		 * (source_name keeps it, written \xNN) */
-		spool_text_line(fname, sizeof(fname) - 1);
+			snprintf(fname, sizeof(fname), "%s", base);
 		/* taken (two names alike but for case, or alike in their
 		 * first 299 bytes): NAME_2, NAME_3, ... with NAME cut short,
 		 * on a character, so that the number fits */
+		cut = strlen(base);
+		if (cut > sizeof(fname) - 16)
+			cut = sizeof(fname) - 16;
+		while (cut > 0 && ((unsigned char)base[cut] & 0xc0) == 0x80)
+			cut--;
 		for (k = 2; OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(l),
-		    fname) >= 0; k++) {
-			size_t cut = strlen(nm);
-
-			if (cut > sizeof(fname) - 16)
-				cut = sizeof(fname) - 16;
-			while (cut > 0 && ((unsigned char)nm[cut] & 0xc0) == 0x80)
-				cut--;
-			snprintf(fname, sizeof(fname), "%.*s_%d", (int)cut, nm,
+		    fname) >= 0; k++)
+			snprintf(fname, sizeof(fname), "%.*s_%d", (int)cut, base,
 			    k);
-		}
 		fo = OGR_Fld_Create(fname, OGR_Fld_GetType(fi));
 		OGR_Fld_SetSubType(fo, OGR_Fld_GetSubType(fi));
 		OGR_Fld_SetWidth(fo, OGR_Fld_GetWidth(fi));
@@ -289,13 +289,11 @@ out:
 	return 0;
 }
 
-/* The reader said it failed (a truncated .dbf, a damaged file) when it
- * gave no more features: not the layer's end.  1 with why set. */
+/* The reader stopped with an error after k features (vec_next_feature):
+ * not the layer's end.  Returns 1, with why set. */
 static int
 read_failed(long long k, char *why, size_t whysz)
 {
-	if (CPLGetLastErrorType() < CE_Failure)
-		return 0;
 	snprintf(why, whysz, "reading the layer failed after %lld features: "
 	    "%s", k, CPLGetLastErrorMsg());
 	return 1;
@@ -312,6 +310,7 @@ census(struct spool_worker_task *t, OGRLayerH in, long long fam_n[],
 	char **ign = NULL;
 	OGRFeatureH f;
 	long long k = 0;
+	int failed;
 
 	for (i = 0; i < nf; i++)
 		ign = CSLAddString(ign, OGR_Fld_GetNameRef(
@@ -324,8 +323,7 @@ census(struct spool_worker_task *t, OGRLayerH in, long long fam_n[],
 		struct vec_geom_info gi;
 		OGRGeometryH g;
 
-		CPLErrorReset();
-		if ((f = OGR_L_GetNextFeature(in)) == NULL)
+		if ((f = vec_next_feature(in, &failed)) == NULL)
 			break;
 		g = vec_normalise(OGR_F_StealGeometry(f), &gi);
 		count_type(types, gi.raw, gi.null);
@@ -342,7 +340,7 @@ census(struct spool_worker_task *t, OGRLayerH in, long long fam_n[],
 		}
 	}
 	OGR_L_SetIgnoredFields(in, NULL);
-	return read_failed(k, why, whysz);
+	return failed ? read_failed(k, why, whysz) : 0;
 }
 
 /* Which output a feature of family fam goes to (-1: none fits). */
@@ -511,7 +509,7 @@ write_pass(struct wctx *w, const struct plan *p, const char *lname,
 	OGRFeatureH f;
 	char *err = NULL;
 	long long k = 0;
-	int i, n = 0, r = WR_OK;
+	int i, n = 0, r = WR_OK, failed;
 
 	for (i = 0; i < p->nout; i++) {
 		struct out_layer *ol = &w->out[i];
@@ -546,9 +544,9 @@ write_pass(struct wctx *w, const struct plan *p, const char *lname,
 	GDALDatasetStartTransaction(w->ds, FALSE);
 	OGR_L_ResetReading(w->in);
 	for (;;) {
-		CPLErrorReset();
-		f = OGR_L_GetNextFeature(w->in);
-		if (f == NULL && read_failed(k + n, w->why, sizeof(w->why))) {
+		f = vec_next_feature(w->in, &failed);
+		if (failed) {
+			read_failed(k + n, w->why, sizeof(w->why));
 			for (i = 0; i < n; i++) {
 				OGR_G_DestroyGeometry(gs[i]);
 				OGR_F_Destroy(fs[i]);

@@ -208,11 +208,23 @@ vec_source_close(struct vec_source *s)
 	s->ds = NULL;
 }
 
+OGRFeatureH
+vec_next_feature(OGRLayerH in, int *failed)
+{
+	OGRFeatureH f;
+
+	CPLErrorReset();
+	f = OGR_L_GetNextFeature(in);
+	*failed = f == NULL && CPLGetLastErrorType() >= CE_Failure;
+	return f;
+}
+
 long long
 vec_layer_count(OGRLayerH in)
 {
 	long long n = OGR_L_GetFeatureCount(in, TRUE);
 	OGRFeatureH f;
+	int failed;
 
 	if (n > 0)
 		return n;
@@ -220,14 +232,11 @@ vec_layer_count(OGRLayerH in)
 	 * is none: counted by reading */
 	n = 0;
 	OGR_L_ResetReading(in);
-	for (;;) {
-		CPLErrorReset();
-		if ((f = OGR_L_GetNextFeature(in)) == NULL)
-			break;
+	while ((f = vec_next_feature(in, &failed)) != NULL) {
 		OGR_F_Destroy(f);
 		n++;
 	}
-	return CPLGetLastErrorType() >= CE_Failure ? -1 : n;
+	return failed ? -1 : n;
 }
 
 /* The extent of the features themselves, not the one the file states
@@ -238,10 +247,10 @@ vec_layer_extent(OGRLayerH in, OGREnvelope *env)
 {
 	OGRFeatureH f;
 	OGREnvelope e;
-	int any = 0;
+	int any = 0, failed;
 
 	OGR_L_ResetReading(in);
-	while ((f = OGR_L_GetNextFeature(in)) != NULL) {
+	while ((f = vec_next_feature(in, &failed)) != NULL) {
 		OGRGeometryH g = OGR_F_GetGeometryRef(f);
 
 		if (g != NULL && !OGR_G_IsEmpty(g)) {
@@ -258,7 +267,7 @@ vec_layer_extent(OGRLayerH in, OGREnvelope *env)
 		}
 		OGR_F_Destroy(f);
 	}
-	return any ? 0 : -1;
+	return any && !failed ? 0 : -1;
 }
 
 /* GDAL's names for a GeoPackage's srs_id 0 and -1 */

@@ -55,11 +55,15 @@ extern const char vec_supported[];
 int vec_source_open(struct vec_source *s, const char *path, const char *name,
     char **err);
 void vec_source_close(struct vec_source *s);
+/* The layer's next feature; NULL at its end, or with *failed set when
+ * the reader stopped with an error (a cut .dbf, a damaged file, memory
+ * run out: CPLGetLastErrorMsg says which). */
+OGRFeatureH vec_next_feature(OGRLayerH in, int *failed);
 /* A layer's features, counted by reading when the driver says 0 (or
  * cannot say); -1 when reading failed (CPLGetLastErrorMsg says why). */
 long long vec_layer_count(OGRLayerH in);
 /* The extent of a layer's features, read (not the one its file
- * states); -1 when none has a geometry. */
+ * states); -1 when none has a geometry, or reading failed. */
 int vec_layer_extent(OGRLayerH in, OGREnvelope *env);
 /* A CRS GDAL gives for "undefined" (a GeoPackage's srs_id 0 and -1). */
 int vec_srs_undefined(OGRSpatialReferenceH srs);
